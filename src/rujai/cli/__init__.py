@@ -1,0 +1,17 @@
+"""The ``rujai`` command line: one Typer sub-app per domain."""
+
+from __future__ import annotations
+
+import typer
+
+from rujai.cli import apikeys, audit, consent, db, policy, server
+
+app = typer.Typer(no_args_is_help=True, help="rujai (รู้ใจ): personalization under PDPA and GDPR.")
+app.add_typer(db.app, name="db", help="Database migrations.")
+app.add_typer(policy.app, name="policy", help="Validate and inspect the privacy policy.")
+app.add_typer(consent.app, name="consent", help="Consent ledger and receipts.")
+app.add_typer(apikeys.app, name="keys", help="API keys.")
+app.add_typer(audit.app, name="audit", help="The hash-chained audit log.")
+app.command("ropa")(policy.ropa)
+app.command("serve")(server.serve)
+app.command("demo")(server.demo)

@@ -1,0 +1,68 @@
+"""What every command needs: settings, a session, the keyring, the policy, and error exits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from rujai.config import Settings, get_settings
+from rujai.db import make_engine, make_session_factory, session_scope
+from rujai.errors import AppError
+from rujai.kit.crypto import Keyring, load_master_key
+from rujai.policy.loader import load_policy_file
+from rujai.policy.schemas import Policy
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings() -> Settings:
+    """Return the settings read from the environment."""
+    return get_settings()
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """Open a session on the configured database; commit on success."""
+    cfg = settings()
+    engine = make_engine(cfg.db.url)
+    try:
+        with session_scope(make_session_factory(engine)) as s:
+            yield s
+    finally:
+        engine.dispose()
+
+
+def keyring() -> Keyring:
+    """Return the keyring for the configured master key."""
+    cfg = settings().security
+    inline = cfg.master_key.get_secret_value() if cfg.master_key else None
+    return Keyring(load_master_key(inline, cfg.master_key_file))
+
+
+def policy() -> Policy:
+    """Load the configured policy file."""
+    return load_policy_file(settings().policy.path)
+
+
+def exits_on_error(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn an AppError into a message on stderr and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except AppError as e:
+            err_console.print(f"[red]error:[/red] {e.message}", markup=True, highlight=False)
+            raise typer.Exit(1) from e
+
+    return wrapper

@@ -1,0 +1,68 @@
+"""Settings, read from the environment with the prefix ``RUJAI_`` (nested groups use ``__``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(
+        "sqlite:///./var/rujai.db",
+        description="SQLAlchemy URL; production uses postgresql+psycopg://user@host/db.",
+    )
+    echo: bool = Field(False, description="Log every SQL statement (never in production).")
+    pool_size: int = Field(10, description="Connections kept open per process (PostgreSQL).")
+
+
+class SecuritySettings(BaseModel):
+    master_key: SecretStr | None = Field(
+        None, description="Base64 32-byte master key; wins over master_key_file when set."
+    )
+    master_key_file: Path = Field(
+        Path("./var/master.key"),
+        description="File holding the base64 master key (mode 0600); created by `rujai demo`.",
+    )
+
+
+class PolicySettings(BaseModel):
+    path: Path = Field(Path("examples/policy.yaml"), description="The privacy policy YAML file.")
+
+
+class ApiSettings(BaseModel):
+    max_body_bytes: int = Field(1_048_576, description="Larger request bodies get 413.")
+    max_batch_events: int = Field(1_000, description="Most events one /v1/batch call may carry.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RUJAI_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database.")
+    security: SecuritySettings = Field(default_factory=SecuritySettings, description="Keys.")
+    policy: PolicySettings = Field(default_factory=PolicySettings, description="Policy file.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API limits.")
+    database_url: str | None = Field(
+        None, description="Shortcut for db.url (RUJAI_DATABASE_URL); wins when set."
+    )
+    host: str = Field("127.0.0.1", description="Address the server binds to.")
+    port: int = Field(8000, description="Port the server listens on.")
+    run_migrations_on_start: bool = Field(
+        True, description="Apply pending Alembic migrations when the server starts."
+    )
+
+    @model_validator(mode="after")
+    def _apply_database_url(self) -> Settings:
+        if self.database_url:
+            self.db.url = self.database_url
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings read from the environment."""
+    return Settings()

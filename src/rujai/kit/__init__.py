@@ -1,0 +1,1 @@
+"""Domain-free helpers: time, ids, hashing and encryption. Never imports a domain."""

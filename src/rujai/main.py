@@ -1,0 +1,93 @@
+"""The composition root: ``create_app(settings)`` wires settings, storage, policy and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rujai import __version__
+from rujai.config import Settings
+from rujai.db import make_engine, make_session_factory, upgrade
+from rujai.errors import PayloadTooLarge, install_handlers, problem_response
+from rujai.kit.crypto import Keyring, load_master_key
+from rujai.policy.loader import load_policy_file
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the FastAPI application for ``settings``."""
+    if settings.run_migrations_on_start:
+        upgrade(settings.db.url)
+    engine = make_engine(settings.db.url, echo=settings.db.echo, pool_size=settings.db.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="rujai",
+        version=__version__,
+        summary="Personalization under Thailand's PDPA and the EU GDPR.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.policy = load_policy_file(settings.policy.path)
+    master = settings.security.master_key
+    app.state.keyring = Keyring(
+        load_master_key(master.get_secret_value() if master else None, settings.security.master_key_file)
+    )
+    install_handlers(app)
+    _include_routers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from rujai.consent.router import router as consent_router
+    from rujai.policy.router import router as policy_router
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(policy_router, prefix="/v1")
+    app.include_router(consent_router, prefix="/v1")
+
+
+class BodyLimit:
+    """Reject request bodies over ``max_bytes`` with 413, by header and while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                # FastAPI re-raises HTTPException from body parsing; the handler renders 413.
+                raise HTTPException(413, f"request body exceeds {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body")
+        await problem_response(error.status, error.problem())(scope, receive, send)

@@ -1,0 +1,8 @@
+"""Import every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from rujai.apikeys import models as apikeys_models
+from rujai.audit import models as audit_models
+from rujai.consent import models as consent_models
+from rujai.profiles import models as profiles_models
+
+__all__ = ["apikeys_models", "audit_models", "consent_models", "profiles_models"]

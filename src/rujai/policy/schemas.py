@@ -1,0 +1,187 @@
+"""The privacy policy as typed data: what the YAML file declares.
+
+Structure only; the legal rules that span fields (TH-SEN-01, TH-CON-05, TH-XB-01, ...) are checked in
+``policy.validate`` so that each problem can cite a PDPA.md id and a line of the file.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Lang = Literal["th", "en"]
+LANGS: tuple[Lang, ...] = ("th", "en")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A subject-facing text in Thai and English."""
+
+    th: str | None = None
+    en: str | None = None
+
+    def get(self, lang: Lang) -> str:
+        """Return the text in ``lang``, falling back to the other language."""
+        first, second = (self.th, self.en) if lang == "th" else (self.en, self.th)
+        return first or second or ""
+
+
+class LawfulBasis(StrEnum):
+    """PDPA s.24 / s.26 and GDPR Art. 6 / 9 bases (TH-LB-01)."""
+
+    CONSENT = "consent"
+    EXPLICIT_CONSENT = "explicit_consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+    VITAL_INTEREST = "vital_interest"
+    PUBLIC_TASK = "public_task"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    RESEARCH = "research"
+
+    @property
+    def is_consent(self) -> bool:
+        return self in (LawfulBasis.CONSENT, LawfulBasis.EXPLICIT_CONSENT)
+
+
+class TransferMechanism(StrEnum):
+    """How a transfer abroad is made lawful (PDPA ss.28-29, TH-XB-01)."""
+
+    NONE = "none"
+    ADEQUACY = "adequacy"
+    CONSENT = "consent"
+    STANDARD_CLAUSES = "standard_clauses"
+    BINDING_CORPORATE_RULES = "binding_corporate_rules"
+
+
+class Contact(Strict):
+    name: Text | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Text | None = None
+
+
+class Controller(Strict):
+    name: Text
+    address: Text
+    contact: Contact
+    dpo: Contact
+    country: str = "TH"
+
+
+class AgeRule(Strict):
+    """Who consents for a minor (TH-MIN-01; EU-03)."""
+
+    majority_age: int = Field(20, ge=1, le=25)
+    guardian_only_below: int = Field(10, ge=0, le=25)
+
+
+class Category(Strict):
+    title: Text
+    description: Text | None = None
+    sensitive: bool = False
+
+
+class Notice(Strict):
+    """The notice shown when asking for consent; consents given before ``material_version`` lapse."""
+
+    version: int = Field(1, ge=1)
+    material_version: int = Field(1, ge=1)
+
+
+class Purpose(Strict):
+    title: Text
+    description: Text
+    basis: LawfulBasis
+    categories: list[Id] = Field(min_length=1)
+    retention_days: int = Field(ge=1, le=36500)
+    direct_marketing: bool = False
+    profiling: bool = False
+    required: bool = False
+    consequence: Text | None = None
+    notice: Notice = Field(default_factory=Notice)
+    li_balancing: str | None = None
+    recipients: list[Id] = Field(default_factory=list)
+    consent_valid_days: int | None = Field(None, ge=1)
+
+
+class Recipient(Strict):
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    mechanism: TransferMechanism = TransferMechanism.NONE
+    purposes: list[Id] = Field(default_factory=list)
+    processor: bool = True
+
+
+PropertyType = Literal["string", "number", "integer", "boolean", "date", "datetime", "text"]
+
+
+class PropertySpec(Strict):
+    type: PropertyType = "string"
+    required: bool = False
+    max_length: int = Field(256, ge=1, le=65536)
+    pii: Literal["reject", "mask", "allow"] = "mask"
+
+
+class EventType(Strict):
+    category: Id
+    title: Text | None = None
+    properties: dict[Id, PropertySpec] = Field(default_factory=dict)
+
+
+class Trait(Strict):
+    category: Id
+    type: PropertyType = "string"
+    identifier: Literal["email", "phone", "national_id"] | None = None
+    title: Text | None = None
+
+
+class Policy(Strict):
+    """A whole privacy policy file."""
+
+    version: str = Field(min_length=1)
+    default_language: Lang = "th"
+    controller: Controller
+    jurisdictions: list[Literal["TH", "EU"]] = Field(min_length=1)
+    age_rules: dict[Literal["TH", "EU"], AgeRule] = Field(default_factory=dict)
+    categories: dict[Id, Category] = Field(min_length=1)
+    purposes: dict[Id, Purpose] = Field(min_length=1)
+    recipients: dict[Id, Recipient] = Field(default_factory=dict)
+    event_types: dict[Id, EventType] = Field(default_factory=dict)
+    traits: dict[Id, Trait] = Field(default_factory=dict)
+    security_measures: list[Text] = Field(default_factory=list)
+
+    def age_rule(self) -> AgeRule:
+        """Return the strictest age rule across the policy's jurisdictions."""
+        rules = [self.age_rules.get(j, _DEFAULT_AGE_RULES[j]) for j in self.jurisdictions]
+        return AgeRule(
+            majority_age=max(r.majority_age for r in rules),
+            guardian_only_below=max(r.guardian_only_below for r in rules),
+        )
+
+
+_DEFAULT_AGE_RULES: dict[str, AgeRule] = {
+    "TH": AgeRule(majority_age=20, guardian_only_below=10),
+    "EU": AgeRule(majority_age=16, guardian_only_below=16),
+}
+
+
+class PurposeRead(BaseModel):
+    """A purpose as the API shows it."""
+
+    id: str
+    title: Text
+    description: Text
+    basis: LawfulBasis
+    categories: list[str]
+    retention_days: int
+    direct_marketing: bool
+    profiling: bool
+    required: bool
+    notice_version: int
+    sensitive: bool

@@ -1,0 +1,126 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, settings, an app client.
+
+Every test that asks for ``db_url`` (directly or through ``session``, ``factory``, ``client``) runs
+once on SQLite and once on PostgreSQL. Each backend gets a fresh database built by
+``alembic upgrade head`` once per test session; after each test every table is emptied.
+
+PostgreSQL is found through ``RUJAI_TEST_POSTGRES_URL`` (a server URL; databases are created and
+dropped in it). Without it the default local server is tried; if none answers the PostgreSQL runs are
+skipped with that reason, except under CI (``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import rujai.models_registry  # noqa: F401 - fills Base.metadata
+from rujai.config import Settings
+from rujai.db import Base, make_engine, make_session_factory, upgrade
+from rujai.kit.crypto import Keyring
+from rujai.policy.loader import load_policy_file
+from rujai.policy.schemas import Policy
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
+TEST_MASTER_KEY = bytes(range(32))
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _pg_server_url() -> str:
+    return os.environ.get("RUJAI_TEST_POSTGRES_URL") or DEFAULT_PG
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'rujai.db'}"
+        upgrade(url)
+        yield url
+        return
+    server = _pg_server_url()
+    name = f"rujai_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(_libpq(server), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at RUJAI_TEST_POSTGRES_URL or {DEFAULT_PG}: {e}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(drivername="postgresql+psycopg", database=name)
+    url_text = url.render_as_string(hide_password=False)
+    upgrade(url_text)
+    yield url_text
+    with psycopg.connect(_libpq(server), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url, pool_size=5)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a database that is emptied after the test."""
+    yield make_session_factory(engine)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is committed when the test ends without error."""
+    s = factory()
+    try:
+        yield s
+        s.commit()
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy_file(EXAMPLE_POLICY)
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Keyring:
+    return Keyring(TEST_MASTER_KEY)
+
+
+@pytest.fixture
+def settings(db_url: str, factory: sessionmaker[Session]) -> Settings:
+    return Settings(
+        database_url=db_url,
+        run_migrations_on_start=False,
+        security={"master_key": base64.b64encode(TEST_MASTER_KEY).decode()},
+        policy={"path": EXAMPLE_POLICY},
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    from rujai.main import create_app
+
+    with TestClient(create_app(settings)) as c:
+        yield c
