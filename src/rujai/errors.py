@@ -70,6 +70,17 @@ class Forbidden(AppError):
     title = "Not allowed"
 
 
+class PolicyDenied(Forbidden):
+    """The policy chokepoint refused a use of personal data; ``reason`` is the reason code."""
+
+    code = "policy_denied"
+    title = "Refused by the privacy policy"
+
+    def __init__(self, message: str, *, reason: str, field: str | None = None) -> None:
+        super().__init__(message, field=field, reason=reason)
+        self.reason = reason
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"

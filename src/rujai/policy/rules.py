@@ -198,8 +198,11 @@ def _consent(
 ) -> tuple[Reason, tuple[UUID, ...]]:
     facts = subject.consents.get(purpose_id, {})
     own, guardian = facts.get("subject"), facts.get("guardian")
-    rule = policy.age_rule()
+    latest = max(facts.values(), key=lambda f: f.recorded_at, default=None)
+    if latest is not None and latest.action == "withdraw":
+        return (Reason.WITHDRAWN, ())  # TH-CON-03: whoever withdrew last, it stops at once
     age = subject.age
+    rule = policy.strictest_age_rule
     if subject.is_incapacitated or (age is not None and age < rule.guardian_only_below):
         # TH-MIN-01: only a parent, guardian or curator can consent.
         if guardian is None:

@@ -6,7 +6,9 @@ Structure only; the legal rules that span fields (TH-SEN-01, TH-CON-05, TH-XB-01
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -145,6 +147,7 @@ class Policy(Strict):
     """A whole privacy policy file."""
 
     version: str = Field(min_length=1)
+    effective_date: date | None = Field(None, description="Shown in the notice (B.E. in Thai).")
     default_language: Lang = "th"
     controller: Controller
     jurisdictions: list[Literal["TH", "EU"]] = Field(min_length=1)
@@ -155,6 +158,11 @@ class Policy(Strict):
     event_types: dict[Id, EventType] = Field(default_factory=dict)
     traits: dict[Id, Trait] = Field(default_factory=dict)
     security_measures: list[Text] = Field(default_factory=list)
+
+    @cached_property
+    def strictest_age_rule(self) -> AgeRule:
+        """The strictest age rule across the policy's jurisdictions (computed once)."""
+        return self.age_rule()
 
     def age_rule(self) -> AgeRule:
         """Return the strictest age rule across the policy's jurisdictions."""

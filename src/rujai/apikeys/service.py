@@ -1,0 +1,160 @@
+"""The API key domain's public API: create, revoke, list and authenticate keys (TH-SEC-01).
+
+A key reads ``rk_<prefix>_<secret>``: ``prefix`` is 8 random letters and digits, stored in clear and
+unique, so authentication is one indexed lookup; ``secret`` is 32 random bytes (URL-safe base64) of
+which only the SHA-256 is stored. The full key is shown once, when it is created. Authentication
+writes nothing (no "last used" column), and every failure gets the same message.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import string
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rujai.apikeys.models import ApiKey
+from rujai.apikeys.schemas import ApiKeyCreated, ApiKeyRead, Principal, Scope
+from rujai.audit import service as audit_service
+from rujai.errors import Invalid, NotFound, Unauthorized
+from rujai.kit.crypto import sha256_hex
+
+KEY_MARK = "rk"
+PREFIX_LENGTH = 8
+SECRET_BYTES = 32
+SECRET_LENGTH = 43  # URL-safe base64 of 32 bytes, without padding
+TOKEN_LENGTH = len(KEY_MARK) + 1 + PREFIX_LENGTH + 1 + SECRET_LENGTH
+UNAUTHORIZED_MESSAGE = "missing or invalid API key"
+_PREFIX_ALPHABET = string.ascii_letters + string.digits
+_URLSAFE = frozenset(string.ascii_letters + string.digits + "-_")
+_DUMMY_HASH = sha256_hex("rujai: no such key")
+
+
+def create(
+    session: Session,
+    *,
+    name: str,
+    scopes: Sequence[str],
+    now: datetime,
+    actor: str = "cli",
+) -> ApiKeyCreated:
+    """Create a key with ``scopes`` and return it with its full secret, shown only this once."""
+    clean_name = name.strip()
+    if not 0 < len(clean_name) <= 100:
+        raise Invalid("name must be 1 to 100 characters", field="name")
+    scope_list = parse_scopes(scopes)
+    prefix = _unused_prefix(session)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    key = ApiKey(
+        name=clean_name,
+        prefix=prefix,
+        secret_hash=sha256_hex(secret),
+        scopes=[str(s) for s in scope_list],
+        created_at=now,
+    )
+    session.add(key)
+    session.flush()
+    detail = {"key_id": str(key.id), "prefix": prefix, "scopes": key.scopes}
+    audit_service.record(session, actor=actor, action="api_key.create", now=now, detail=detail)
+    read = _read(key)
+    return ApiKeyCreated(
+        **read.model_dump(exclude={"revoked_at"}), key=f"{KEY_MARK}_{prefix}_{secret}"
+    )
+
+
+def revoke(session: Session, *, key_id: UUID, now: datetime, actor: str) -> ApiKeyRead:
+    """Revoke a key from now on; revoking a revoked key changes nothing."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("API key not found", field="key_id")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        session.flush()
+        detail = {"key_id": str(key.id), "prefix": key.prefix}
+        audit_service.record(session, actor=actor, action="api_key.revoke", now=now, detail=detail)
+    return _read(key)
+
+
+def list_keys(session: Session) -> list[ApiKeyRead]:
+    """Return every key, oldest first, without secrets."""
+    keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.prefix))
+    return [_read(k) for k in keys]
+
+
+def authenticate(
+    session: Session,
+    *,
+    token: str,
+    now: datetime,  # noqa: ARG001 - kept for key expiry; revocation is immediate, whatever the clock
+) -> Principal:
+    """Return the principal of a valid, unrevoked key; raise Unauthorized otherwise."""
+    parsed = _parse_token(token)
+    if parsed is None:
+        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+    prefix, secret = parsed
+    stmt = select(ApiKey.id, ApiKey.name, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at)
+    row = session.execute(stmt.where(ApiKey.prefix == prefix)).first()
+    stored = row.secret_hash if row is not None else _DUMMY_HASH
+    matches = hmac.compare_digest(sha256_hex(secret), stored)
+    if row is None or not matches or row.revoked_at is not None:
+        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+    return Principal(key_id=row.id, name=row.name, scopes=frozenset(_known_scopes(row.scopes)))
+
+
+def parse_scopes(scopes: Sequence[str]) -> list[Scope]:
+    """Return the scopes deduplicated, in order; raise Invalid(field="scopes") on unknown ones."""
+    if isinstance(scopes, str) or not scopes:
+        raise Invalid("give at least one scope: admin, decide, track or consent", field="scopes")
+    parsed: set[Scope] = set()
+    for raw in scopes:
+        try:
+            parsed.add(Scope(str(raw).strip().lower()))
+        except ValueError:
+            allowed = ", ".join(s.value for s in Scope)
+            raise Invalid(
+                f"unknown scope {str(raw)[:32]!r}; use {allowed}", field="scopes"
+            ) from None
+    return [s for s in Scope if s in parsed]
+
+
+def _parse_token(token: str | None) -> tuple[str, str] | None:
+    """Split ``rk_<prefix>_<secret>``; return None for anything malformed."""
+    if not token or len(token) != TOKEN_LENGTH or not token.startswith(f"{KEY_MARK}_"):
+        return None
+    prefix = token[len(KEY_MARK) + 1 : len(KEY_MARK) + 1 + PREFIX_LENGTH]
+    rest = token[len(KEY_MARK) + 1 + PREFIX_LENGTH :]
+    if not rest.startswith("_") or not prefix.isascii() or not prefix.isalnum():
+        return None
+    secret = rest[1:]
+    if not set(secret) <= _URLSAFE:
+        return None
+    return prefix, secret
+
+
+def _unused_prefix(session: Session) -> str:
+    """Draw random prefixes until one is unused (a clash is a one in 2·10^14 event)."""
+    while True:
+        prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
+        taken = session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix))
+        if taken is None:
+            return prefix
+
+
+def _known_scopes(raw: Sequence[str]) -> list[Scope]:
+    return [Scope(s) for s in raw if s in {m.value for m in Scope}]
+
+
+def _read(key: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        scopes=_known_scopes(key.scopes),
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )

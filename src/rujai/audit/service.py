@@ -1,0 +1,337 @@
+"""The audit domain's public API: append to, list and verify the hash-chained log (TH-SEC-01).
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or
+reordering any entry breaks the chain there and ``verify`` names the first broken or missing entry.
+The head row (id=1) holds the last seq and hash; ``record`` locks it, so concurrent appends stay
+gapless.
+
+Entries refer to subjects only by their internal, pseudonymous UUID and ``detail`` refuses keys that
+look like personal data. The log is therefore *not* erased by subject (TH-DSR-04 erasure removes the
+personal data elsewhere; the accountability record stays and the chain stays verifiable).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rujai.audit.models import AuditEntry, AuditHead
+from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport
+from rujai.db import session_scope
+from rujai.errors import Invalid
+from rujai.kit.crypto import canonical_json, sha256_hex
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+VERIFY_BATCH = 1000
+MAX_LIST_LIMIT = 500
+_LENGTHS = {"actor": 64, "action": 64, "purpose": 63, "outcome": 32}
+
+# Detail keys that look like personal data (STYLE §3.6): exact keys, and words marking any key.
+_PII_KEYS = frozenset(
+    {
+        "name", "first_name", "last_name", "full_name", "display_name", "username", "nickname",
+        "customer_id", "external_id", "user_agent", "useragent", "dob", "birthday", "birth_date",
+        "national_id", "citizen_id", "tax_id", "line_id", "ssn", "identifier", "identifiers",
+    }
+)  # fmt: skip
+_PII_WORDS = frozenset(
+    {"email", "phone", "mobile", "msisdn", "ip", "address", "birth", "passport", "postcode"}
+)
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    subject_id: UUID | None = None,
+    purpose: str | None = None,
+    outcome: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one entry in the caller's transaction and return its seq (TH-SEC-01)."""
+    fields = _entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
+    head_seq, head_hash = _lock_head(session)
+    seq = head_seq + 1
+    digest = entry_hash(seq=seq, prev_hash=head_hash, **fields)
+    session.execute(insert(AuditEntry).values(seq=seq, prev_hash=head_hash, hash=digest, **fields))
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=digest))
+    return seq
+
+
+def record_detached(
+    factory: sessionmaker[Session],
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    subject_id: UUID | None = None,
+    purpose: str | None = None,
+    outcome: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one entry in its own short transaction (for denials whose request rolls back)."""
+    with session_scope(factory) as session:
+        return record(
+            session,
+            actor=actor,
+            action=action,
+            now=now,
+            subject_id=subject_id,
+            purpose=purpose,
+            outcome=outcome,
+            detail=detail,
+        )
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject_id: UUID | None,
+    purpose: str | None,
+    outcome: str | None,
+    detail: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    """Return the SHA-256 (hex) of an entry's canonical JSON, chained to ``prev_hash``."""
+    payload = {
+        "seq": seq,
+        "at": _utc(at).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "subject_id": str(subject_id) if subject_id is not None else None,
+        "purpose": purpose,
+        "outcome": outcome,
+        "detail": _canonical_numbers(detail),
+        "prev_hash": prev_hash,
+    }
+    return sha256_hex(canonical_json(payload))
+
+
+def list_entries(
+    session: Session,
+    *,
+    subject_id: UUID | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[AuditEntryRead]:
+    """Return entries newest first, optionally for one subject or action, before a seq."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIST_LIMIT}", field="limit")
+    stmt = select(*_COLUMNS).order_by(AuditEntry.seq.desc()).limit(limit)
+    if subject_id is not None:
+        stmt = stmt.where(AuditEntry.subject_id == subject_id)
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    if before_seq is not None:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
+    return [AuditEntryRead.model_validate(row._mapping) for row in session.execute(stmt)]
+
+
+def verify(session: Session, *, batch_size: int = VERIFY_BATCH) -> AuditVerifyReport:
+    """Walk the chain in seq order, in batches, and report the first broken or missing entry."""
+    last_seq, last_hash, checked = 0, GENESIS_HASH, 0
+    while True:
+        stmt = (
+            select(*_COLUMNS)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch_size)
+        )
+        rows = session.execute(stmt).all()
+        for row in rows:
+            problem = _check_entry(row, expected_seq=last_seq + 1, prev_hash=last_hash)
+            if problem is not None:
+                return _broken(checked, *problem)
+            last_seq, last_hash, checked = row.seq, row.hash, checked + 1
+        if len(rows) < batch_size:
+            break
+    return _check_head(session, last_seq=last_seq, last_hash=last_hash, checked=checked)
+
+
+_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.subject_id,
+    AuditEntry.purpose,
+    AuditEntry.outcome,
+    AuditEntry.detail,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+)
+
+
+def _check_entry(row: Row[Any], *, expected_seq: int, prev_hash: str) -> tuple[int, str] | None:
+    if row.seq != expected_seq:
+        return expected_seq, f"entry #{expected_seq} is missing (next entry is #{row.seq})"
+    if row.prev_hash != prev_hash:
+        return row.seq, "prev_hash does not match the previous entry's hash"
+    fields = {
+        k: getattr(row, k) for k in ("at", "actor", "action", "subject_id", "purpose", "outcome")
+    }
+    recomputed = entry_hash(seq=row.seq, prev_hash=row.prev_hash, detail=row.detail or {}, **fields)
+    if recomputed != row.hash:
+        return row.seq, "hash does not match the entry's content (entry altered)"
+    return None
+
+
+def _check_head(
+    session: Session, *, last_seq: int, last_hash: str, checked: int
+) -> AuditVerifyReport:
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
+    ).first()
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
+    if head_seq > last_seq:
+        return _broken(
+            checked, last_seq + 1, f"entry #{last_seq + 1} is missing (head is at #{head_seq})"
+        )
+    if head_seq < last_seq:
+        return _broken(
+            checked,
+            head_seq + 1,
+            f"entry #{head_seq + 1} is past the head (head is at #{head_seq})",
+        )
+    if head_hash != last_hash:
+        return _broken(checked, last_seq, "head hash does not match the last entry's hash")
+    return AuditVerifyReport(ok=True, checked=checked)
+
+
+def _broken(checked: int, seq: int, problem: str) -> AuditVerifyReport:
+    return AuditVerifyReport(ok=False, checked=checked, first_bad_seq=seq, problem=problem)
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Create the head row if missing, then lock it; return its (seq, hash)."""
+    _insert_head_if_missing(session)
+    stmt = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
+    head = session.execute(stmt).one()
+    return int(head.seq), str(head.hash)
+
+
+def _insert_head_if_missing(session: Session) -> None:
+    """Insert head id=1 unless present; safe against two creators racing.
+
+    On SQLite this write also takes the database's write lock before the head is read, which is what
+    serialises appends there (SQLite ignores FOR UPDATE).
+    """
+    values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS_HASH}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(
+            postgresql.insert(AuditHead)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+    elif dialect == "sqlite":
+        session.execute(
+            sqlite.insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["id"])
+        )
+    elif session.get(AuditHead, HEAD_ID) is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(AuditHead).values(values))
+        except IntegrityError:
+            pass  # another transaction created it first
+
+
+def _entry_fields(
+    actor: str,
+    action: str,
+    now: datetime,
+    subject_id: UUID | None,
+    purpose: str | None,
+    outcome: str | None,
+    detail: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Validate and normalise the fields to store; what is stored is exactly what is hashed."""
+    if now.tzinfo is None:
+        raise ValueError("audit time must be timezone-aware")
+    texts = {"actor": actor, "action": action, "purpose": purpose, "outcome": outcome}
+    for key, value in texts.items():
+        if value is not None and not 0 < len(value) <= _LENGTHS[key]:
+            raise ValueError(f"audit {key} must be 1 to {_LENGTHS[key]} characters")
+    if "@" in actor:
+        raise ValueError("audit actor must not be an e-mail address; use an internal id")
+    return {**texts, "at": _utc(now), "subject_id": subject_id, "detail": _normalise_detail(detail)}
+
+
+def _normalise_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return ``detail`` as plain JSON data with canonical numbers; refuse personal-data keys."""
+    if detail is None:
+        return {}
+    try:
+        plain = json.loads(json.dumps(dict(detail), allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"audit detail must be JSON-serialisable: {e}") from e
+    _refuse_personal_keys(plain)
+    normalised: dict[str, Any] = _canonical_numbers(plain)
+    return normalised
+
+
+def _refuse_personal_keys(value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _refuse_personal_keys(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _looks_personal(key):
+                raise ValueError(
+                    f"audit detail key {key!r} looks like personal data; "
+                    "refer to subjects by UUID only"
+                )
+            _refuse_personal_keys(item)
+    elif isinstance(value, str) and "\x00" in value:
+        raise ValueError("audit detail strings must not contain NUL characters")
+
+
+def _looks_personal(key: str) -> bool:
+    lowered = key.strip().lower()
+    words = set(_WORD_SPLIT.split(lowered))
+    return lowered in _PII_KEYS or bool(words & _PII_WORDS)
+
+
+def _canonical_numbers(value: Any) -> Any:
+    """Write integral floats as ints: PostgreSQL JSONB returns 1e16 as an int, SQLite as a float."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _canonical_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical_numbers(v) for v in value]
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+__all__: Sequence[str] = (
+    "GENESIS_HASH",
+    "entry_hash",
+    "list_entries",
+    "record",
+    "record_detached",
+    "verify",
+)

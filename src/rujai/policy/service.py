@@ -1,0 +1,150 @@
+"""The one door to personal data: ``check`` answers, ``authorize`` hands out a ``Permit`` or raises.
+
+Both load the subject's consent facts, call the pure ``rules.evaluate`` and audit the decision: an
+allow in the caller's transaction, a refusal by ``authorize`` in its own short transaction (the
+caller's is about to roll back). Only this module can make a ``Permit``; every service function that
+returns personal data takes one and checks ``permit.covers(subject_id, category)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from rujai.audit import service as audit_service
+from rujai.consent import service as consent_service
+from rujai.errors import PolicyDenied
+from rujai.kit.crypto import Keyring
+from rujai.policy.rules import Action, CheckRequest, SubjectFacts, Verdict, evaluate
+from rujai.policy.schemas import Policy
+
+_SEAL = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """Proof that ``purpose`` may use ``categories`` of ``subject_id``; made only by ``authorize``."""
+
+    verdict: Verdict
+    issued_at: datetime
+    _seal: object = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._seal is not _SEAL:
+            raise TypeError("a Permit is issued only by rujai.policy.service.authorize")
+
+    @property
+    def subject_id(self) -> UUID | None:
+        return self.verdict.subject_id
+
+    @property
+    def purpose(self) -> str:
+        return self.verdict.purpose
+
+    def covers(self, subject_id: UUID | None, category: str) -> bool:
+        """Return True if this permit allows reading ``category`` of ``subject_id``."""
+        return subject_id == self.verdict.subject_id and category in self.verdict.categories
+
+    def require(self, subject_id: UUID | None, category: str) -> None:
+        """Raise PolicyDenied unless this permit covers ``subject_id`` and ``category``."""
+        if not self.covers(subject_id, category):
+            raise PolicyDenied(
+                f"permit for purpose {self.purpose!r} does not cover category {category!r}",
+                reason="permit_scope",
+            )
+
+
+def decide(
+    policy: Policy,
+    facts: SubjectFacts,
+    *,
+    purpose: str,
+    categories: Sequence[str],
+    action: Action,
+    now: datetime,
+) -> Verdict:
+    """Evaluate without loading or auditing (for callers that audit one batch as a whole)."""
+    request = CheckRequest(purpose=purpose, categories=tuple(categories), action=action)
+    return evaluate(request, policy, facts, now)
+
+
+def check(
+    session: Session,
+    *,
+    policy: Policy,
+    keyring: Keyring,
+    subject_id: UUID | None,
+    purpose: str,
+    categories: Sequence[str],
+    now: datetime,
+    actor: str,
+    action: Action = Action.USE,
+) -> Verdict:
+    """Return the verdict for one use of a subject's data, audited in the caller's transaction."""
+    facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
+    verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
+    audit_service.record(session, **_audit_fields(verdict, action, actor, now))
+    return verdict
+
+
+def authorize(
+    session: Session,
+    *,
+    factory: sessionmaker[Session],
+    policy: Policy,
+    keyring: Keyring,
+    subject_id: UUID | None,
+    purpose: str,
+    categories: Sequence[str],
+    now: datetime,
+    actor: str,
+    action: Action = Action.USE,
+) -> Permit:
+    """Return a Permit for the use, or audit the refusal on its own and raise PolicyDenied."""
+    facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
+    verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
+    fields = _audit_fields(verdict, action, actor, now)
+    if not verdict.allowed:
+        audit_service.record_detached(factory, **fields)
+        raise PolicyDenied(
+            f"purpose {purpose!r} may not use {', '.join(categories)}: {verdict.reason.value}",
+            reason=verdict.reason.value,
+        )
+    audit_service.record(session, **fields)
+    return Permit(verdict=verdict, issued_at=now, _seal=_SEAL)
+
+
+def issue_batch_permit(verdict: Verdict, *, now: datetime) -> Permit:
+    """Wrap an allowing verdict from ``decide`` (batch paths audit the batch once themselves)."""
+    if not verdict.allowed:
+        raise PolicyDenied("a refused verdict cannot become a permit", reason=verdict.reason.value)
+    return Permit(verdict=verdict, issued_at=now, _seal=_SEAL)
+
+
+def verdict_detail(verdict: Verdict, action: Action) -> dict[str, Any]:
+    """Return what an audit entry keeps about a verdict (no personal data)."""
+    return {
+        "categories": list(verdict.categories),
+        "action": action.value,
+        "allowed": verdict.allowed,
+        "basis": verdict.lawful_basis.value if verdict.lawful_basis else None,
+        "consent_record_ids": [str(i) for i in verdict.consent_record_ids],
+        "policy_version": verdict.policy_version,
+    }
+
+
+def _audit_fields(verdict: Verdict, action: Action, actor: str, now: datetime) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "action": "policy.check",
+        "now": now,
+        "subject_id": verdict.subject_id,
+        "purpose": verdict.purpose,
+        "outcome": verdict.reason.value,
+        "detail": verdict_detail(verdict, action),
+    }

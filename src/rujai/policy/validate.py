@@ -1,0 +1,246 @@
+"""Legal rules that span fields of a structurally valid policy, each citing a PDPA.md id.
+
+``check_rules`` returns every problem with a field path (a tuple of keys and list indexes); the loader
+turns paths into file lines. Every rule is a small generator in ``RULES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from rujai.policy.schemas import LawfulBasis, Policy, Purpose, Text, TransferMechanism
+
+FieldPath = tuple[str | int, ...]
+
+
+class RuleProblem(NamedTuple):
+    """A broken legal rule: where (field path), which rule, what to do, and the PDPA.md id."""
+
+    path: FieldPath
+    rule: str
+    message: str
+    ref: str | None
+
+
+def check_rules(policy: Policy) -> list[RuleProblem]:
+    """Return every legal problem in ``policy`` (empty when it is sound)."""
+    return [problem for rule in RULES for problem in rule(policy)]
+
+
+def _purpose_categories(policy: Policy) -> Iterator[RuleProblem]:
+    for pid, purpose in policy.purposes.items():
+        seen: set[str] = set()
+        for i, category in enumerate(purpose.categories):
+            path = ("purposes", pid, "categories", i)
+            if category not in policy.categories:
+                known = ", ".join(sorted(policy.categories))
+                yield RuleProblem(
+                    path,
+                    "unknown-category",
+                    f"category {category!r} is not declared under categories (declared: {known})",
+                    None,
+                )
+            if category in seen:
+                yield RuleProblem(
+                    path, "duplicate-category", f"category {category!r} is listed twice", None
+                )
+            seen.add(category)
+
+
+def _sensitive(policy: Policy) -> Iterator[RuleProblem]:
+    for pid, purpose in policy.purposes.items():
+        if purpose.basis is LawfulBasis.EXPLICIT_CONSENT:
+            continue
+        for category in purpose.categories:
+            declared = policy.categories.get(category)
+            if declared is not None and declared.sensitive:
+                yield RuleProblem(
+                    ("purposes", pid, "basis"),
+                    "sensitive-needs-explicit-consent",
+                    f"category {category!r} is sensitive (PDPA s.26): set basis to "
+                    f"explicit_consent, not {purpose.basis.value}, or drop the category",
+                    "TH-SEN-01",
+                )
+
+
+def _texts(policy: Policy) -> Iterator[RuleProblem]:
+    yield from _bilingual(("controller", "name"), policy.controller.name, "TH-NOT-01")
+    for cid, category in policy.categories.items():
+        yield from _bilingual(("categories", cid, "title"), category.title, "TH-NOT-01")
+    for pid, purpose in policy.purposes.items():
+        ref = "TH-CON-05" if purpose.basis.is_consent else "TH-NOT-01"
+        yield from _bilingual(("purposes", pid, "title"), purpose.title, ref)
+        yield from _bilingual(("purposes", pid, "description"), purpose.description, ref)
+        if purpose.consequence is not None:
+            yield from _bilingual(("purposes", pid, "consequence"), purpose.consequence, ref)
+
+
+def _bilingual(path: FieldPath, text: Text, ref: str) -> Iterator[RuleProblem]:
+    if not (text.th or "").strip():
+        yield RuleProblem(
+            (*path, "th"),
+            "missing-thai",
+            "add the Thai text (th): notices and consent requests are shown in Thai by default",
+            ref,
+        )
+    if not (text.en or "").strip():
+        yield RuleProblem(
+            (*path, "en"),
+            "missing-english",
+            "add the English text (en): the notice must be available in English on request",
+            ref,
+        )
+
+
+def _bases(policy: Policy) -> Iterator[RuleProblem]:
+    for pid, purpose in policy.purposes.items():
+        yield from _basis_of(pid, purpose)
+
+
+def _basis_of(pid: str, purpose: Purpose) -> Iterator[RuleProblem]:
+    at = ("purposes", pid)
+    basis = purpose.basis
+    if basis is LawfulBasis.LEGITIMATE_INTEREST and not (purpose.li_balancing or "").strip():
+        yield RuleProblem(
+            (*at, "li_balancing"),
+            "li-balancing-missing",
+            "a legitimate_interest purpose needs li_balancing: why the interest outweighs the "
+            "subject's rights and what safeguards apply",
+            "TH-LB-01",
+        )
+    if purpose.direct_marketing and not basis.is_consent:
+        yield RuleProblem(
+            (*at, "direct_marketing"),
+            "marketing-needs-consent",
+            f"direct marketing needs consent in rujai: set basis to consent, not {basis.value}",
+            "TH-CON-01",
+        )
+    if purpose.required and basis.is_consent:
+        yield RuleProblem(
+            (*at, "required"),
+            "optional-consent-as-condition",
+            "a consent purpose cannot be required: optional consents must not be a condition "
+            "of the service; set required: false or use another basis",
+            "TH-CON-02",
+        )
+    if purpose.required and not basis.is_consent and purpose.consequence is None:
+        yield RuleProblem(
+            (*at, "consequence"),
+            "consequence-missing",
+            "a required purpose needs consequence: say what happens if the data is not provided",
+            "TH-NOT-01",
+        )
+
+
+def _notice_versions(policy: Policy) -> Iterator[RuleProblem]:
+    for pid, purpose in policy.purposes.items():
+        notice = purpose.notice
+        if notice.material_version > notice.version:
+            yield RuleProblem(
+                ("purposes", pid, "notice", "material_version"),
+                "notice-version",
+                f"material_version ({notice.material_version}) is above version "
+                f"({notice.version}); raise version to at least {notice.material_version}",
+                "TH-NOT-01",
+            )
+
+
+def _recipients(policy: Policy) -> Iterator[RuleProblem]:
+    home = policy.controller.country
+    for rid, recipient in policy.recipients.items():
+        at = ("recipients", rid)
+        abroad = recipient.country != home
+        if abroad and recipient.mechanism is TransferMechanism.NONE:
+            yield RuleProblem(
+                (*at, "mechanism"),
+                "transfer-without-mechanism",
+                f"recipient is in {recipient.country}, outside {home}: set mechanism to adequacy, "
+                "consent, standard_clauses or binding_corporate_rules",
+                "TH-XB-01",
+            )
+        for i, pid in enumerate(recipient.purposes):
+            if pid not in policy.purposes:
+                yield RuleProblem(
+                    (*at, "purposes", i),
+                    "unknown-purpose",
+                    f"purpose {pid!r} is not declared under purposes",
+                    "TH-USE-01",
+                )
+
+
+def _purpose_recipients(policy: Policy) -> Iterator[RuleProblem]:
+    for pid, purpose in policy.purposes.items():
+        for i, rid in enumerate(purpose.recipients):
+            recipient = policy.recipients.get(rid)
+            path = ("purposes", pid, "recipients", i)
+            if recipient is None:
+                yield RuleProblem(
+                    path,
+                    "unknown-recipient",
+                    f"recipient {rid!r} is not declared under recipients",
+                    "TH-USE-01",
+                )
+            elif recipient.mechanism is TransferMechanism.CONSENT and not purpose.basis.is_consent:
+                yield RuleProblem(
+                    path,
+                    "transfer-consent-needs-consent-basis",
+                    f"recipient {rid!r} relies on consent for the transfer abroad, so this purpose "
+                    "must be consent-based; or give the recipient another mechanism",
+                    "TH-XB-01",
+                )
+
+
+def _collected(policy: Policy) -> Iterator[RuleProblem]:
+    used = {c for purpose in policy.purposes.values() for c in purpose.categories}
+    sources = [("event_types", k, v.category) for k, v in policy.event_types.items()]
+    sources += [("traits", k, v.category) for k, v in policy.traits.items()]
+    for section, key, category in sources:
+        path = (section, key, "category")
+        if category not in policy.categories:
+            yield RuleProblem(
+                path,
+                "unknown-category",
+                f"category {category!r} is not declared under categories; only declared data "
+                "may be collected",
+                "TH-MIN-02",
+            )
+        elif category not in used:
+            yield RuleProblem(
+                path,
+                "collected-without-purpose",
+                f"no purpose uses category {category!r}: add it to a purpose or stop collecting it",
+                "TH-LB-01",
+            )
+
+
+def _controller(policy: Policy) -> Iterator[RuleProblem]:
+    if not (policy.controller.dpo.email or "").strip():
+        yield RuleProblem(
+            ("controller", "dpo", "email"),
+            "dpo-contact-missing",
+            "add the DPO's email: notices must show how to reach the data protection officer",
+            "TH-DPO-01",
+        )
+    for jurisdiction, rule in policy.age_rules.items():
+        if rule.guardian_only_below > rule.majority_age:
+            yield RuleProblem(
+                ("age_rules", jurisdiction, "guardian_only_below"),
+                "age-rule-order",
+                f"guardian_only_below ({rule.guardian_only_below}) is above majority_age "
+                f"({rule.majority_age}); it must be at most majority_age",
+                "TH-MIN-01",
+            )
+
+
+RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
+    _controller,
+    _purpose_categories,
+    _sensitive,
+    _texts,
+    _bases,
+    _notice_versions,
+    _recipients,
+    _purpose_recipients,
+    _collected,
+)
