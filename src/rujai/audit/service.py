@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +36,7 @@ GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 VERIFY_BATCH = 1000
 MAX_LIST_LIMIT = 500
+DETACHED_LOCK_WAIT_MS = 3000
 _LENGTHS = {"actor": 64, "action": 64, "purpose": 63, "outcome": 32}
 
 # Detail keys that look like personal data (STYLE §3.6): exact keys, and words marking any key.
@@ -83,8 +85,14 @@ def record_detached(
     outcome: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append one entry in its own short transaction (for denials whose request rolls back)."""
-    with session_scope(factory) as session:
+    """Append one entry in its own short transaction (for denials whose request rolls back).
+
+    Call it before the caller's transaction has written an audit entry (on SQLite: anything at
+    all), or after that transaction has ended: else the caller holds the lock this needs, and
+    rather than hang it gives up after ``DETACHED_LOCK_WAIT_MS`` with
+    ``sqlalchemy.exc.OperationalError``.
+    """
+    with session_scope(factory) as session, _lock_wait(session, DETACHED_LOCK_WAIT_MS):
         return record(
             session,
             actor=actor,
@@ -95,6 +103,23 @@ def record_detached(
             outcome=outcome,
             detail=detail,
         )
+
+
+@contextmanager
+def _lock_wait(session: Session, ms: int) -> Iterator[None]:
+    """Bound how long this transaction waits for a lock, then restore the connection's setting."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {int(ms)}"))
+    if dialect != "sqlite":
+        yield
+        return
+    previous = int(session.execute(text("PRAGMA busy_timeout")).scalar_one())
+    session.execute(text(f"PRAGMA busy_timeout = {int(ms)}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA busy_timeout = {previous}"))
 
 
 def entry_hash(
@@ -270,6 +295,8 @@ def _entry_fields(
     for key, value in texts.items():
         if value is not None and not 0 < len(value) <= _LENGTHS[key]:
             raise ValueError(f"audit {key} must be 1 to {_LENGTHS[key]} characters")
+        if value is not None:
+            _check_text(value)
     if "@" in actor:
         raise ValueError("audit actor must not be an e-mail address; use an internal id")
     return {**texts, "at": _utc(now), "subject_id": subject_id, "detail": _normalise_detail(detail)}
@@ -294,14 +321,25 @@ def _refuse_personal_keys(value: Any) -> None:
             _refuse_personal_keys(item)
     elif isinstance(value, dict):
         for key, item in value.items():
+            _check_text(key)
             if _looks_personal(key):
                 raise ValueError(
                     f"audit detail key {key!r} looks like personal data; "
                     "refer to subjects by UUID only"
                 )
             _refuse_personal_keys(item)
-    elif isinstance(value, str) and "\x00" in value:
-        raise ValueError("audit detail strings must not contain NUL characters")
+    elif isinstance(value, str):
+        _check_text(value)
+
+
+def _check_text(value: str) -> None:
+    """Refuse what PostgreSQL JSONB or UTF-8 cannot store: NUL and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("audit text must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError as e:
+        raise ValueError("audit text must be valid Unicode") from e
 
 
 def _looks_personal(key: str) -> bool:

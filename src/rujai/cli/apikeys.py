@@ -42,11 +42,14 @@ def list_keys() -> None:
     """List API keys (never their secrets)."""
     with session() as s:
         keys = apikeys_service.list_keys(s)
-    table = Table("id", "name", "prefix", "scopes", "created (UTC)", "revoked (UTC)")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)
+    for header in ("name", "prefix", "scopes", "created (UTC)", "revoked (UTC)"):
+        table.add_column(header)
     for k in keys:
         revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
         created = k.created_at.strftime("%Y-%m-%d %H:%M")
-        table.add_row(str(k.id), k.name, k.prefix, ", ".join(k.scopes), created, revoked)
+        table.add_row(str(k.id), k.name, k.prefix, ",".join(k.scopes), created, revoked)
     console.print(table)
 
 

@@ -25,6 +25,7 @@ def verify() -> None:
             f"audit chain broken at entry #{report.first_bad_seq}: {report.problem}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1)
     console.print(f"audit chain intact: {report.checked} entries", highlight=False)
@@ -41,7 +42,11 @@ def list_entries(
     """Show the newest audit entries."""
     with session() as s:
         entries = audit_service.list_entries(s, subject_id=subject, limit=limit)
-    table = Table("seq", "at (UTC)", "actor", "action", "subject", "purpose", "outcome", "hash")
+    table = Table()
+    table.add_column("seq", no_wrap=True, justify="right")
+    table.add_column("at (UTC)", no_wrap=True)
+    for header in ("actor", "action", "subject", "purpose", "outcome", "hash"):
+        table.add_column(header)
     for e in entries:
         at = e.at.strftime("%Y-%m-%d %H:%M:%S")
         subject_text = str(e.subject_id) if e.subject_id else ""

@@ -37,19 +37,26 @@ class BgNbdParams:
     a: float
     b: float
 
+    def __post_init__(self) -> None:
+        """Refuse parameters that are not finite and positive."""
+        for name in ("r", "alpha", "a", "b"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise Invalid("BG/NBD parameters must be finite and > 0", field=name)
+
     def as_array(self) -> FloatArray:
         """Return ``[r, alpha, a, b]``."""
         return np.array([self.r, self.alpha, self.a, self.b], dtype=np.float64)
 
 
 def _validated(
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    frequency: ArrayLike, recency: ArrayLike, age: ArrayLike
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Broadcast the inputs to float arrays and check 0 <= recency <= T and integer frequency >= 0."""
+    """Broadcast to float arrays; check whole frequency >= 0 and 0 <= recency <= T (``age``)."""
     x, t_x, big_t = np.broadcast_arrays(
         np.asarray(frequency, dtype=np.float64),
         np.asarray(recency, dtype=np.float64),
-        np.asarray(T, dtype=np.float64),
+        np.asarray(age, dtype=np.float64),
     )
     if not (np.all(np.isfinite(x)) and np.all(x >= 0) and np.all(x == np.floor(x))):
         raise Invalid("frequency must be whole numbers >= 0", field="frequency")
@@ -65,7 +72,7 @@ def _validated(
 def _terms(
     p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Return the common term and the two log-terms of the BG/NBD likelihood (second is -inf at x=0)."""
+    """Return the common term and the two log-terms of the likelihood (the second -inf at x=0)."""
     r, alpha, a, b = p
     repeat = x > 0
     common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
@@ -76,7 +83,10 @@ def _terms(
 
 
 def log_likelihood(
-    params: BgNbdParams, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: BgNbdParams,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - T is the BG/NBD name (Fader et al.)
 ) -> FloatArray:
     """Return each customer's BG/NBD log-likelihood (log-sum-exp of the alive and dropped terms)."""
     x, t_x, big_t = _validated(frequency, recency, T)
@@ -115,7 +125,11 @@ def _gradient(p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) 
 
 
 def fit_bgnbd(
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, penalizer: float = 0.0
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - T is the BG/NBD name (Fader et al.)
+    *,
+    penalizer: float = 0.0,
 ) -> BgNbdParams:
     """Fit BG/NBD by maximum likelihood: L-BFGS-B on log-parameters with an analytic gradient.
 
@@ -128,46 +142,72 @@ def fit_bgnbd(
     x, t_x, big_t = _validated(frequency, recency, T)
     if x.size == 0 or not np.any(big_t > 0):
         raise Invalid("need at least one customer with T > 0", field="T")
-    rows, counts = np.unique(np.stack([x.ravel(), t_x.ravel(), big_t.ravel()]), axis=1, return_counts=True)
+    rows, counts = np.unique(
+        np.stack([x.ravel(), t_x.ravel(), big_t.ravel()]), axis=1, return_counts=True
+    )
     scale = 10.0 / float(big_t.max())
-    ux, utx, ut = rows[0], rows[1] * scale, rows[2] * scale
-    weights = counts / counts.sum()
-
-    def objective(log_p: FloatArray) -> tuple[float, FloatArray]:
-        p = np.exp(log_p)
-        common, alive, dropped = _terms(p, ux, utx, ut)
-        value = -float(weights @ (common + np.logaddexp(alive, dropped))) + penalizer * float(p @ p)
-        grad = -(_gradient(p, ux, utx, ut) @ weights) * p + 2.0 * penalizer * p * p
-        return value, grad
-
+    pooled = (rows[0], rows[1] * scale, rows[2] * scale, counts / counts.sum(), penalizer)
     result = optimize.minimize(
-        objective, np.zeros(4), jac=True, method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4
+        _objective,
+        np.zeros(4),
+        args=pooled,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
     )
     r, alpha, a, b = np.exp(result.x)
     return BgNbdParams(r=float(r), alpha=float(alpha / scale), a=float(a), b=float(b))
 
 
+def _objective(
+    log_p: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    weights: FloatArray,
+    penalizer: float,
+) -> tuple[float, FloatArray]:
+    """Return the weighted mean negative log-likelihood plus L2 penalty and its log-gradient."""
+    p = np.exp(log_p)
+    common, alive, dropped = _terms(p, x, t_x, big_t)
+    value = -float(weights @ (common + np.logaddexp(alive, dropped))) + penalizer * float(p @ p)
+    grad = -(_gradient(p, x, t_x, big_t) @ weights) * p + 2.0 * penalizer * p * p
+    return value, grad
+
+
 def probability_alive(
-    params: BgNbdParams, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: BgNbdParams,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - T is the BG/NBD name (Fader et al.)
 ) -> FloatArray:
     """Return P(alive at T | x, t_x, T); exactly 1 for customers without repeat purchases."""
     x, t_x, big_t = _validated(frequency, recency, T)
     r, alpha, a, b = params.as_array()
-    log_odds_dead = (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x)) + np.log(a) - np.log(
-        b + np.maximum(x, 1) - 1
+    log_odds_dead = (
+        (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
+        + np.log(a)
+        - np.log(b + np.maximum(x, 1) - 1)
     )
     return np.where(x == 0, 1.0, special.expit(-log_odds_dead))
 
 
 def churn_risk(
-    params: BgNbdParams, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: BgNbdParams,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - T is the BG/NBD name (Fader et al.)
 ) -> FloatArray:
-    """Return the churn risk 1 - P(alive): the posterior probability the customer has dropped out."""
+    """Return the churn risk 1 - P(alive): the posterior probability of having dropped out."""
     return 1.0 - probability_alive(params, frequency, recency, T)
 
 
 def expected_purchases(
-    params: BgNbdParams, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: BgNbdParams,
+    t: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - T is the BG/NBD name (Fader et al.)
 ) -> FloatArray:
     """Return E[purchases in (T, T + t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).
 
@@ -176,7 +216,7 @@ def expected_purchases(
     computed as a one-dimensional integral over the drop-out probability instead.
     """
     x, t_x, big_t = _validated(frequency, recency, T)
-    horizon = np.broadcast_to(np.asarray(t, dtype=np.float64), x.shape)
+    horizon, x, t_x, big_t = np.broadcast_arrays(np.asarray(t, dtype=np.float64), x, t_x, big_t)
     if not (np.all(np.isfinite(horizon)) and np.all(horizon >= 0)):
         raise Invalid("t must be finite and >= 0", field="t")
     value = _closed_form(params, horizon, x, t_x, big_t)
@@ -184,7 +224,9 @@ def expected_purchases(
     if np.any(bad):
         value = np.array(value, copy=True)
         alive = probability_alive(params, x[bad], t_x[bad], big_t[bad])
-        integral = [_integral(params, *row) for row in zip(horizon[bad], x[bad], big_t[bad], strict=True)]
+        integral = [
+            _integral(params, *row) for row in zip(horizon[bad], x[bad], big_t[bad], strict=True)
+        ]
         value[bad] = alive * np.asarray(integral)
     return value
 
@@ -222,5 +264,14 @@ def _integral(params: BgNbdParams, t: float, x: float, big_t: float) -> float:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        value, _ = integrate.quad(integrand, 0.0, 1.0, weight="alg", wvar=(a - 1, b + x - 1), limit=200)
+        value, _ = integrate.quad(
+            integrand,
+            0.0,
+            1.0,
+            weight="alg",
+            wvar=(a - 1, b + x - 1),
+            epsabs=0.0,
+            epsrel=1e-10,
+            limit=200,
+        )  # relative tolerance only: the unnormalised integral is as small as B(a, b + x)
     return float(value * np.exp(-special.betaln(a, b + x)))

@@ -26,7 +26,7 @@ Marks = dict[FieldPath, yaml.Mark]
 
 
 def load_policy_file(path: Path | str) -> Policy:
-    """Read, validate and return the policy in ``path``; raise PolicyInvalid listing every problem."""
+    """Read and validate the policy in ``path``; raise PolicyInvalid listing every problem."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -59,7 +59,9 @@ def load_policy_text(text: str, *, filename: str) -> Policy:
         problems += [_structural(filename, marks, err) for err in e.errors()]
     if policy is not None:
         for found in check_rules(policy):
-            problems.append(_located(filename, marks, found.path, found.rule, found.message, found.ref))
+            problems.append(
+                _located(filename, marks, found.path, found.rule, found.message, found.ref)
+            )
     if problems or policy is None:
         raise PolicyInvalid(sorted(problems, key=_order))
     return policy
@@ -113,8 +115,14 @@ def _map_keys(
                 "YAML keeps only the last one"
             )
             duplicates.append(
-                PolicyProblem(filename, line, key.start_mark.column + 1, _dotted(child),
-                              "duplicate-key", message)
+                PolicyProblem(
+                    filename,
+                    line,
+                    key.start_mark.column + 1,
+                    _dotted(child),
+                    "duplicate-key",
+                    message,
+                )
             )
         first.setdefault(name, line)
         marks[child] = key.start_mark

@@ -1,7 +1,7 @@
 """Legal rules that span fields of a structurally valid policy, each citing a PDPA.md id.
 
-``check_rules`` returns every problem with a field path (a tuple of keys and list indexes); the loader
-turns paths into file lines. Every rule is a small generator in ``RULES``.
+``check_rules`` returns every problem with a field path (a tuple of keys and list indexes); the
+loader turns paths into file lines. Every rule is a small generator in ``RULES``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,168 @@
+"""The record of processing activities (PDPA s.39, TH-ROPA-01) as far as the policy can supply it.
+
+One row per purpose. ``refused_requests`` (s.39(7)) stays 0 here: the rights domain fills it from
+the refused requests it records (TH-DSR-00).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Literal
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel
+
+from rujai.errors import Invalid
+from rujai.policy import labels
+from rujai.policy.notice import how_to_exercise, recipients_of
+from rujai.policy.schemas import LANGS, Lang, Policy
+
+RopaFormat = Literal["csv", "json", "html"]
+FORMATS: tuple[RopaFormat, ...] = ("csv", "json", "html")
+
+_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
+
+COLUMNS: dict[str, labels.Pair] = {
+    "controller": ("ผู้ควบคุมข้อมูลส่วนบุคคล", "Controller"),
+    "controller_contact": ("ช่องทางติดต่อผู้ควบคุม", "Controller contact"),
+    "dpo": ("เจ้าหน้าที่คุ้มครองข้อมูลส่วนบุคคล", "Data Protection Officer"),
+    "purpose_id": ("รหัสวัตถุประสงค์", "Purpose id"),
+    "purpose": ("วัตถุประสงค์", "Purpose"),
+    "basis": ("รหัสฐานทางกฎหมาย", "Basis code"),
+    "lawful_basis": ("ฐานทางกฎหมาย", "Lawful basis"),
+    "data_categories": ("ประเภทข้อมูล", "Data categories"),
+    "sensitive": ("ข้อมูลอ่อนไหว", "Sensitive data"),
+    "retention_days": ("ระยะเวลาเก็บรักษา (วัน)", "Retention (days)"),
+    "retention": ("ระยะเวลาเก็บรักษา", "Retention"),
+    "recipients": ("ผู้รับข้อมูล", "Recipients"),
+    "transfers_abroad": ("การโอนไปต่างประเทศและมาตรการ", "Transfers abroad and mechanism"),
+    "data_subject_rights": ("สิทธิของเจ้าของข้อมูล", "Data subject rights"),
+    "how_to_exercise": ("วิธีใช้สิทธิ", "How to exercise rights"),
+    "security_measures": ("มาตรการรักษาความปลอดภัย", "Security measures"),
+    "refused_requests": ("คำขอที่ถูกปฏิเสธ", "Refused requests"),
+    "note": ("หมายเหตุ", "Note"),
+}
+
+_REFUSED_NOTE: labels.Pair = (
+    "จำนวนคำขอที่ถูกปฏิเสธ (มาตรา 39(7)) เติมโดยระบบจัดการคำขอใช้สิทธิ",
+    "Refused requests (s.39(7)) are filled in by the rights requests module.",
+)
+_YES_NO: dict[bool, labels.Pair] = {True: ("ใช่", "yes"), False: ("ไม่ใช่", "no")}
+
+
+class RopaRow(BaseModel):
+    """One processing activity (one purpose) of the record of processing."""
+
+    controller: str
+    controller_contact: str
+    dpo: str
+    purpose_id: str
+    purpose: str
+    basis: str
+    lawful_basis: str
+    data_categories: list[str]
+    sensitive: bool
+    retention_days: int
+    retention: str
+    recipients: list[str]
+    transfers_abroad: list[str]
+    data_subject_rights: list[str]
+    how_to_exercise: str
+    security_measures: list[str]
+    refused_requests: int = 0
+    note: str
+
+
+def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
+    """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01)."""
+    _check_lang(lang)
+    c = policy.controller
+    contact = "; ".join(x for x in (c.contact.email, c.contact.phone, c.address.get(lang)) if x)
+    dpo_name = c.dpo.name.get(lang) if c.dpo.name else ""
+    dpo = "; ".join(x for x in (dpo_name, c.dpo.email, c.dpo.phone) if x)
+    common: dict[str, object] = {
+        "controller": c.name.get(lang),
+        "controller_contact": contact,
+        "dpo": dpo,
+        "data_subject_rights": [r[1] if lang == "th" else r[2] for r in labels.RIGHTS],
+        "how_to_exercise": how_to_exercise(policy, lang),
+        "security_measures": [m.get(lang) for m in policy.security_measures],
+        "note": labels.pick(_REFUSED_NOTE, lang),
+    }
+    return [
+        RopaRow.model_validate({**common, **_activity(policy, pid, lang)})
+        for pid in policy.purposes
+    ]
+
+
+def render_ropa(rows: list[RopaRow], fmt: RopaFormat, lang: Lang) -> str:
+    """Render ``rows`` as CSV, JSON or a self-contained HTML page with headers in ``lang``."""
+    _check_lang(lang)
+    headers = {key: labels.pick(pair, lang) for key, pair in COLUMNS.items()}
+    if fmt == "csv":
+        return _csv(rows, headers, lang)
+    if fmt == "json":
+        body = {"lang": lang, "columns": headers, "rows": [r.model_dump() for r in rows]}
+        return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "html":
+        cells = [[_cell(v, lang) for v in r.model_dump().values()] for r in rows]
+        title = labels.pick(("บันทึกรายการกิจกรรมการประมวลผล", "Record of processing"), lang)
+        return _ENV.get_template("ropa.html").render(
+            lang=lang, title=title, headers=list(headers.values()), rows=cells
+        )
+    raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
+
+
+def _activity(policy: Policy, pid: str, lang: Lang) -> dict[str, object]:
+    p = policy.purposes[pid]
+    home = policy.controller.country
+    categories = [policy.categories[cid] for cid in p.categories if cid in policy.categories]
+    recipients = [policy.recipients[rid] for rid in recipients_of(policy, pid)]
+    sensitive = labels.heading("sensitive", lang)
+    return {
+        "purpose_id": pid,
+        "purpose": p.title.get(lang),
+        "basis": p.basis.value,
+        "lawful_basis": labels.pick(labels.BASIS[p.basis], lang),
+        "data_categories": [
+            cat.title.get(lang) + (f" [{sensitive}]" if cat.sensitive else "") for cat in categories
+        ],
+        "sensitive": any(cat.sensitive for cat in categories),
+        "retention_days": p.retention_days,
+        "retention": labels.retention_phrase(p.retention_days, lang),
+        "recipients": [f"{r.name} ({r.country})" for r in recipients],
+        "transfers_abroad": [
+            f"{r.name} ({r.country}): {labels.pick(labels.MECHANISM[r.mechanism], lang)}"
+            for r in recipients
+            if r.country != home
+        ],
+    }
+
+
+def _csv(rows: list[RopaRow], headers: dict[str, str], lang: Lang) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers.values())
+    for row in rows:
+        writer.writerow(_cell(v, lang) for v in row.model_dump().values())
+    return out.getvalue()
+
+
+def _cell(value: object, lang: Lang) -> str:
+    if isinstance(value, bool):
+        return labels.pick(_YES_NO[value], lang)
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise Invalid(f"lang must be one of {', '.join(LANGS)}", field="lang")

@@ -1,0 +1,40 @@
+"""Public policy endpoints, no auth: the purposes and the privacy notice (TH-NOT-01)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from rujai.deps import PolicyDep
+from rujai.policy import notice as notice_service
+from rujai.policy.schemas import Lang, PurposeRead
+
+router = APIRouter(tags=["policy"])
+
+
+@router.get("/purposes", response_model=list[PurposeRead])
+def list_purposes(policy: PolicyDep) -> list[PurposeRead]:
+    """List every purpose the policy declares."""
+    return notice_service.list_purposes(policy)
+
+
+@router.get(
+    "/notice",
+    response_model=notice_service.NoticeRead,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The notice as JSON or HTML."},
+        422: {"description": "Unknown lang or format."},
+    },
+)
+def get_notice(
+    policy: PolicyDep,
+    lang: Annotated[Lang | None, Query(description="th or en; default: the policy's")] = None,
+    fmt: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
+) -> notice_service.NoticeRead | HTMLResponse:
+    """Return the privacy notice generated from the policy, as JSON or a self-contained page."""
+    notice = notice_service.render_notice(policy, lang or policy.default_language)
+    if fmt == "html":
+        return HTMLResponse(notice_service.notice_html(notice))
+    return notice

@@ -1,0 +1,84 @@
+"""``rujai audit verify`` and ``rujai audit list`` against a real database.
+
+Acceptance criterion: ``rujai audit verify`` exits 0 on an intact chain, and exits 1 naming the
+entry after a row is edited and after a row is deleted (TH-SEC-01).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from rujai.cli import app
+from rujai.config import get_settings
+from tests.audit.chain import SUBJECT, build_chain, delete_entry, tamper
+
+
+@pytest.fixture
+def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("RUJAI_DATABASE_URL", db_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def chain(factory: sessionmaker[Session]) -> int:
+    with factory() as s, s.begin():
+        return len(build_chain(s, 6))
+
+
+def test_audit_verify_exits_0_on_an_intact_chain(runner: CliRunner, chain: int) -> None:
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "audit chain intact: 6 entries" in result.stdout
+
+
+def test_audit_verify_exits_1_after_an_entry_is_edited(
+    runner: CliRunner, chain: int, engine: Engine
+) -> None:
+    tamper(engine, 3, detail={"i": 2, "reason": "edited"})
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "audit chain broken at entry #3:" in result.stderr
+    assert "altered" in result.stderr
+
+
+def test_audit_verify_exits_1_after_an_entry_is_deleted(
+    runner: CliRunner, chain: int, engine: Engine
+) -> None:
+    delete_entry(engine, 2)
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "audit chain broken at entry #2: entry #2 is missing" in result.stderr
+
+
+def test_audit_verify_exits_1_after_the_last_entry_is_deleted(
+    runner: CliRunner, chain: int, engine: Engine
+) -> None:
+    delete_entry(engine, 6)
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "audit chain broken at entry #6" in result.stderr
+
+
+def test_audit_list_shows_the_newest_entries_for_a_subject(runner: CliRunner, chain: int) -> None:
+    result = runner.invoke(app, ["audit", "list", "--subject", str(SUBJECT), "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    lines = [
+        line for line in result.stdout.splitlines() if "consent.grant" in line or "policy." in line
+    ]
+    assert len(lines) == 2
+    assert lines[0].split()[1] == "5"
+    assert str(SUBJECT) in result.stdout
+
+
+def test_audit_list_rejects_a_limit_out_of_range(runner: CliRunner, chain: int) -> None:
+    result = runner.invoke(app, ["audit", "list", "--limit", "0"])
+    assert result.exit_code == 1
+    assert "limit" in result.stderr

@@ -1,0 +1,92 @@
+"""Test data as plain functions: each one flushes what it makes and returns a ``*Read`` schema.
+
+All data is fictional. Others add factories here; keep each one small and keyword-driven.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from rujai.consent import service as consent_service
+from rujai.consent.receipts import ConsentReceipt
+from rujai.consent.schemas import ConsentCreate
+from rujai.kit.crypto import Keyring
+from rujai.policy.rules import Objection
+from rujai.policy.schemas import Policy
+from rujai.profiles import service as profiles_service
+from rujai.profiles.schemas import AgeBand, SubjectRead
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def make_subject(
+    session: Session,
+    keyring: Keyring,
+    customer_id: str = "C-0001",
+    *,
+    now: datetime = NOW,
+    birth_date: date | None = None,
+    age_band: AgeBand | None = None,
+    is_restricted: bool = False,
+    objections: tuple[Objection, ...] = (),
+) -> SubjectRead:
+    """Get or create a subject and set the given facts through the profiles service."""
+    subject = profiles_service.get_or_create(
+        session, keyring=keyring, customer_id=customer_id, now=now
+    )
+    sid = subject.id
+    if birth_date is not None:
+        profiles_service.set_birth_date(
+            session, keyring=keyring, subject_id=sid, birth_date=birth_date, now=now
+        )
+    if age_band is not None:
+        profiles_service.set_age_band(session, subject_id=sid, band=age_band, now=now)
+    if is_restricted:
+        profiles_service.set_restricted(session, subject_id=sid, restricted=True, now=now)
+    for objection in objections:
+        profiles_service.set_objection(
+            session, subject_id=sid, objection=objection, objected=True, now=now
+        )
+    return profiles_service.get(session, subject_id=sid)
+
+
+def consent_change(policy: Policy, purpose: str, action: str = "grant", **overrides: Any) -> ConsentCreate:
+    """A valid change for ``purpose`` against the current notice, Thai, on the web, by the subject."""
+    fields: dict[str, Any] = {
+        "purpose": purpose,
+        "action": action,
+        "language": "th",
+        "channel": "web",
+        "actor": "self",
+        "notice_version": policy.purposes[purpose].notice.version,
+        "explicit": policy.purposes[purpose].basis.value == "explicit_consent",
+    }
+    fields.update(overrides)
+    return ConsentCreate(**fields)
+
+
+def make_consent(
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    purpose: str = "recommendations",
+    *,
+    customer_id: str = "C-0001",
+    action: str = "grant",
+    now: datetime = NOW,
+    **overrides: Any,
+) -> ConsentReceipt:
+    """Record a grant (or withdrawal) through the consent service and return its receipt."""
+    return consent_service.record(
+        session,
+        keyring=keyring,
+        policy=policy,
+        customer_id=customer_id,
+        change=consent_change(policy, purpose, action, **overrides),
+        now=now,
+        evidence_ip="192.0.2.10",
+        evidence_user_agent="Mozilla/5.0 (rujai-test)",
+    )

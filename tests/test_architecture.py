@@ -1,0 +1,55 @@
+"""Rules of the code base that a reviewer would otherwise have to remember (STYLE.md §1, §3, §7)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from rujai.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "rujai"
+
+
+def test_only_the_policy_service_constructs_a_permit():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in SRC.rglob("*.py")
+        if re.search(r"\bPermit\(", path.read_text()) and path != SRC / "policy" / "service.py"
+    ]
+    assert offenders == []
+
+
+def test_import_contracts_hold():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--config", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_setting_is_documented():
+    doc = (ROOT / "docs" / "settings.md").read_text()
+    names = []
+    for name, field in Settings.model_fields.items():
+        nested = getattr(field.annotation, "model_fields", None)
+        if nested:
+            names += [f"RUJAI_{name.upper()}__{sub.upper()}" for sub in nested]
+        else:
+            names.append(f"RUJAI_{name.upper()}")
+    missing = [n for n in names if f"`{n}`" not in doc]
+    assert missing == []
+
+
+def test_no_print_or_logging_of_raw_request_bodies():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in SRC.rglob("*.py")
+        if re.search(r"log\w*\.(info|debug|warning|error)\(.*(body|email|phone)", path.read_text())
+    ]
+    assert offenders == []
