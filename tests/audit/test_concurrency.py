@@ -71,3 +71,21 @@ def test_concurrent_appends_within_longer_transactions_stay_gapless(
     assert sorted(results) == [list(range(1, 11)), list(range(11, 21))]
     with factory() as s:
         assert audit_service.verify(s).ok
+
+
+def test_verify_during_concurrent_appends_never_reports_a_false_break(
+    factory: sessionmaker[Session],
+) -> None:
+    """Appends that land while verify walks the chain are not mistaken for tampering."""
+    barrier = threading.Barrier(2)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        appending = pool.submit(_append_many, factory, 0, barrier)
+        barrier.wait(timeout=30)
+        reports = []
+        while not appending.done() or not reports:
+            with factory() as s:
+                reports.append(audit_service.verify(s, batch_size=3))
+        appending.result(timeout=60)
+    assert [r for r in reports if not r.ok] == []
+    with factory() as s:
+        assert audit_service.verify(s).checked == APPENDS_PER_THREAD

@@ -158,10 +158,25 @@ def test_a_rewritten_head_is_caught(factory: sessionmaker[Session], engine: Engi
     assert "head" in (report.problem or "")
 
 
-def test_an_entry_past_the_head_is_caught(factory: sessionmaker[Session], engine: Engine) -> None:
+def test_a_head_rolled_back_to_hide_the_last_entry_is_caught(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
     _commit_chain(factory, 4)
-    set_head(engine, seq=3)
-    assert _verify(factory).first_bad_seq == 4
+    with factory() as s:
+        third = audit_service.list_entries(s, before_seq=4, limit=1)[0]
+    set_head(engine, seq=3, hash=third.hash)
+    report = _verify(factory)
+    assert report.first_bad_seq == 4
+    assert "past the head" in (report.problem or "")
+
+
+def test_entries_without_any_head_are_caught(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
+    _commit_chain(factory, 2)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))
+    assert _verify(factory).first_bad_seq == 1
 
 
 def test_timestamps_round_trip_and_verify_on_both_backends(factory: sessionmaker[Session]) -> None:

@@ -215,3 +215,18 @@ def test_list_purposes_flags_sensitive_and_notice_version(policy: Policy) -> Non
     assert not reads["recommendations"].sensitive
     assert reads["personalized_offers"].notice_version == 2
     assert reads["order_fulfilment"].required
+
+
+def test_non_consent_purpose_text_has_no_consent_consequence(policy: Policy) -> None:
+    text = purpose_notice_text(policy, "fraud_prevention", "en")
+    assert "If you say no" not in text
+    assert "Lawful basis: Our legitimate interest" in text
+
+
+def test_purpose_text_shows_an_undeclared_category_by_its_id(policy: Policy) -> None:
+    unchecked = _with(
+        policy, "analytics", categories=["browsing", "heatmaps"]
+    )  # not via the loader
+    assert "Data used: Browsing activity, heatmaps" in purpose_notice_text(
+        unchecked, "analytics", "en"
+    )

@@ -44,17 +44,14 @@ def create(
     actor: str = "cli",
 ) -> ApiKeyCreated:
     """Create a key with ``scopes`` and return it with its full secret, shown only this once."""
-    clean_name = name.strip()
-    if not 0 < len(clean_name) <= 100:
-        raise Invalid("name must be 1 to 100 characters", field="name")
-    scope_list = parse_scopes(scopes)
-    prefix = _unused_prefix(session)
-    secret = secrets.token_urlsafe(SECRET_BYTES)
+    clean_name, scope_list = _clean_name(name), parse_scopes(scopes)
+    prefix, secret = _unused_prefix(session), secrets.token_urlsafe(SECRET_BYTES)
+    scope_values = [s.value for s in scope_list]
     key = ApiKey(
         name=clean_name,
         prefix=prefix,
         secret_hash=sha256_hex(secret),
-        scopes=[str(s) for s in scope_list],
+        scopes=scope_values,
         created_at=now,
     )
     session.add(key)
@@ -120,6 +117,13 @@ def parse_scopes(scopes: Sequence[str]) -> list[Scope]:
                 f"unknown scope {str(raw)[:32]!r}; use {allowed}", field="scopes"
             ) from None
     return [s for s in Scope if s in parsed]
+
+
+def _clean_name(name: str) -> str:
+    clean = name.strip()
+    if not 0 < len(clean) <= 100:
+        raise Invalid("name must be 1 to 100 characters", field="name")
+    return clean
 
 
 def _parse_token(token: str | None) -> tuple[str, str] | None:

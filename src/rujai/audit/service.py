@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -171,24 +171,24 @@ def list_entries(
 
 
 def verify(session: Session, *, batch_size: int = VERIFY_BATCH) -> AuditVerifyReport:
-    """Walk the chain in seq order, in batches, and report the first broken or missing entry."""
+    """Walk the chain in seq order, in batches, and report the first broken or missing entry.
+
+    The walk stops at the head as read when it starts, so appends made meanwhile are not mistaken
+    for tampering; a final check still catches entries that no head ever covered.
+    """
+    head_seq, head_hash = _read_head(session)
     last_seq, last_hash, checked = 0, GENESIS_HASH, 0
-    while True:
-        stmt = (
-            select(*_COLUMNS)
-            .where(AuditEntry.seq > last_seq)
-            .order_by(AuditEntry.seq)
-            .limit(batch_size)
-        )
-        rows = session.execute(stmt).all()
-        for row in rows:
-            problem = _check_entry(row, expected_seq=last_seq + 1, prev_hash=last_hash)
-            if problem is not None:
-                return _broken(checked, *problem)
-            last_seq, last_hash, checked = row.seq, row.hash, checked + 1
-        if len(rows) < batch_size:
-            break
-    return _check_head(session, last_seq=last_seq, last_hash=last_hash, checked=checked)
+    for row in _entries_up_to(session, head_seq, batch_size):
+        problem = _check_entry(row, expected_seq=last_seq + 1, prev_hash=last_hash)
+        if problem is not None:
+            return _broken(checked, *problem)
+        last_seq, last_hash, checked = row.seq, row.hash, checked + 1
+    if last_seq < head_seq:
+        missing = last_seq + 1
+        return _broken(checked, missing, f"entry #{missing} is missing (head is at #{head_seq})")
+    if last_hash != head_hash:
+        return _broken(checked, last_seq, "head hash does not match the last entry's hash")
+    return _check_nothing_past_head(session, checked)
 
 
 _COLUMNS = (
@@ -219,25 +219,41 @@ def _check_entry(row: Row[Any], *, expected_seq: int, prev_hash: str) -> tuple[i
     return None
 
 
-def _check_head(
-    session: Session, *, last_seq: int, last_hash: str, checked: int
-) -> AuditVerifyReport:
+def _read_head(session: Session) -> tuple[int, str]:
     head = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
     ).first()
-    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
-    if head_seq > last_seq:
-        return _broken(
-            checked, last_seq + 1, f"entry #{last_seq + 1} is missing (head is at #{head_seq})"
+    return (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
+
+
+def _entries_up_to(session: Session, head_seq: int, batch_size: int) -> Iterator[Row[Any]]:
+    """Yield entries with seq <= ``head_seq`` in seq order, ``batch_size`` rows per query."""
+    last_seq = 0
+    while True:
+        stmt = (
+            select(*_COLUMNS)
+            .where(AuditEntry.seq > last_seq, AuditEntry.seq <= head_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch_size)
         )
-    if head_seq < last_seq:
-        return _broken(
-            checked,
-            head_seq + 1,
-            f"entry #{head_seq + 1} is past the head (head is at #{head_seq})",
-        )
-    if head_hash != last_hash:
-        return _broken(checked, last_seq, "head hash does not match the last entry's hash")
+        rows = session.execute(stmt).all()
+        yield from rows
+        if len(rows) < batch_size:
+            return
+        last_seq = rows[-1].seq
+
+
+def _check_nothing_past_head(session: Session, checked: int) -> AuditVerifyReport:
+    """Flag entries beyond the head (a head rolled back to hide them).
+
+    The newest entry is read before the head: an entry and its head update commit together, so a
+    legitimate append seen by the first query is always covered by the head the second one reads.
+    """
+    newest = session.execute(select(func.max(AuditEntry.seq))).scalar_one_or_none()
+    head_seq, _ = _read_head(session)
+    if newest is not None and newest > head_seq:
+        first = head_seq + 1
+        return _broken(checked, first, f"entry #{first} is past the head (head is at #{head_seq})")
     return AuditVerifyReport(ok=True, checked=checked)
 
 

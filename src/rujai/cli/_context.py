@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from rujai.config import Settings, get_settings
@@ -62,7 +63,7 @@ def exits_on_error(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except AppError as e:
-            err_console.print(f"[red]error:[/red] {e.message}", markup=True, highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(e.message)}", markup=True, highlight=False)
             raise typer.Exit(1) from e
 
     return wrapper

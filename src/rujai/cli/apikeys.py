@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from rujai.apikeys import service as apikeys_service
+from rujai.apikeys.schemas import ApiKeyRead
 from rujai.cli._context import console, err_console, exits_on_error, session
 from rujai.errors import Invalid
 from rujai.kit.time import utcnow
@@ -42,6 +43,10 @@ def list_keys() -> None:
     """List API keys (never their secrets)."""
     with session() as s:
         keys = apikeys_service.list_keys(s)
+    console.print(_keys_table(keys))
+
+
+def _keys_table(keys: list[ApiKeyRead]) -> Table:
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)
     for header in ("name", "prefix", "scopes", "created (UTC)", "revoked (UTC)"):
@@ -50,7 +55,7 @@ def list_keys() -> None:
         revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
         created = k.created_at.strftime("%Y-%m-%d %H:%M")
         table.add_row(str(k.id), k.name, k.prefix, ",".join(k.scopes), created, revoked)
-    console.print(table)
+    return table
 
 
 @app.command("revoke")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from rujai.audit import service as audit_service
+from rujai.audit.schemas import AuditEntryRead
 from rujai.cli._context import console, err_console, exits_on_error, session
 
 app = typer.Typer(no_args_is_help=True)
@@ -42,6 +43,10 @@ def list_entries(
     """Show the newest audit entries."""
     with session() as s:
         entries = audit_service.list_entries(s, subject_id=subject, limit=limit)
+    console.print(_entries_table(entries))
+
+
+def _entries_table(entries: list[AuditEntryRead]) -> Table:
     table = Table()
     table.add_column("seq", no_wrap=True, justify="right")
     table.add_column("at (UTC)", no_wrap=True)
@@ -60,4 +65,4 @@ def list_entries(
             e.outcome or "",
             e.hash[:12],
         )
-    console.print(table)
+    return table

@@ -1,1 +1,6 @@
-"""TODO docstring."""
+"""Policy: the privacy policy as code and the one chokepoint for using personal data.
+
+Owns: the policy file (schema, loader, legal validation), the notice and record of processing, the
+pure decision ``rules.evaluate`` and its door ``service.check`` / ``service.authorize`` (``Permit``).
+Does not own: consent records (consent), subjects (profiles), audit storage (audit).
+"""

@@ -47,11 +47,8 @@ def load_policy_text(text: str, *, filename: str) -> Policy:
         raise PolicyInvalid([_syntax_problem(filename, e)]) from e
     if root is None:
         raise PolicyInvalid([_file_problem(filename, "empty-file", "the policy file is empty")])
-    marks, duplicates = _walk(root, filename)
-    if marks is None:
-        raise PolicyInvalid(duplicates)
+    marks, problems = _walk(root, filename)
     data = _construct(root)
-    problems = list(duplicates)
     policy: Policy | None = None
     try:
         policy = Policy.model_validate(data)
@@ -75,8 +72,8 @@ def policy_hash(policy: Policy) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _walk(root: yaml.Node, filename: str) -> tuple[Marks | None, list[PolicyProblem]]:
-    """Index every key and item by field path; report duplicate keys (or a too-large document)."""
+def _walk(root: yaml.Node, filename: str) -> tuple[Marks, list[PolicyProblem]]:
+    """Index every key and item by field path and report duplicate keys; refuse huge documents."""
     marks: Marks = {(): root.start_mark}
     duplicates: list[PolicyProblem] = []
     stack: list[tuple[FieldPath, yaml.Node]] = [((), root)]
@@ -86,7 +83,7 @@ def _walk(root: yaml.Node, filename: str) -> tuple[Marks | None, list[PolicyProb
         visited += 1
         if visited > MAX_NODES:
             message = f"the document expands to more than {MAX_NODES} nodes (aliases?)"
-            return None, [_file_problem(filename, "too-large", message)]
+            raise PolicyInvalid([_file_problem(filename, "too-large", message)])
         if isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 marks[(*path, i)] = item.start_mark
@@ -110,24 +107,21 @@ def _map_keys(
         child = (*path, name)
         line = key.start_mark.line + 1
         if name in first and name != "<<":
-            message = (
-                f"key {name!r} appears more than once (first on line {first[name]}); "
-                "YAML keeps only the last one"
-            )
-            duplicates.append(
-                PolicyProblem(
-                    filename,
-                    line,
-                    key.start_mark.column + 1,
-                    _dotted(child),
-                    "duplicate-key",
-                    message,
-                )
-            )
+            duplicates.append(_duplicate(filename, key.start_mark, child, first[name]))
         first.setdefault(name, line)
         marks[child] = key.start_mark
         stack.append((child, value))
     return duplicates
+
+
+def _duplicate(filename: str, mark: yaml.Mark, path: FieldPath, first_line: int) -> PolicyProblem:
+    message = (
+        f"key {path[-1]!r} appears more than once (first on line {first_line}); "
+        "YAML keeps only the last one"
+    )
+    return PolicyProblem(
+        filename, mark.line + 1, mark.column + 1, _dotted(path), "duplicate-key", message
+    )
 
 
 def _construct(root: yaml.Node) -> Any:

@@ -96,6 +96,7 @@ def _bilingual(path: FieldPath, text: Text, ref: str) -> Iterator[RuleProblem]:
 def _bases(policy: Policy) -> Iterator[RuleProblem]:
     for pid, purpose in policy.purposes.items():
         yield from _basis_of(pid, purpose)
+        yield from _required(pid, purpose)
 
 
 def _basis_of(pid: str, purpose: Purpose) -> Iterator[RuleProblem]:
@@ -116,17 +117,22 @@ def _basis_of(pid: str, purpose: Purpose) -> Iterator[RuleProblem]:
             f"direct marketing needs consent in rujai: set basis to consent, not {basis.value}",
             "TH-CON-01",
         )
-    if purpose.required and basis.is_consent:
+
+
+def _required(pid: str, purpose: Purpose) -> Iterator[RuleProblem]:
+    if not purpose.required:
+        return
+    if purpose.basis.is_consent:
         yield RuleProblem(
-            (*at, "required"),
+            ("purposes", pid, "required"),
             "optional-consent-as-condition",
             "a consent purpose cannot be required: optional consents must not be a condition "
             "of the service; set required: false or use another basis",
             "TH-CON-02",
         )
-    if purpose.required and not basis.is_consent and purpose.consequence is None:
+    elif purpose.consequence is None:
         yield RuleProblem(
-            (*at, "consequence"),
+            ("purposes", pid, "consequence"),
             "consequence-missing",
             "a required purpose needs consequence: say what happens if the data is not provided",
             "TH-NOT-01",
