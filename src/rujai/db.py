@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,15 +61,36 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
+AFTER_ROLLBACK = "rujai.after_rollback"
+
+
+def keep_even_on_rollback(session: Session, write: Callable[[Session], object]) -> None:
+    """Run ``write`` in this transaction, or in a fresh one if this one rolls back.
+
+    Used to audit a refusal: the request that was refused is about to fail, but the record that it
+    was refused must stay. Runs at the end of ``session_scope``, so no lock is held meanwhile.
+    """
+    session.info.setdefault(AFTER_ROLLBACK, []).append(write)
+
+
+def _run_kept(session: Session) -> None:
+    for write in session.info.pop(AFTER_ROLLBACK, []):
+        write(session)
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """Open a session that commits on success and rolls back on any error."""
     session = factory()
     try:
         yield session
+        _run_kept(session)
         session.commit()
     except BaseException:
         session.rollback()
+        if session.info.get(AFTER_ROLLBACK):
+            _run_kept(session)
+            session.commit()
         raise
     finally:
         session.close()

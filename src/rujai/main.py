@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from rujai.audit.router import router as audit_router
     from rujai.consent.router import router as consent_router
     from rujai.policy.router import router as policy_router
 
@@ -58,6 +59,7 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(policy_router, prefix="/v1")
     app.include_router(consent_router, prefix="/v1")
+    app.include_router(audit_router, prefix="/v1")
 
 
 class BodyLimit:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from rujai.policy.schemas import LawfulBasis, Policy, Purpose
+from rujai.policy.schemas import LawfulBasis, Policy, PolicyIndex, Purpose, PurposeIndex
 
 Role = Literal["subject", "guardian"]
 
@@ -57,7 +57,10 @@ class Reason(StrEnum):
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.ALLOWED_CONSENT: ("ได้รับความยินยอมจากคุณสำหรับวัตถุประสงค์นี้", "You consented to this purpose."),
-    Reason.ALLOWED_BASIS: ("ใช้ฐานทางกฎหมายอื่นที่ไม่ใช่ความยินยอม", "Allowed on a lawful basis other than consent."),
+    Reason.ALLOWED_BASIS: (
+        "ใช้ฐานทางกฎหมายอื่นที่ไม่ใช่ความยินยอม",
+        "Allowed on a lawful basis other than consent.",
+    ),
     Reason.UNKNOWN_PURPOSE: ("ไม่มีวัตถุประสงค์นี้ในนโยบาย", "This purpose is not in the policy."),
     Reason.UNKNOWN_CATEGORY: ("ไม่มีประเภทข้อมูลนี้ในนโยบาย", "This data category is not in the policy."),
     Reason.CATEGORY_NOT_IN_PURPOSE: (
@@ -148,42 +151,47 @@ def evaluate(
     request: CheckRequest, policy: Policy, subject: SubjectFacts, now: datetime
 ) -> Verdict:
     """Decide whether ``request`` is lawful for ``subject`` at ``now`` (default deny)."""
-    purpose = policy.purposes.get(request.purpose)
-    if purpose is None:
+    index = policy.index
+    entry = index.purposes.get(request.purpose)
+    if entry is None:
         return _deny(request, policy, subject, Reason.UNKNOWN_PURPOSE, None)
-    refusal = _scope_refusal(request, policy, purpose) or _subject_refusal(request, purpose, subject)
+    refusal = _scope_refusal(request, index, entry) or _subject_refusal(request, entry, subject)
     if refusal is not None:
-        return _deny(request, policy, subject, refusal, purpose.basis)
-    sensitive = any(policy.categories[c].sensitive for c in request.categories)
-    if sensitive and purpose.basis is not LawfulBasis.EXPLICIT_CONSENT:
-        return _deny(request, policy, subject, Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT, purpose.basis)
-    if not purpose.basis.is_consent:
-        return _verdict(request, policy, subject, Reason.ALLOWED_BASIS, purpose.basis, ())
-    reason, ids = _consent(policy, purpose, subject, sensitive, request.purpose, now)
+        return _deny(request, policy, subject, refusal, entry.basis)
+    sensitive = not index.sensitive_categories.isdisjoint(request.categories)
+    if sensitive and not entry.is_explicit:
+        return _deny(request, policy, subject, Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT, entry.basis)
+    if not entry.is_consent:
+        return _verdict(request, policy, subject, Reason.ALLOWED_BASIS, entry.basis, ())
+    reason, ids = _consent(policy, entry.purpose, subject, sensitive, request.purpose, now)
     if reason is not Reason.ALLOWED_CONSENT:
-        return _deny(request, policy, subject, reason, purpose.basis)
-    return _verdict(request, policy, subject, reason, purpose.basis, ids)
+        return _deny(request, policy, subject, reason, entry.basis)
+    return _verdict(request, policy, subject, reason, entry.basis, ids)
 
 
-def _scope_refusal(request: CheckRequest, policy: Policy, purpose: Purpose) -> Reason | None:
+def _scope_refusal(request: CheckRequest, index: PolicyIndex, entry: PurposeIndex) -> Reason | None:
     for category in request.categories:
-        if category not in policy.categories:
+        if category not in index.known_categories:
             return Reason.UNKNOWN_CATEGORY
-        if category not in purpose.categories:
+        if category not in entry.categories:
             return Reason.CATEGORY_NOT_IN_PURPOSE
     return None
 
 
-def _subject_refusal(request: CheckRequest, purpose: Purpose, subject: SubjectFacts) -> Reason | None:
+def _subject_refusal(
+    request: CheckRequest, entry: PurposeIndex, subject: SubjectFacts
+) -> Reason | None:
     if subject.is_restricted and request.action is not Action.STORE:
         return Reason.RESTRICTED  # TH-DSR-05
     objections = subject.objections
+    if not objections:
+        return None
+    purpose = entry.purpose
     if purpose.direct_marketing and Objection.DIRECT_MARKETING in objections:
         return Reason.OBJECTED_DIRECT_MARKETING  # TH-DSR-03: always honoured
     if purpose.profiling and Objection.PROFILING in objections:
         return Reason.OBJECTED_PROFILING  # EU-02
-    li_like = purpose.basis in (LawfulBasis.LEGITIMATE_INTEREST, LawfulBasis.PUBLIC_TASK)
-    if li_like and Objection.LEGITIMATE_INTEREST in objections:
+    if entry.li_like and Objection.LEGITIMATE_INTEREST in objections:
         return Reason.OBJECTED_LEGITIMATE_INTEREST
     return None
 

@@ -7,6 +7,7 @@ Structure only; the legal rules that span fields (TH-SEN-01, TH-CON-05, TH-XB-01
 from __future__ import annotations
 
 from datetime import date
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
@@ -160,6 +161,11 @@ class Policy(Strict):
     security_measures: list[Text] = Field(default_factory=list)
 
     @cached_property
+    def index(self) -> PolicyIndex:
+        """Lookup tables for the hot path of ``rules.evaluate`` (computed once per policy)."""
+        return PolicyIndex.build(self)
+
+    @cached_property
     def strictest_age_rule(self) -> AgeRule:
         """The strictest age rule across the policy's jurisdictions (computed once)."""
         return self.age_rule()
@@ -170,6 +176,42 @@ class Policy(Strict):
         return AgeRule(
             majority_age=max(r.majority_age for r in rules),
             guardian_only_below=max(r.guardian_only_below for r in rules),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeIndex:
+    purpose: Purpose
+    basis: LawfulBasis
+    is_consent: bool
+    is_explicit: bool
+    li_like: bool
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyIndex:
+    purposes: dict[str, PurposeIndex]
+    known_categories: frozenset[str]
+    sensitive_categories: frozenset[str]
+
+    @classmethod
+    def build(cls, policy: Policy) -> PolicyIndex:
+        li_like = (LawfulBasis.LEGITIMATE_INTEREST, LawfulBasis.PUBLIC_TASK)
+        return cls(
+            purposes={
+                pid: PurposeIndex(
+                    purpose=p,
+                    basis=p.basis,
+                    is_consent=p.basis.is_consent,
+                    is_explicit=p.basis is LawfulBasis.EXPLICIT_CONSENT,
+                    li_like=p.basis in li_like,
+                    categories=frozenset(p.categories),
+                )
+                for pid, p in policy.purposes.items()
+            },
+            known_categories=frozenset(policy.categories),
+            sensitive_categories=frozenset(c for c, v in policy.categories.items() if v.sensitive),
         )
 
 

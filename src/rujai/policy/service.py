@@ -1,8 +1,8 @@
 """The one door to personal data: ``check`` answers, ``authorize`` hands out a ``Permit`` or raises.
 
 Both load the subject's consent facts, call the pure ``rules.evaluate`` and audit the decision: an
-allow in the caller's transaction, a refusal by ``authorize`` in its own short transaction (the
-caller's is about to roll back). Only this module can make a ``Permit``; every service function that
+allow in the caller's transaction, a refusal by ``authorize`` at the end of the unit of work, in a
+fresh transaction if the caller's rolls back (``db.keep_even_on_rollback``). Only this module can make a ``Permit``; every service function that
 returns personal data takes one and checks ``permit.covers(subject_id, category)``.
 """
 
@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
 from rujai.consent import service as consent_service
+from rujai.db import keep_even_on_rollback
 from rujai.errors import PolicyDenied
 from rujai.kit.crypto import Keyring
 from rujai.policy.rules import Action, CheckRequest, SubjectFacts, Verdict, evaluate
@@ -95,7 +96,6 @@ def check(
 def authorize(
     session: Session,
     *,
-    factory: sessionmaker[Session],
     policy: Policy,
     keyring: Keyring,
     subject_id: UUID | None,
@@ -105,12 +105,12 @@ def authorize(
     actor: str,
     action: Action = Action.USE,
 ) -> Permit:
-    """Return a Permit for the use, or audit the refusal on its own and raise PolicyDenied."""
+    """Return a Permit for the use, or raise PolicyDenied; the refusal is audited even on rollback."""
     facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
     verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
     fields = _audit_fields(verdict, action, actor, now)
     if not verdict.allowed:
-        audit_service.record_detached(factory, **fields)
+        keep_even_on_rollback(session, lambda s: audit_service.record(s, **fields))
         raise PolicyDenied(
             f"purpose {purpose!r} may not use {', '.join(categories)}: {verdict.reason.value}",
             reason=verdict.reason.value,
