@@ -118,7 +118,11 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
     errors = [
-        {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", "")), "type": e.get("type")}
+        {
+            "field": _field_of(e.get("loc", ())),
+            "message": str(e.get("msg", "")),
+            "type": e.get("type"),
+        }
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}

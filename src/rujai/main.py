@@ -40,7 +40,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.policy = load_policy_file(settings.policy.path)
     master = settings.security.master_key
     app.state.keyring = Keyring(
-        load_master_key(master.get_secret_value() if master else None, settings.security.master_key_file)
+        load_master_key(
+            master.get_secret_value() if master else None, settings.security.master_key_file
+        )
     )
     install_handlers(app)
     _include_routers(app)

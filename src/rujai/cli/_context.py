@@ -63,7 +63,9 @@ def exits_on_error(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except AppError as e:
-            err_console.print(f"[red]error:[/red] {escape(e.message)}", markup=True, highlight=False)
+            err_console.print(
+                f"[red]error:[/red] {escape(e.message)}", markup=True, highlight=False
+            )
             raise typer.Exit(1) from e
 
     return wrapper

@@ -42,18 +42,22 @@ def demo(
     upgrade(cfg.db.url)
     console.print(f"database {cfg.db.url} migrated; policy {cfg.policy.path}")
     with session() as s:
-        created = apikeys_service.create(
-            s, name="demo", scopes=DEMO_SCOPES, now=utcnow()
-        )
+        created = apikeys_service.create(s, name="demo", scopes=DEMO_SCOPES, now=utcnow())
     base = f"http://{cfg.host}:{port}"
     console.print(f"\n[bold]rujai demo[/bold] on {base}")
     console.print(f"  API docs      {base}/docs")
     console.print(f"  purposes      {base}/v1/purposes")
     console.print(f"  notice (th)   {base}/v1/notice?lang=th")
     console.print(f"  API key       {created.key}   (scopes: {', '.join(DEMO_SCOPES)})")
-    console.print(f'  try           curl -H "Authorization: Bearer {created.key}" {base}/v1/purposes\n')
+    console.print(
+        f'  try           curl -H "Authorization: Bearer {created.key}" {base}/v1/purposes\n'
+    )
     if no_serve:
         return
     get_settings.cache_clear()
-    uvicorn.run(create_app(cfg.model_copy(update={"run_migrations_on_start": False})),
-                host=cfg.host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(cfg.model_copy(update={"run_migrations_on_start": False})),
+        host=cfg.host,
+        port=port,
+        log_level="warning",
+    )

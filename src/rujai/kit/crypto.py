@@ -1,9 +1,9 @@
 """Keys and envelope encryption.
 
 One master key (32 bytes) derives, with HKDF, a key per job: blind index, receipt signing, evidence
-hashing and data-key wrapping. Each subject has a random data key, stored only wrapped (AES-GCM under
-the wrapping key); values are sealed with AES-GCM under the data key. Destroying the wrapped data key
-makes every sealed copy unreadable (crypto-shredding).
+hashing and data-key wrapping. Each subject has a random data key, stored only wrapped (AES-GCM
+under the wrapping key); values are sealed with AES-GCM under the data key. Destroying the wrapped
+data key makes every sealed copy unreadable (crypto-shredding).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Public policy endpoints, no auth: the purposes and the privacy notice (TH-NOT-01)."""
+"""Policy endpoints: the purposes and the notice (public, TH-NOT-01) and the chokepoint check."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from rujai.deps import PolicyDep
-from rujai.policy import notice as notice_service
-from rujai.policy.schemas import Lang, PurposeRead
+from rujai.apikeys.deps import DecidePrincipal
+from rujai.deps import KeyringDep, PolicyDep, SessionDep
+from rujai.kit.time import utcnow
+from rujai.policy import notice as notice_service, service as policy_service
+from rujai.policy.schemas import CheckCreate, Lang, PurposeRead, VerdictRead
 
 router = APIRouter(tags=["policy"])
 
@@ -38,3 +40,21 @@ def get_notice(
     if fmt == "html":
         return HTMLResponse(notice_service.notice_html(notice))
     return notice
+
+
+@router.post(
+    "/check",
+    response_model=VerdictRead,
+    responses={401: {"description": "No or unknown API key."}, 403: {"description": "No scope."}},
+)
+def check_use(
+    body: CheckCreate,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+    principal: DecidePrincipal,
+) -> VerdictRead:
+    """May this purpose use these categories of this customer now, and on what basis?"""
+    return policy_service.check_customer(
+        session, policy=policy, keyring=keyring, body=body, now=utcnow(), actor=principal.actor
+    )

@@ -1,16 +1,17 @@
 """The privacy policy as typed data: what the YAML file declares.
 
-Structure only; the legal rules that span fields (TH-SEN-01, TH-CON-05, TH-XB-01, ...) are checked in
-``policy.validate`` so that each problem can cite a PDPA.md id and a line of the file.
+Structure only; the legal rules that span fields (TH-SEN-01, TH-CON-05, TH-XB-01, ...) are checked
+in ``policy.validate`` so that each problem can cite a PDPA.md id and a line of the file.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -91,7 +92,7 @@ class Category(Strict):
 
 
 class Notice(Strict):
-    """The notice shown when asking for consent; consents given before ``material_version`` lapse."""
+    """The notice shown when asking for consent; grants before ``material_version`` lapse."""
 
     version: int = Field(1, ge=1)
     material_version: int = Field(1, ge=1)
@@ -235,3 +236,41 @@ class PurposeRead(BaseModel):
     required: bool
     notice_version: int
     sensitive: bool
+
+
+class CheckCreate(BaseModel):
+    """A question to the chokepoint: may ``purpose`` use ``categories`` of this customer now?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field(min_length=1, max_length=128, description="The brand's customer id.")
+    purpose: str = Field(min_length=1, max_length=63)
+    categories: list[str] = Field(min_length=1, max_length=32)
+    action: Literal["collect", "store", "use", "disclose"] = "use"
+
+
+class VerdictRead(BaseModel):
+    """The chokepoint's answer, with its reason in Thai and English."""
+
+    allowed: bool
+    reason: str
+    reason_text: Text
+    purpose: str
+    categories: list[str]
+    lawful_basis: LawfulBasis | None
+    consent_record_ids: list[UUID]
+    policy_version: str
+
+    @classmethod
+    def of(cls, verdict: Any) -> VerdictRead:
+        """Build from a ``rules.Verdict``."""
+        return cls(
+            allowed=verdict.allowed,
+            reason=verdict.reason.value,
+            reason_text=Text(th=verdict.text("th"), en=verdict.text("en")),
+            purpose=verdict.purpose,
+            categories=list(verdict.categories),
+            lawful_basis=verdict.lawful_basis,
+            consent_record_ids=list(verdict.consent_record_ids),
+            policy_version=verdict.policy_version,
+        )

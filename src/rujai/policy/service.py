@@ -2,7 +2,8 @@
 
 Both load the subject's consent facts, call the pure ``rules.evaluate`` and audit the decision: an
 allow in the caller's transaction, a refusal by ``authorize`` at the end of the unit of work, in a
-fresh transaction if the caller's rolls back (``db.keep_even_on_rollback``). Only this module can make a ``Permit``; every service function that
+fresh transaction if the caller's rolls back (``db.keep_even_on_rollback``). Only this module can
+make a ``Permit``; every service function that
 returns personal data takes one and checks ``permit.covers(subject_id, category)``.
 """
 
@@ -22,14 +23,15 @@ from rujai.db import keep_even_on_rollback
 from rujai.errors import PolicyDenied
 from rujai.kit.crypto import Keyring
 from rujai.policy.rules import Action, CheckRequest, SubjectFacts, Verdict, evaluate
-from rujai.policy.schemas import Policy
+from rujai.policy.schemas import CheckCreate, Policy, VerdictRead
+from rujai.profiles import service as profiles_service
 
 _SEAL = object()
 
 
 @dataclass(frozen=True, slots=True)
 class Permit:
-    """Proof that ``purpose`` may use ``categories`` of ``subject_id``; made only by ``authorize``."""
+    """Proof that a purpose may use some categories of one subject; made only by ``authorize``."""
 
     verdict: Verdict
     issued_at: datetime
@@ -93,6 +95,31 @@ def check(
     return verdict
 
 
+def check_customer(
+    session: Session,
+    *,
+    policy: Policy,
+    keyring: Keyring,
+    body: CheckCreate,
+    now: datetime,
+    actor: str,
+) -> VerdictRead:
+    """Answer ``POST /v1/check`` for a brand customer id (an unknown customer has no consents)."""
+    subject_id = profiles_service.find_id(session, keyring=keyring, customer_id=body.customer_id)
+    verdict = check(
+        session,
+        policy=policy,
+        keyring=keyring,
+        subject_id=subject_id,
+        purpose=body.purpose,
+        categories=body.categories,
+        now=now,
+        actor=actor,
+        action=Action(body.action),
+    )
+    return VerdictRead.of(verdict)
+
+
 def authorize(
     session: Session,
     *,
@@ -105,7 +132,7 @@ def authorize(
     actor: str,
     action: Action = Action.USE,
 ) -> Permit:
-    """Return a Permit for the use, or raise PolicyDenied; the refusal is audited even on rollback."""
+    """Return a Permit for the use or raise PolicyDenied; a refusal is audited even on rollback."""
     facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
     verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
     fields = _audit_fields(verdict, action, actor, now)
