@@ -53,7 +53,9 @@ def make_subject(
     return profiles_service.get(session, subject_id=sid)
 
 
-def consent_change(policy: Policy, purpose: str, action: str = "grant", **overrides: Any) -> ConsentCreate:
+def consent_change(
+    policy: Policy, purpose: str, action: str = "grant", **overrides: Any
+) -> ConsentCreate:
     """A valid change for ``purpose`` against the current notice, Thai, on the web, by the subject."""
     fields: dict[str, Any] = {
         "purpose": purpose,

@@ -24,7 +24,11 @@ def test_only_the_policy_service_constructs_a_permit():
 
 def test_import_contracts_hold():
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports"), "--config", str(ROOT / "pyproject.toml")],
+        [
+            str(Path(sys.executable).parent / "lint-imports"),
+            "--config",
+            str(ROOT / "pyproject.toml"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

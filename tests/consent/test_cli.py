@@ -19,7 +19,9 @@ def _consent(*args: str):
 
 
 def test_cli_grant_prints_a_signed_receipt(cli_env, factory, keyring, policy):
-    result = _consent("grant", "C-CLI-1", "personalized_offers", "--channel", "store", "--lang", "en")
+    result = _consent(
+        "grant", "C-CLI-1", "personalized_offers", "--channel", "store", "--lang", "en"
+    )
     assert result.exit_code == 0, result.output
     receipt = json.loads(result.stdout)
     assert verify_receipt(keyring, receipt)

@@ -57,7 +57,12 @@ def test_post_consent_returns_201_and_a_signed_receipt(client, factory, keyring)
 def test_get_consents_returns_the_status_and_the_history(client, factory):
     headers = _key(factory, "consent")
     client.post(URL, json=_grant(), headers=headers)
-    withdraw = {"purpose": "recommendations", "action": "withdraw", "language": "th", "channel": "web"}
+    withdraw = {
+        "purpose": "recommendations",
+        "action": "withdraw",
+        "language": "th",
+        "channel": "web",
+    }
     assert client.post(URL, json=withdraw, headers=headers).status_code == 201
     response = client.get(URL, headers=headers)
     assert response.status_code == 200, response.text

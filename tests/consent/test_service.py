@@ -114,7 +114,12 @@ def test_record_audits_the_change_by_subject_uuid(session, keyring, policy):
 def test_record_refuses_an_unknown_purpose_and_changes_nothing(session, keyring, policy):
     """TH-LB-01: no processing without a registered purpose."""
     with pytest.raises(PurposeUnknown) as caught:
-        _record(session, keyring, policy, consent_change(policy, "analytics").model_copy(update={"purpose": "spam"}))
+        _record(
+            session,
+            keyring,
+            policy,
+            consent_change(policy, "analytics").model_copy(update={"purpose": "spam"}),
+        )
     assert caught.value.field == "purpose"
     assert (_count(session, Subject), _count(session, ConsentRecord)) == (0, 0)
 
@@ -171,9 +176,7 @@ def test_withdraw_is_accepted_for_an_old_notice_version(session, keyring, policy
 
 
 def test_withdraw_cannot_carry_an_expiry(session, keyring, policy):
-    change = consent_change(
-        policy, "analytics", "withdraw", expires_at=NOW + timedelta(days=1)
-    )
+    change = consent_change(policy, "analytics", "withdraw", expires_at=NOW + timedelta(days=1))
     with pytest.raises(Invalid) as caught:
         _record(session, keyring, policy, change)
     assert caught.value.field == "expires_at"
@@ -187,7 +190,9 @@ def test_grant_refuses_an_expiry_in_the_past(session, keyring, policy):
 
 
 def test_status_is_expired_after_the_grant_expires(session, keyring, policy):
-    receipt = make_consent(session, keyring, policy, "analytics", expires_at=NOW + timedelta(days=7))
+    receipt = make_consent(
+        session, keyring, policy, "analytics", expires_at=NOW + timedelta(days=7)
+    )
     assert receipt.expires_at is not None and receipt.expires_at.startswith("2026-12-08T09:00")
     assert _status(session, keyring, policy, "analytics", now=NOW + timedelta(days=6)) == "granted"
     assert _status(session, keyring, policy, "analytics", now=NOW + timedelta(days=7)) == "expired"
@@ -274,7 +279,9 @@ def test_record_after_a_clock_step_back_stays_after_the_previous_record(session,
 def test_records_by_different_roles_keep_separate_projection_rows(session, keyring, policy):
     make_consent(session, keyring, policy, "analytics", actor="self")
     make_consent(session, keyring, policy, "analytics", actor="parent", actor_ref="G-77")
-    make_consent(session, keyring, policy, "analytics", actor="staff", now=NOW + timedelta(seconds=1))
+    make_consent(
+        session, keyring, policy, "analytics", actor="staff", now=NOW + timedelta(seconds=1)
+    )
     roles = session.scalars(select(ConsentState.role).order_by(ConsentState.role)).all()
     assert roles == ["guardian", "subject"]
     records = consent_history.history_for_customer(session, keyring=keyring, customer_id="C-0001")

@@ -58,7 +58,13 @@ def run(purpose, categories, subj, action=Action.USE):
 CASES = [
     ("unknown purpose", "nope", ["browsing"], subject(), Reason.UNKNOWN_PURPOSE),
     ("unknown category", "recommendations", ["dna"], subject(), Reason.UNKNOWN_CATEGORY),
-    ("undeclared category", "recommendations", ["contact"], subject(), Reason.CATEGORY_NOT_IN_PURPOSE),
+    (
+        "undeclared category",
+        "recommendations",
+        ["contact"],
+        subject(),
+        Reason.CATEGORY_NOT_IN_PURPOSE,
+    ),
     ("no consent", "recommendations", ["browsing"], subject(), Reason.NO_CONSENT),
     (
         "active consent",
@@ -122,7 +128,9 @@ CASES = [
         "objection to profiling",
         "recommendations",
         ["browsing"],
-        subject({"recommendations": {"subject": fact(version=1)}}, objections=frozenset({"profiling"})),
+        subject(
+            {"recommendations": {"subject": fact(version=1)}}, objections=frozenset({"profiling"})
+        ),
         Reason.OBJECTED_PROFILING,
     ),
     (
@@ -172,7 +180,12 @@ CASES = [
         "recommendations",
         ["browsing"],
         subject(
-            {"recommendations": {"subject": fact(version=1), "guardian": fact(version=1, days_ago=5)}},
+            {
+                "recommendations": {
+                    "subject": fact(version=1),
+                    "guardian": fact(version=1, days_ago=5),
+                }
+            },
             age=15,
         ),
         Reason.ALLOWED_CONSENT,
@@ -196,7 +209,12 @@ CASES = [
         "analytics",
         ["browsing"],
         subject(
-            {"analytics": {"subject": fact(version=1, days_ago=9), "guardian": fact("withdraw", 1, days_ago=1)}},
+            {
+                "analytics": {
+                    "subject": fact(version=1, days_ago=9),
+                    "guardian": fact("withdraw", 1, days_ago=1),
+                }
+            },
             age=15,
         ),
         Reason.WITHDRAWN,
@@ -256,7 +274,9 @@ subjects_st = st.builds(
     age=st.one_of(st.none(), st.integers(0, 90)),
     is_incapacitated=st.booleans(),
     is_restricted=st.booleans(),
-    objections=st.frozensets(st.sampled_from(["direct_marketing", "legitimate_interest", "profiling"])),
+    objections=st.frozensets(
+        st.sampled_from(["direct_marketing", "legitimate_interest", "profiling"])
+    ),
     consents=st.dictionaries(st.sampled_from(PURPOSES), roles_st, max_size=4),
 )
 requests_st = st.builds(
@@ -292,7 +312,9 @@ def test_consent_purpose_never_allowed_without_current_grant(request, subj):
 @given(requests_st, subjects_st)
 def test_sensitive_category_never_allowed_without_explicit_consent(request, subj):
     verdict = evaluate(request, POLICY, subj, NOW)
-    if not any(POLICY.categories.get(c) and POLICY.categories[c].sensitive for c in request.categories):
+    if not any(
+        POLICY.categories.get(c) and POLICY.categories[c].sensitive for c in request.categories
+    ):
         return
     if verdict.allowed:
         assert verdict.lawful_basis is LawfulBasis.EXPLICIT_CONSENT
@@ -302,7 +324,10 @@ def test_sensitive_category_never_allowed_without_explicit_consent(request, subj
 @settings(max_examples=300, deadline=None)
 @given(requests_st, subjects_st, st.sampled_from(["subject", "guardian"]))
 def test_withdrawal_denies_the_next_check_and_regrant_allows_again(request, subj, role):
-    if request.purpose not in POLICY.purposes or not POLICY.purposes[request.purpose].basis.is_consent:
+    if (
+        request.purpose not in POLICY.purposes
+        or not POLICY.purposes[request.purpose].basis.is_consent
+    ):
         return
     withdrawal = ConsentFact(uuid.uuid4(), "withdraw", 3, NOW - timedelta(seconds=1))
     roles = {**subj.consents.get(request.purpose, {}), role: withdrawal}

@@ -86,7 +86,9 @@ def test_get_raises_subject_not_found_when_id_is_unknown(session):
     assert caught.value.status == 404
 
 
-def test_concurrent_creates_of_one_customer_make_one_subject(factory: sessionmaker[Session], keyring):
+def test_concurrent_creates_of_one_customer_make_one_subject(
+    factory: sessionmaker[Session], keyring
+):
     """The second create waits on the unique customer_ref, then reads the first one's row."""
     results: dict[str, uuid.UUID] = {}
     errors: list[BaseException] = []
@@ -205,10 +207,14 @@ def test_restriction_is_set_and_lifted_and_audited(session, keyring):
         session, subject_id=subject.id, restricted=True, now=later
     )
     assert restricted.is_restricted and restricted.updated_at == later
-    assert profiles_service.facts(session, keyring=keyring, subject_id=subject.id, now=NOW).is_restricted
+    assert profiles_service.facts(
+        session, keyring=keyring, subject_id=subject.id, now=NOW
+    ).is_restricted
     profiles_service.set_restricted(session, subject_id=subject.id, restricted=False, now=later)
     actions = session.scalars(
-        select(AuditEntry.action).where(AuditEntry.subject_id == subject.id).order_by(AuditEntry.seq)
+        select(AuditEntry.action)
+        .where(AuditEntry.subject_id == subject.id)
+        .order_by(AuditEntry.seq)
     ).all()
     assert actions == ["subject.restriction.set", "subject.restriction.lifted"]
 

@@ -1,0 +1,127 @@
+"""The door around ``evaluate``: check, authorize, Permit, audit of every decision, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from rujai.audit.models import AuditEntry
+from rujai.consent import service as consent_service
+from rujai.db import session_scope
+from rujai.errors import PolicyDenied
+from rujai.policy import service as policy_service
+from rujai.policy.service import Permit
+from tests.factories import NOW, consent_change, make_subject
+
+
+def _grant(session, keyring, policy, customer_id, purpose, action="grant"):
+    consent_service.record(
+        session,
+        keyring=keyring,
+        policy=policy,
+        customer_id=customer_id,
+        change=consent_change(policy, purpose, action),
+        now=NOW,
+        evidence_ip=None,
+        evidence_user_agent=None,
+    )
+
+
+def _audits(session, outcome=None):
+    q = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "policy.check")
+    if outcome:
+        q = q.where(AuditEntry.outcome == outcome)
+    return session.scalar(q)
+
+
+def test_check_allows_after_grant_and_audits_it(session, keyring, policy):
+    subject = make_subject(session, keyring, "C-2001")
+    _grant(session, keyring, policy, "C-2001", "recommendations")
+    verdict = policy_service.check(
+        session,
+        policy=policy,
+        keyring=keyring,
+        subject_id=subject.id,
+        purpose="recommendations",
+        categories=["purchase_history"],
+        now=NOW,
+        actor="test",
+    )
+    assert verdict.allowed
+    assert len(verdict.consent_record_ids) == 1
+    assert _audits(session, "allowed_consent") == 1
+
+
+def test_withdrawal_takes_effect_on_the_very_next_check(session, keyring, policy):
+    """TH-CON-03."""
+    subject = make_subject(session, keyring, "C-2002")
+    _grant(session, keyring, policy, "C-2002", "recommendations")
+    _grant(session, keyring, policy, "C-2002", "recommendations", "withdraw")
+    verdict = policy_service.check(
+        session,
+        policy=policy,
+        keyring=keyring,
+        subject_id=subject.id,
+        purpose="recommendations",
+        categories=["purchase_history"],
+        now=NOW,
+        actor="test",
+    )
+    assert not verdict.allowed
+    assert verdict.reason.value == "withdrawn"
+
+
+def test_authorize_refusal_is_audited_although_the_work_rolls_back(factory, keyring, policy):
+    with session_scope(factory) as s:
+        subject = make_subject(s, keyring, "C-2003")
+    with pytest.raises(PolicyDenied) as err, session_scope(factory) as s:
+        # an allowed check first holds the audit head in this transaction (no self-deadlock)
+        policy_service.check(
+            s,
+            policy=policy,
+            keyring=keyring,
+            subject_id=subject.id,
+            purpose="order_fulfilment",
+            categories=["contact"],
+            now=NOW,
+            actor="test",
+        )
+        policy_service.authorize(
+            s,
+            policy=policy,
+            keyring=keyring,
+            subject_id=subject.id,
+            purpose="recommendations",
+            categories=["purchase_history"],
+            now=NOW,
+            actor="test",
+        )
+    assert err.value.reason == "no_consent"
+    with session_scope(factory) as s:
+        assert _audits(s, "no_consent") == 1
+        assert _audits(s, "allowed_basis") == 0  # the rolled-back work is gone
+
+
+def test_permit_covers_only_its_subject_and_categories(session, keyring, policy):
+    subject = make_subject(session, keyring, "C-2004")
+    other = make_subject(session, keyring, "C-2005")
+    permit = policy_service.authorize(
+        session,
+        policy=policy,
+        keyring=keyring,
+        subject_id=subject.id,
+        purpose="order_fulfilment",
+        categories=["contact"],
+        now=NOW,
+        actor="test",
+    )
+    assert permit.covers(subject.id, "contact")
+    assert not permit.covers(other.id, "contact")
+    assert not permit.covers(subject.id, "purchase_history")
+    with pytest.raises(PolicyDenied):
+        permit.require(subject.id, "health")
+
+
+def test_a_permit_cannot_be_forged():
+    with pytest.raises(TypeError):
+        Permit(verdict=None, issued_at=NOW, _seal=object())  # type: ignore[arg-type]
