@@ -2,7 +2,16 @@
 
 from rujai.apikeys import models as apikeys_models
 from rujai.audit import models as audit_models
+from rujai.catalog import models as catalog_models
 from rujai.consent import models as consent_models
+from rujai.events import models as events_models
 from rujai.profiles import models as profiles_models
 
-__all__ = ["apikeys_models", "audit_models", "consent_models", "profiles_models"]
+__all__ = [
+    "apikeys_models",
+    "audit_models",
+    "catalog_models",
+    "consent_models",
+    "events_models",
+    "profiles_models",
+]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, LargeBinary, String, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rujai.db import Base
@@ -18,12 +19,66 @@ class Subject(Base):
     __tablename__ = "subject"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    customer_ref: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_id_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    customer_ref: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    customer_id_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     data_key_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     birth_date_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
     is_restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     objections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("subject.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    partner_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Identity(Base):
+    """Another identifier of a subject (email, phone, anonymous device id, ...), by blind index."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("kind", "blind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("subject.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # email | phone | anonymous | national_id
+    blind: Mapped[str] = mapped_column(String(64))
+    value_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    is_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Trait(Base):
+    """A profile attribute declared in the policy, sealed under the subject's data key."""
+
+    __tablename__ = "trait"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    category: Mapped[str] = mapped_column(String(63))
+    value_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(16))  # api | import | partner | subject | staff
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SubjectMerge(Base):
+    """An anonymous profile merged into a known one; ``detail`` lists moved row ids (no PII)."""
+
+    __tablename__ = "subject_merge"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    into_subject_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("subject.id", ondelete="CASCADE"), index=True
+    )
+    from_subject_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("subject.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    merged_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
