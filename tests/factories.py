@@ -92,3 +92,74 @@ def make_consent(
         evidence_ip="192.0.2.10",
         evidence_user_agent="Mozilla/5.0 (rujai-test)",
     )
+
+
+def track_event(
+    event_type: str = "purchase",
+    *,
+    customer_id: str | None = "C-0001",
+    anonymous_id: str | None = None,
+    timestamp: datetime | None = None,
+    message_id: str | None = None,
+    **properties: Any,
+) -> Any:
+    """A ``TrackEvent``; without properties, a valid one for ``purchase``/``page_view``/``search``.
+
+    ``timestamp`` defaults to the real clock: the API refuses events more than a day ahead of it.
+    """
+    from rujai.events.schemas import TrackEvent  # the events domain is optional for other tests
+
+    defaults: dict[str, dict[str, Any]] = {
+        "purchase": {"order_id": "ORD-1", "item_id": "SKU-1", "quantity": 1, "amount": 590.0},
+        "page_view": {"path": "/th/products"},
+        "search": {"query": "หมอนอิง"},
+        "product_view": {"item_id": "SKU-1"},
+        "store_visit": {"store_id": "BKK-01"},
+    }
+    fields: dict[str, Any] = {
+        "type": event_type,
+        "customer_id": customer_id,
+        "anonymous_id": anonymous_id,
+        "properties": properties or defaults.get(event_type, {}),
+    }
+    if timestamp is not None:
+        fields["timestamp"] = timestamp
+    if message_id is not None:
+        fields["message_id"] = message_id
+    return TrackEvent(**fields)
+
+
+def make_anonymous_subject(
+    session: Session, keyring: Keyring, anonymous_id: str = "anon-0001", *, now: datetime = NOW
+) -> SubjectRead:
+    """Get or create the anonymous profile of a device id (no customer id) and return it."""
+    from rujai.profiles import identities
+    from rujai.profiles.schemas import SubjectRef
+
+    ref = SubjectRef(customer_id=None, anonymous_id=anonymous_id)
+    resolved = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now)[ref]
+    return profiles_service.get(session, subject_id=resolved.subject_id)
+
+
+def make_purchase(
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    *,
+    customer_id: str | None = None,
+    anonymous_id: str | None = None,
+    order_id: str = "ORD-0001",
+    now: datetime = NOW,
+) -> str:
+    """Track one purchase event (contract basis: always collected) and return its message id."""
+    from rujai.events import service as events_service
+
+    event = track_event(
+        customer_id=customer_id, anonymous_id=anonymous_id, order_id=order_id,
+        item_id="SKU-1", quantity=1, amount=990.0,
+    )  # fmt: skip
+    result = events_service.track(
+        session, keyring=keyring, policy=policy, event=event, now=now, actor="test"
+    )
+    assert result.status == "accepted", result
+    return result.message_id

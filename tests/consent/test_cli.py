@@ -43,7 +43,8 @@ def test_cli_withdraw_then_history_shows_both_records(cli_env):
     assert [r["action"] for r in json.loads(listed.stdout)] == ["grant", "withdraw"]
     table = _consent("history", "C-CLI-2")
     assert table.exit_code == 0
-    assert "analytics" in table.stdout and "withdraw" in table.stdout
+    assert "analytics" in table.stdout
+    assert "withdraw" in table.stdout
 
 
 def test_cli_history_fails_without_the_customer_id_when_unknown(cli_env):

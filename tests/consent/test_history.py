@@ -30,9 +30,14 @@ def test_history_is_append_only(session, keyring, policy):
     steps = [("grant", "self"), ("withdraw", "self"), ("grant", "parent"), ("grant", "self")]
     for minute, (action, actor) in enumerate(steps):
         make_consent(
-            session, keyring, policy, "recommendations",
-            action=action, actor=actor, now=NOW + timedelta(minutes=minute),
-        )  # fmt: skip
+            session,
+            keyring,
+            policy,
+            "recommendations",
+            action=action,
+            actor=actor,
+            now=NOW + timedelta(minutes=minute),
+        )
         rows = consent_history.history(session, subject_id=subject.id)
         assert len(rows) == len(seen) + 1
         assert rows[: len(seen)] == seen
@@ -65,14 +70,51 @@ def test_subject_facts_from_the_projection_take_two_queries(session, keyring, po
     assert facts.consents["analytics"]["subject"].action == "withdraw"
 
 
+def test_subject_facts_many_equal_one_by_one_and_take_two_queries(session, keyring, policy):
+    """The batch hot path (track): two queries whatever the batch size."""
+    adult = make_subject(session, keyring, "C-0001")
+    minor = make_subject(session, keyring, "C-0002", age_band="10_19")
+    bare = make_subject(session, keyring, "C-0003")
+    make_consent(session, keyring, policy, "analytics", customer_id="C-0001")
+    make_consent(session, keyring, policy, "recommendations", customer_id="C-0002")
+    make_consent(session, keyring, policy, "recommendations", customer_id="C-0002", actor="parent")
+    session.commit()
+    session.expunge_all()
+    ids = {adult.id, minor.id, bare.id, uuid.uuid4()}
+    with count_queries(session) as statements:
+        many = consent_service.subject_facts_many(
+            session, keyring=keyring, subject_ids=ids, now=NOW
+        )
+    assert len(statements) == 2
+    assert set(many) == {adult.id, minor.id, bare.id}
+    for subject in (adult, minor, bare):
+        assert many[subject.id] == _facts(session, keyring, subject.id, at=None)
+    assert many[bare.id].consents == {}
+
+
+def test_subject_facts_many_of_no_subjects_asks_nothing(session, keyring):
+    with count_queries(session) as statements:
+        many = consent_service.subject_facts_many(
+            session, keyring=keyring, subject_ids=set(), now=NOW
+        )
+    assert many == {}
+    assert statements == []
+
+
 def test_subject_facts_at_a_past_time_fold_the_ledger(session, keyring, policy):
     subject = make_subject(session, keyring)
     make_consent(session, keyring, policy, "analytics", now=NOW)
     withdraw = consent_change(policy, "analytics", "withdraw")
     consent_service.record(
-        session, keyring=keyring, policy=policy, customer_id="C-0001", change=withdraw,
-        now=NOW + timedelta(hours=1), evidence_ip=None, evidence_user_agent=None,
-    )  # fmt: skip
+        session,
+        keyring=keyring,
+        policy=policy,
+        customer_id="C-0001",
+        change=withdraw,
+        now=NOW + timedelta(hours=1),
+        evidence_ip=None,
+        evidence_user_agent=None,
+    )
     assert _facts(session, keyring, subject.id, at=NOW - TICK).consents == {}
     granted = _facts(session, keyring, subject.id, at=NOW + timedelta(minutes=59))
     assert granted.consents["analytics"]["subject"].action == "grant"
@@ -120,9 +162,15 @@ def test_state_rebuilt_from_the_ledger_equals_the_projection_at_every_past_time(
     for purpose, actor, action, gap in steps:
         moment += timedelta(seconds=gap)
         make_consent(
-            session, keyring, policy, purpose,
-            customer_id=customer_id, action=action, actor=actor, now=moment,
-        )  # fmt: skip
+            session,
+            keyring,
+            policy,
+            purpose,
+            customer_id=customer_id,
+            action=action,
+            actor=actor,
+            now=moment,
+        )
         snapshots.append((moment, _facts(session, keyring, subject.id).consents))
     first = snapshots[0][0]
     assert _facts(session, keyring, subject.id, at=first - TICK).consents == {}

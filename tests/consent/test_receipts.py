@@ -81,7 +81,8 @@ def test_cli_verify_receipt_rejects_a_tampered_file(receipt_data, cli_keys, tmp_
 def test_cli_verify_receipt_names_the_file_when_missing(cli_keys, tmp_path):
     result = _verify_file(tmp_path / "nope.json")
     assert result.exit_code == 2
-    assert "cannot read" in result.output and "nope.json" in result.output
+    assert "cannot read" in result.output
+    assert "nope.json" in result.output
 
 
 def test_cli_verify_receipt_names_the_line_when_json_is_broken(cli_keys, tmp_path):
@@ -103,4 +104,11 @@ def test_cli_verify_receipt_refuses_a_file_that_is_not_a_receipt(
     path.write_bytes(content)
     result = _verify_file(path)
     assert result.exit_code == 2
-    assert message in result.output and "odd.json" in result.output
+    assert message in result.output
+    assert "odd.json" in result.output
+
+
+def test_receipt_payload_is_what_was_signed(session, keyring, policy):
+    receipt = make_consent(session, keyring, policy, "analytics")
+    assert "signature" not in receipt.payload()
+    assert keyring.verify(receipt.payload(), receipt.signature)

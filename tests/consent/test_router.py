@@ -123,6 +123,7 @@ def test_no_raw_ip_user_agent_or_customer_id_is_stored(client, factory):
     with factory() as s:
         stored = stored_text(s, "consent_record") + stored_text(s, "audit_entry")
         row = s.scalars(select(ConsentRecord)).one()
-    assert row.evidence_ip_hash is not None and row.evidence_ua_hash is not None
+    assert row.evidence_ip_hash is not None
+    assert row.evidence_ua_hash is not None
     for raw in (CUSTOMER, "testclient", USER_AGENT, "RujaiTestBrowser"):
         assert raw not in stored

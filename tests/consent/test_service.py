@@ -193,7 +193,8 @@ def test_status_is_expired_after_the_grant_expires(session, keyring, policy):
     receipt = make_consent(
         session, keyring, policy, "analytics", expires_at=NOW + timedelta(days=7)
     )
-    assert receipt.expires_at is not None and receipt.expires_at.startswith("2026-12-08T09:00")
+    assert receipt.expires_at is not None
+    assert receipt.expires_at.startswith("2026-12-08T09:00")
     assert _status(session, keyring, policy, "analytics", now=NOW + timedelta(days=6)) == "granted"
     assert _status(session, keyring, policy, "analytics", now=NOW + timedelta(days=7)) == "expired"
 
@@ -221,7 +222,8 @@ def test_current_lists_only_consent_based_purposes(session, keyring, policy):
         "no_consent",
         None,
     )
-    assert none.reason_text.th and none.reason_text.en
+    assert none.reason_text.th
+    assert none.reason_text.en
 
 
 def test_current_raises_not_found_without_the_customer_id_when_unknown(session, keyring, policy):

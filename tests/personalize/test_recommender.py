@@ -228,6 +228,7 @@ def test_from_bytes_rejects_bytes_that_are_not_a_model():
         ({"l2": 0.0}, "l2"),
         ({"l2": 1.0, "min_item_count": 0}, "min_item_count"),
         ({"l2": 1.0, "items": [3, 1]}, "items"),
+        ({"l2": 1.0, "items": []}, "items"),
         ({"l2": 1.0, "min_item_count": 10**6}, "min_item_count"),
     ],
 )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit.models import AuditEntry
 from rujai.errors import Invalid
-from rujai.kit.crypto import Keyring, open_sealed
+from rujai.kit.crypto import open_sealed
 from rujai.policy.rules import Objection
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
@@ -43,7 +43,8 @@ def test_customer_id_is_stored_only_sealed_and_blind_indexed_when_created(sessio
     """TH-SEC-01: identifiers are encrypted; lookups use a keyed blind index."""
     subject = make_subject(session, keyring, "C-SEAL-0042")
     row = session.get(Subject, subject.id)
-    assert row is not None and row.data_key_wrapped is not None
+    assert row is not None
+    assert row.data_key_wrapped is not None
     assert row.customer_ref == keyring.blind("customer", "C-SEAL-0042")
     key = keyring.unwrap(row.data_key_wrapped)
     aad = b"subject.customer_id:" + subject.id.bytes
@@ -57,7 +58,8 @@ def test_each_subject_gets_its_own_data_key(session, keyring):
     two = make_subject(session, keyring, "C-0002")
     rows = [session.get(Subject, s.id) for s in (one, two)]
     keys = [keyring.unwrap(r.data_key_wrapped) for r in rows if r and r.data_key_wrapped]
-    assert len(keys) == 2 and keys[0] != keys[1]
+    assert len(keys) == 2
+    assert keys[0] != keys[1]
 
 
 @pytest.mark.parametrize("customer_id", ["", "   ", "x" * 129])
@@ -121,7 +123,8 @@ def test_concurrent_creates_of_one_customer_make_one_subject(
 def test_facts_give_age_from_the_sealed_birth_date_when_set(session, keyring):
     subject = make_subject(session, keyring, birth_date=date(2011, 12, 2))
     row = session.get(Subject, subject.id)
-    assert row is not None and row.birth_date_sealed is not None
+    assert row is not None
+    assert row.birth_date_sealed is not None
     assert b"2011-12-02" not in row.birth_date_sealed
     day_before_birthday = profiles_service.facts(
         session, keyring=keyring, subject_id=subject.id, now=NOW
@@ -206,7 +209,8 @@ def test_restriction_is_set_and_lifted_and_audited(session, keyring):
     restricted = profiles_service.set_restricted(
         session, subject_id=subject.id, restricted=True, now=later
     )
-    assert restricted.is_restricted and restricted.updated_at == later
+    assert restricted.is_restricted
+    assert restricted.updated_at == later
     assert profiles_service.facts(
         session, keyring=keyring, subject_id=subject.id, now=NOW
     ).is_restricted

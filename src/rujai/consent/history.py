@@ -7,7 +7,7 @@ up to a moment (latest record per purpose and role), which must equal what the p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -85,6 +85,24 @@ def projected(session: Session, *, subject_id: uuid.UUID) -> Consents:
     for role, row in rows:
         consents.setdefault(row.purpose, {})[cast(Role, role)] = fact_of(row)
     return consents
+
+
+def projected_many(
+    session: Session, *, subject_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Consents]:
+    """Return ``consents[purpose][role]`` per subject from the projection: one query."""
+    if not subject_ids:
+        return {}
+    rows = session.execute(
+        select(ConsentState.role, ConsentRecord)
+        .join(ConsentRecord, ConsentRecord.id == ConsentState.record_id)
+        .where(ConsentState.subject_id.in_(list(subject_ids)))
+    )
+    by_subject: dict[uuid.UUID, Consents] = {}
+    for role, row in rows:
+        consents = by_subject.setdefault(row.subject_id, {})
+        consents.setdefault(row.purpose, {})[cast(Role, role)] = fact_of(row)
+    return by_subject
 
 
 def fact_of(row: ConsentRecord) -> ConsentFact:

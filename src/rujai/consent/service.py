@@ -9,6 +9,7 @@ privacy center says is what is enforced.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,7 @@ from rujai.policy.rules import Reason, Role
 from rujai.policy.schemas import LawfulBasis, Policy, Purpose, Text
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
+from rujai.profiles.schemas import ProfileFacts
 
 TICK = timedelta(microseconds=1)
 
@@ -124,8 +126,23 @@ def subject_facts(
         consents = consent_history.projected(session, subject_id=subject_id)
     else:
         consents = consent_history.consents_at(session, subject_id=subject_id, at=at)
+    return _subject_facts(profile, consents)
+
+
+def subject_facts_many(
+    session: Session, *, keyring: Keyring, subject_ids: Collection[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, rules.SubjectFacts]:
+    """Build ``evaluate``'s input for a batch of subjects in two queries; unknown ids left out."""
+    profiles = profiles_service.facts_many(
+        session, keyring=keyring, subject_ids=subject_ids, now=now
+    )
+    consents = consent_history.projected_many(session, subject_ids=list(profiles))
+    return {sid: _subject_facts(p, consents.get(sid, {})) for sid, p in profiles.items()}
+
+
+def _subject_facts(profile: ProfileFacts, consents: consent_history.Consents) -> rules.SubjectFacts:
     return rules.SubjectFacts(
-        subject_id=subject_id,
+        subject_id=profile.subject_id,
         age=profile.age,
         is_restricted=profile.is_restricted,
         objections=profile.objections,

@@ -116,7 +116,9 @@ def _vocabulary(counts: NDArray[np.int64], min_item_count: int, items: ArrayLike
         if bad or (vocab.size and (vocab[0] < 0 or vocab[-1] >= counts.size)):
             raise Invalid("items must be sorted, unique, in-range item indices", field="items")
     if vocab.size == 0:
-        raise Invalid("the item vocabulary is empty", field="min_item_count")
+        raise Invalid(
+            "the item vocabulary is empty", field="min_item_count" if items is None else "items"
+        )
     return vocab.astype(np.int64)
 
 

@@ -1,12 +1,17 @@
-"""Schemas of the profiles domain. None of them carries the customer id or the birth date."""
+"""Schemas of the profiles domain.
+
+No ``*Read`` schema carries the customer id or the birth date; identity values and trait values
+leave only through functions that take a ``Permit``. ``SubjectRef`` is input, never output.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 AgeBand = Literal["under_10", "10_19", "adult"]
 AGE_BANDS: tuple[AgeBand, ...] = ("under_10", "10_19", "adult")
@@ -39,3 +44,146 @@ class ProfileFacts(BaseModel):
     age: int | None
     is_restricted: bool
     objections: frozenset[str]
+
+
+IdentityKind = Literal["email", "phone", "anonymous", "national_id"]
+IDENTITY_KINDS: tuple[IdentityKind, ...] = ("email", "phone", "anonymous", "national_id")
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRef:
+    """How a caller names a subject: the brand's customer id, else an anonymous device id."""
+
+    customer_id: str | None
+    anonymous_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedSubject:
+    """A subject found (or made) for a ``SubjectRef``; ``data_key`` is None once shredded."""
+
+    subject_id: uuid.UUID
+    data_key: bytes | None = field(repr=False)
+    partner_notified: bool
+
+
+class IdentityRead(BaseModel):
+    """One identity of a subject with its decrypted value (only through a permit, STYLE §3)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: IdentityKind
+    value: str
+    is_verified: bool
+    created_at: datetime
+
+
+class IdentityLinkRead(BaseModel):
+    """An identity linked to a subject, without its value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: IdentityKind
+    is_verified: bool
+    created_at: datetime
+    is_new: bool
+
+
+TraitDropReason = Literal["undeclared", "no_permitting_purpose"]
+
+
+class TraitsResult(BaseModel):
+    """Which traits were stored and which were dropped, with the reason (TH-MIN-02)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stored: list[str]
+    dropped: dict[str, TraitDropReason]
+
+
+class ProfileDataExport(BaseModel):
+    """A subject's identities and traits, decrypted, for an access request (TH-DSR-01)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: uuid.UUID
+    identities: list[IdentityRead]
+    traits: dict[str, Any]
+
+
+ConsentMergeReason = Literal[
+    "withdrawn_on_either_side",
+    "grant_carried_over",
+    "undo_restores_grant",
+    "undo_withdraws_carried_grant",
+]
+
+
+class ConsentMergeChange(BaseModel):
+    """One ledger record a merge (or its undo) appended to a subject's consent (TH-CON-03)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: uuid.UUID
+    purpose: str
+    action: Literal["grant", "withdraw"]
+    record_id: uuid.UUID
+    origin_record_id: uuid.UUID | None
+    previous_record_id: uuid.UUID | None
+    reason: ConsentMergeReason
+
+
+class MergeRead(BaseModel):
+    """An anonymous profile merged into a known one: what moved (ids and counts, no values)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    into_subject_id: uuid.UUID
+    from_subject_id: uuid.UUID
+    actor: str
+    merged_at: datetime
+    undone_at: datetime | None
+    identities_moved: int
+    traits_moved: list[str]
+    events_moved: int
+    consent_changes: list[ConsentMergeChange]
+
+
+TraitName = Annotated[str, StringConstraints(min_length=1, max_length=63)]
+
+
+class IdentifyCreate(BaseModel):
+    """``POST /v1/identify``: tie an anonymous visitor to a known customer and set traits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field(min_length=1, max_length=128, description="The brand's customer id.")
+    anonymous_id: str | None = Field(
+        None, min_length=1, max_length=255, description="The device's anonymous id, if any."
+    )
+    traits: dict[TraitName, Any] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Traits declared in the policy; others are dropped and reported (TH-MIN-02).",
+    )
+    timestamp: AwareDatetime | None = Field(
+        None, description="When the client observed the traits (with a UTC offset)."
+    )
+
+
+class IdentifyRead(BaseModel):
+    """The subject's pseudonymous id, what happened to the traits, and whether profiles merged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: uuid.UUID
+    stored: list[str]
+    dropped: dict[str, TraitDropReason]
+    anonymous_id_linked: bool
+    merged: bool
+    merge_id: uuid.UUID | None

@@ -7,6 +7,7 @@ index (``customer_ref``) for lookups (TH-SEC-01). The birth date is sealed the s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -119,7 +120,20 @@ def facts(
     session: Session, *, keyring: Keyring, subject_id: uuid.UUID, now: datetime
 ) -> ProfileFacts:
     """Return age at ``now`` (birth date, else band), restriction and objections: one query."""
-    row = _load(session, subject_id)
+    return _facts(keyring, _load(session, subject_id), now)
+
+
+def facts_many(
+    session: Session, *, keyring: Keyring, subject_ids: Collection[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, ProfileFacts]:
+    """Return the facts of many subjects in one query; unknown ids are left out."""
+    if not subject_ids:
+        return {}
+    rows = session.scalars(select(Subject).where(Subject.id.in_(list(subject_ids))))
+    return {row.id: _facts(keyring, row, now) for row in rows}
+
+
+def _facts(keyring: Keyring, row: Subject, now: datetime) -> ProfileFacts:
     return ProfileFacts(
         subject_id=row.id,
         age=_age(keyring, row, now),

@@ -1,0 +1,398 @@
+"""Identities of subjects: resolve callers' ids in bulk, link e-mails and phones, crypto-shred.
+
+Every identifier is stored twice and never in plaintext (TH-SEC-01): a keyed blind index of its
+normalised form for exact-match lookups, and the value sealed (AES-GCM) under the subject's own data
+key, bound to the subject and the field. Destroying the wrapped data key (``destroy_data_key``)
+makes every sealed copy unreadable at once: customer id, identities, traits and events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+from rujai.audit import service as audit_service
+from rujai.errors import Conflict, Invalid
+from rujai.kit.crypto import Keyring
+from rujai.policy.service import Permit
+from rujai.profiles import sealing, service as profiles_service
+from rujai.profiles.errors import SubjectNotFound
+from rujai.profiles.models import Identity, Subject
+from rujai.profiles.schemas import (
+    IdentityKind,
+    IdentityLinkRead,
+    IdentityRead,
+    ResolvedSubject,
+    SubjectRead,
+    SubjectRef,
+)
+from rujai.profiles.sealing import (
+    field_of_kind,
+    normalise_identity,
+    seal_value,
+    subject_key,
+)
+
+IN_CHUNK = 500  # bound parameters per IN (...), well under SQLite's and PostgreSQL's limits
+MAX_MERGE_HOPS = 8
+# The category an identity's value belongs to, for permit checks (STYLE §3).
+CATEGORY_OF_KIND: dict[str, str] = {
+    "email": "contact",
+    "phone": "contact",
+    "anonymous": "device",
+    "national_id": "identity",
+}
+
+
+def resolve_many(
+    session: Session,
+    *,
+    keyring: Keyring,
+    refs: Sequence[SubjectRef],
+    now: datetime,
+    create: bool = True,
+) -> dict[SubjectRef, ResolvedSubject]:
+    """Map refs to subjects in a constant number of queries, creating missing ones if asked.
+
+    A customer id wins over an anonymous id; merged subjects resolve to the profile they were
+    merged into; data keys are unwrapped once per subject (None when shredded).
+    """
+    blinds, customers, anonymous = _blinds(keyring, refs)
+    by_customer = _subjects_by_customer(session, customers)
+    by_anonymous = _subjects_by_anonymous(session, anonymous)
+    if create:
+        missing_c = {b: c for b, c in customers.items() if b not in by_customer}
+        missing_a = {b: a for b, a in anonymous.items() if b not in by_anonymous}
+        by_customer.update(_create_customers(session, keyring, missing_c, now))
+        by_anonymous.update(_create_anonymous(session, keyring, missing_a, now))
+    found: dict[SubjectRef, uuid.UUID] = {}
+    for ref, (is_customer, blind) in blinds.items():
+        sid = (by_customer if is_customer else by_anonymous).get(blind)
+        if sid is not None:
+            found[ref] = sid
+    return _resolved(session, keyring, found)
+
+
+def _blinds(
+    keyring: Keyring, refs: Sequence[SubjectRef]
+) -> tuple[dict[SubjectRef, tuple[bool, str]], dict[str, str], dict[str, str]]:
+    """Return each ref's (is customer, blind) and the normalised id behind every blind."""
+    blinds: dict[SubjectRef, tuple[bool, str]] = {}
+    customers: dict[str, str] = {}
+    anonymous: dict[str, str] = {}
+    for ref in dict.fromkeys(refs):
+        if ref.customer_id is not None:
+            value = profiles_service.normalise_customer_id(ref.customer_id)
+            blinds[ref] = (True, keyring.blind("customer", value))
+            customers[blinds[ref][1]] = value
+        elif ref.anonymous_id is not None:
+            value = normalise_identity("anonymous", ref.anonymous_id)
+            blinds[ref] = (False, keyring.blind("anonymous", value))
+            anonymous[blinds[ref][1]] = value
+        else:
+            raise Invalid("customer_id or anonymous_id is required", field="customer_id")
+    return blinds, customers, anonymous
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    items = list(values)
+    return (items[i : i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK))
+
+
+def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, uuid.UUID]:
+    found: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(blinds):
+        rows = session.execute(
+            select(Subject.customer_ref, Subject.id).where(Subject.customer_ref.in_(chunk))
+        )
+        found.update({cast(str, ref): sid for ref, sid in rows})
+    return found
+
+
+def _subjects_by_anonymous(session: Session, blinds: Iterable[str]) -> dict[str, uuid.UUID]:
+    found: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(blinds):
+        rows = session.execute(
+            select(Identity.blind, Identity.subject_id).where(
+                Identity.kind == "anonymous", Identity.blind.in_(chunk)
+            )
+        )
+        for blind, sid in rows:
+            found[blind] = sid
+    return found
+
+
+def _new_subject(keyring: Keyring, now: datetime) -> tuple[dict[str, Any], bytes]:
+    wrapped = keyring.new_wrapped_data_key()
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "customer_ref": None,
+        "customer_id_sealed": None,
+        "data_key_wrapped": wrapped,
+        "is_restricted": False,
+        "objections": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+    return values, keyring.unwrap(wrapped)
+
+
+def _create_customers(
+    session: Session, keyring: Keyring, missing: dict[str, str], now: datetime
+) -> dict[str, uuid.UUID]:
+    """Insert-or-ignore one subject per customer blind; return what the table now holds."""
+    if not missing:
+        return {}
+    rows = []
+    for blind, customer_id in missing.items():
+        values, key = _new_subject(keyring, now)
+        values["customer_ref"] = blind
+        values["customer_id_sealed"] = seal_value(
+            key, values["id"], "customer_id", customer_id.encode()
+        )
+        rows.append(values)
+    session.execute(_insert_ignore(session, Subject, ["customer_ref"]), rows)
+    return _subjects_by_customer(session, missing)
+
+
+def _create_anonymous(
+    session: Session, keyring: Keyring, missing: dict[str, str], now: datetime
+) -> dict[str, uuid.UUID]:
+    """Create a subject and its anonymous identity per blind; a concurrent creator's row wins."""
+    if not missing:
+        return {}
+    subjects: list[dict[str, Any]] = []
+    identities: list[dict[str, Any]] = []
+    for blind, anonymous_id in missing.items():
+        values, key = _new_subject(keyring, now)
+        subjects.append(values)
+        sealed = seal_value(key, values["id"], "identity.anonymous", anonymous_id.encode())
+        identities.append(_identity_values(values["id"], "anonymous", blind, sealed, False, now))
+    session.execute(insert(Subject), subjects)
+    session.execute(_insert_ignore(session, Identity, ["kind", "blind"]), identities)
+    found = _subjects_by_anonymous(session, missing)
+    losers = [s["id"] for s in subjects if s["id"] not in set(found.values())]
+    for chunk in _chunks(losers):
+        session.execute(delete(Subject).where(Subject.id.in_(chunk)))
+    return found
+
+
+def _identity_values(
+    subject_id: uuid.UUID, kind: str, blind: str, sealed: bytes, verified: bool, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "subject_id": subject_id,
+        "kind": kind,
+        "blind": blind,
+        "value_sealed": sealed,
+        "is_verified": verified,
+        "created_at": now,
+    }
+
+
+def _insert_ignore(session: Session, table: Any, keys: list[str]) -> Executable:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, on PostgreSQL and SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def _resolved(
+    session: Session, keyring: Keyring, found: dict[SubjectRef, uuid.UUID]
+) -> dict[SubjectRef, ResolvedSubject]:
+    rows = _load_following_merges(session, set(found.values()))
+    cache: dict[uuid.UUID, ResolvedSubject] = {}
+    result: dict[SubjectRef, ResolvedSubject] = {}
+    for ref, sid in found.items():
+        final = _final(rows, sid)
+        if final not in cache:
+            row = rows[final]
+            key = None if row.data_key_wrapped is None else keyring.unwrap(row.data_key_wrapped)
+            cache[final] = ResolvedSubject(
+                subject_id=final,
+                data_key=key,
+                partner_notified=row.partner_notified_at is not None,
+            )
+        result[ref] = cache[final]
+    return result
+
+
+def _load_following_merges(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+    """Load the subjects and, hop by hop, the profiles they were merged into."""
+    loaded: dict[uuid.UUID, Row[Any]] = {}
+    pending = ids
+    for _ in range(MAX_MERGE_HOPS):
+        if not pending:
+            break
+        for chunk in _chunks(pending):
+            rows = session.execute(
+                select(
+                    Subject.id,
+                    Subject.data_key_wrapped,
+                    Subject.merged_into_id,
+                    Subject.partner_notified_at,
+                ).where(Subject.id.in_(chunk))
+            )
+            loaded.update({row.id: row for row in rows})
+        pending = {
+            row.merged_into_id
+            for row in loaded.values()
+            if row.merged_into_id is not None and row.merged_into_id not in loaded
+        }
+    return loaded
+
+
+def _final(rows: dict[uuid.UUID, Row[Any]], subject_id: uuid.UUID) -> uuid.UUID:
+    current = subject_id
+    for _ in range(MAX_MERGE_HOPS):
+        target = rows[current].merged_into_id
+        if target is None or target not in rows:
+            return current
+        current = target
+    return current
+
+
+def add_identity(
+    session: Session,
+    *,
+    keyring: Keyring,
+    subject_id: uuid.UUID,
+    kind: IdentityKind,
+    value: str,
+    verified: bool,
+    now: datetime,
+) -> IdentityLinkRead:
+    """Link an identifier to a subject; refuse one already linked to another subject (409)."""
+    normalised = normalise_identity(kind, value)
+    blind = keyring.blind(kind, normalised)
+    row, is_new = _identity_by_blind(session, kind, blind), False
+    if row is None:
+        row, is_new = _insert_identity(
+            session, keyring, subject_id, kind, normalised, blind, verified, now
+        )
+    if row.subject_id != subject_id:
+        field = field_of_kind(kind)
+        # Never the value in the message: only which kind of identifier clashed (TH-SEC-01).
+        raise Conflict(f"this {field} is already linked to another subject", field=field)
+    if verified and not row.is_verified:
+        row.is_verified = True
+    if is_new or verified:
+        _audit_identity(session, row, now, is_new=is_new)
+    return _link_read(row, is_new)
+
+
+def _insert_identity(
+    session: Session,
+    keyring: Keyring,
+    subject_id: uuid.UUID,
+    kind: str,
+    normalised: str,
+    blind: str,
+    verified: bool,
+    now: datetime,
+) -> tuple[Identity, bool]:
+    """Insert-or-ignore the identity; return the row now there and whether it is ours."""
+    key = subject_key(session, keyring=keyring, subject_id=subject_id)
+    sealed = seal_value(key, subject_id, f"identity.{kind}", normalised.encode())
+    values = _identity_values(subject_id, kind, blind, sealed, verified, now)
+    session.execute(_insert_ignore(session, Identity, ["kind", "blind"]), values)
+    row = cast(Identity, _identity_by_blind(session, kind, blind))
+    return row, row.id == values["id"]
+
+
+def _identity_by_blind(session: Session, kind: str, blind: str) -> Identity | None:
+    return session.scalars(
+        select(Identity)
+        .where(Identity.kind == kind, Identity.blind == blind)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _audit_identity(session: Session, row: Identity, now: datetime, *, is_new: bool) -> None:
+    session.flush()
+    audit_service.record(
+        session,
+        actor="system",
+        action="identity.linked" if is_new else "identity.verified",
+        now=now,
+        subject_id=row.subject_id,
+        detail={"kind": row.kind, "identity_id": str(row.id), "verified": row.is_verified},
+    )
+
+
+def _link_read(row: Identity, is_new: bool) -> IdentityLinkRead:
+    return IdentityLinkRead(
+        id=row.id,
+        subject_id=row.subject_id,
+        kind=cast(IdentityKind, row.kind),
+        is_verified=row.is_verified,
+        created_at=row.created_at,
+        is_new=is_new,
+    )
+
+
+def find_by_identity(
+    session: Session, *, keyring: Keyring, kind: IdentityKind, value: str
+) -> uuid.UUID | None:
+    """Return the subject an identifier belongs to, by blind index of its normalised form."""
+    blind = keyring.blind(kind, normalise_identity(kind, value))
+    found: uuid.UUID | None = session.scalar(
+        select(Identity.subject_id).where(Identity.kind == kind, Identity.blind == blind)
+    )
+    return found
+
+
+def list_identities(
+    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
+) -> list[IdentityRead]:
+    """Return the subject's identities decrypted; the permit must cover ``contact`` (STYLE §3)."""
+    permit.require(subject_id, "contact")
+    rows = session.scalars(
+        select(Identity).where(Identity.subject_id == subject_id).order_by(Identity.created_at)
+    ).all()
+    covered = [r for r in rows if permit.covers(subject_id, CATEGORY_OF_KIND[r.kind])]
+    if not covered:
+        return []
+    key = subject_key(session, keyring=keyring, subject_id=subject_id)
+    return [sealing.identity_read(key, row) for row in covered]
+
+
+def destroy_customer_key(
+    session: Session, *, keyring: Keyring, customer_id: str, now: datetime, actor: str
+) -> SubjectRead:
+    """Crypto-shred the subject with this customer id (``destroy_data_key``)."""
+    subject_id = profiles_service.find_id(session, keyring=keyring, customer_id=customer_id)
+    if subject_id is None:
+        raise SubjectNotFound("no subject with this customer id")
+    return destroy_data_key(session, subject_id=subject_id, now=now, actor=actor)
+
+
+def destroy_data_key(
+    session: Session, *, subject_id: uuid.UUID, now: datetime, actor: str
+) -> SubjectRead:
+    """Destroy the subject's data key: every sealed value of it becomes unreadable (TH-DSR-04)."""
+    row = session.get(Subject, subject_id)
+    if row is None:
+        raise SubjectNotFound(f"subject {subject_id} not found")
+    if row.data_key_wrapped is not None:
+        row.data_key_wrapped = None
+        row.updated_at = now
+        session.flush()
+        audit_service.record(
+            session,
+            actor=actor,
+            action="subject.data_key.destroyed",
+            now=now,
+            subject_id=subject_id,
+            detail={"crypto_shredded": True},
+        )
+    return profiles_service.get(session, subject_id=subject_id)

@@ -1,0 +1,94 @@
+"""The profiles API: ``POST /identify`` (track scope) and profile merges (admin scope).
+
+Mounted under ``/v1``. Responses carry the subject's pseudonymous id, never an identifier or a
+trait value (TH-SEC-01).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from rujai.apikeys.deps import AdminPrincipal, TrackPrincipal
+from rujai.deps import KeyringDep, PolicyDep, SessionDep
+from rujai.errors import PROBLEM_JSON
+from rujai.kit.time import utcnow
+from rujai.profiles import merge as profiles_merge
+from rujai.profiles.schemas import IdentifyCreate, IdentifyRead, MergeRead
+
+router = APIRouter(tags=["profiles"])
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
+def _auth(scope: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        401: _problem("Missing or invalid API key."),
+        403: _problem(f"The API key lacks the {scope} scope."),
+        422: _problem("Invalid input; `field` names the offending field."),
+    }
+
+
+@router.post(
+    "/identify",
+    response_model=IdentifyRead,
+    responses={
+        **_auth("track"),
+        409: _problem("An identifier is linked to another subject, or the subject was erased."),
+    },
+)
+def identify(
+    body: IdentifyCreate,
+    principal: TrackPrincipal,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+) -> IdentifyRead:
+    """Tie an anonymous id to a known customer (merging profiles) and set declared traits."""
+    return profiles_merge.identify(
+        session, keyring=keyring, policy=policy, body=body, now=utcnow(), actor=principal.actor
+    )
+
+
+@router.post(
+    "/admin/merges/{merge_id}/undo",
+    response_model=MergeRead,
+    responses={
+        **_auth("admin"),
+        404: _problem("No merge with this id."),
+        409: _problem("The merge was already undone or is no longer in effect."),
+    },
+)
+def undo_merge(
+    merge_id: UUID,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+) -> MergeRead:
+    """Undo a profile merge: rows move back, consent is compensated (append-only)."""
+    return profiles_merge.undo(
+        session,
+        keyring=keyring,
+        policy=policy,
+        merge_id=merge_id,
+        now=utcnow(),
+        actor=principal.actor,
+    )
+
+
+@router.get("/admin/merges", response_model=list[MergeRead], responses=_auth("admin"))
+def list_merges(
+    _principal: AdminPrincipal,
+    session: SessionDep,
+    subject_id: Annotated[
+        UUID | None, Query(description="Merges this subject took part in.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=profiles_merge.MAX_LIST)] = 100,
+) -> list[MergeRead]:
+    """List profile merges, newest first."""
+    return profiles_merge.list_merges(session, subject_id=subject_id, limit=limit)

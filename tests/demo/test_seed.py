@@ -1,0 +1,167 @@
+"""The demo seed: deterministic, declared properties only, the consent gate, guardians."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rujai.catalog import service as catalog_service
+from rujai.consent import service as consent_service
+from rujai.db import Base, session_scope
+from rujai.demo import seed as demo_seed
+from rujai.demo.history import Shop
+from rujai.demo.names import customer_id
+from rujai.demo.products import catalogue
+from rujai.errors import Invalid
+from rujai.events import service as events_service
+from rujai.profiles import service as profiles_service
+
+# In the past, so that no event is "in the future" for the wall clock.
+NOW = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
+CUSTOMERS = 60
+SEED = 11
+
+
+def _seed(factory, keyring, policy, seed: int = SEED) -> demo_seed.SeedSummary:
+    return demo_seed.seed(
+        factory, keyring=keyring, policy=policy, seed=seed, customers=CUSTOMERS, now=NOW
+    )
+
+
+def _snapshot(factory, keyring, policy) -> dict[str, Any]:
+    """Everything a reader can see through the services, with sealed values opened."""
+    with session_scope(factory) as s:
+        items = catalog_service.list_items(s, category=None, limit=500, offset=0, active_only=False)
+        customers = {}
+        for number in range(1, CUSTOMERS + 1):
+            cid = customer_id(number)
+            subject_id = profiles_service.find_id(s, keyring=keyring, customer_id=cid)
+            state = consent_service.current(
+                s, keyring=keyring, policy=policy, customer_id=cid, now=NOW
+            )
+            events = events_service.export_subject(s, keyring=keyring, subject_id=subject_id)
+            customers[cid] = (
+                [(p.purpose, p.status) for p in state.purposes],
+                [(e.type, e.occurred_at, e.message_id, e.properties) for e in events],
+            )
+    return {"items": [i.model_dump() for i in items], "customers": customers}
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture
+def seeded(factory, keyring, policy) -> demo_seed.SeedSummary:
+    return _seed(factory, keyring, policy)
+
+
+def _plans(seed: int = SEED, policy=None):
+    shop = Shop.build(seed)
+    return [
+        demo_seed.plan_customer(seed=seed, number=number, now=NOW, policy=policy, shop=shop)
+        for number in range(1, CUSTOMERS + 1)
+    ]
+
+
+def test_seed_is_deterministic_for_a_seed_across_fresh_databases(
+    factory: sessionmaker[Session], engine: Engine, keyring, policy
+):
+    first = _seed(factory, keyring, policy)
+    seen = _snapshot(factory, keyring, policy)
+    _empty(engine)
+    second = _seed(factory, keyring, policy)
+    assert _snapshot(factory, keyring, policy) == seen
+    assert first.model_dump(exclude={"seconds"}) == second.model_dump(exclude={"seconds"})
+    assert len(seen["items"]) == first.items == len(catalogue())
+    assert sum(len(events) for _, events in seen["customers"].values()) == first.events_accepted
+
+
+def test_different_seeds_give_different_customers(policy):
+    one, other = _plans(SEED, policy), _plans(SEED + 1, policy)
+    assert [p.history.events for p in one] != [p.history.events for p in other]
+    assert [(p.label, p.segment) for p in one] != [(p.label, p.segment) for p in other]
+
+
+def test_seeded_events_carry_only_declared_properties_and_catalogue_skus(
+    seeded, factory, keyring, policy
+):
+    """TH-MIN-02: nothing undeclared is sent, so nothing is stripped by ingest."""
+    skus = {p.sku for p in catalogue()}
+    snapshot = _snapshot(factory, keyring, policy)
+    events = [e for _, stored in snapshot["customers"].values() for e in stored]
+    assert seeded.undeclared_properties == 0
+    assert events
+    for kind, _, _, properties in events:
+        declared = policy.event_types[kind].properties
+        required = {name for name, spec in declared.items() if spec.required}
+        assert required <= set(properties) <= set(declared)
+        if "item_id" in properties:
+            assert properties["item_id"] in skus
+
+
+def test_seed_drops_browsing_of_customers_without_a_permitting_consent(seeded, factory):
+    """DESIGN "track" / TH-CON-02: those who declined still buy, but their browsing is not kept."""
+    with session_scope(factory) as s:
+        counted = sum(c.count for c in events_service.drop_counts(s))
+    assert seeded.dropped_by_reason.get("no_permitting_purpose", 0) > 0
+    assert counted == seeded.events_dropped
+    assert seeded.events_accepted + seeded.events_dropped == seeded.events_sent
+
+
+def test_seed_keeps_no_browsing_after_a_full_withdrawal(seeded, factory, keyring, policy):
+    """TH-CON-03: after withdrawing every browsing purpose, later browsing is dropped."""
+    plans = [p for p in _plans(SEED, policy) if p.label == "withdrew"]
+    snapshot = _snapshot(factory, keyring, policy)
+    checked = 0
+    for plan in plans:
+        withdrawn = [c for c in plan.changes if c.consent and c.consent.action == "withdraw"]
+        if len(withdrawn) < 3:
+            continue
+        stored = snapshot["customers"][plan.customer_id][1]
+        after = [kind for kind, at, _, _ in stored if at >= withdrawn[0].at]
+        assert set(after) <= {"purchase"}
+        checked += 1
+    assert checked > 0
+
+
+def test_seeded_minors_have_guardian_consent_records(seeded, factory, keyring, policy):
+    """TH-MIN-01: under-10s consent through a parent; 10 to 19 get a parent's co-consent."""
+    plans = _plans(SEED, policy)
+    with_guardian = [p for p in plans if p.label in ("child_guardian", "minor_co_consent")]
+    with session_scope(factory) as s:
+        for plan in with_guardian:
+            ledger = consent_service.overview(
+                s, keyring=keyring, policy=policy, customer_id=plan.customer_id, now=NOW
+            ).history
+            assert "parent" in {r.actor for r in ledger}
+    assert with_guardian
+    assert seeded.minors + seeded.children >= len(with_guardian)
+
+
+@pytest.mark.parametrize(
+    ("field", "overrides"),
+    [("now", {"now": datetime(2026, 6, 1)}), ("customers", {"customers": -1})],
+)
+def test_seed_refuses_bad_arguments_naming_the_field(factory, keyring, policy, field, overrides):
+    kwargs = {"keyring": keyring, "policy": policy, "customers": 1, "now": NOW, **overrides}
+    with pytest.raises(Invalid) as caught:
+        demo_seed.seed(factory, **kwargs)
+    assert caught.value.field == field
+
+
+def test_ensure_seeded_seeds_an_empty_database_only_once(factory, keyring, policy):
+    kwargs = {"keyring": keyring, "policy": policy, "seed": SEED, "customers": 5, "now": NOW}
+    first = demo_seed.ensure_seeded(factory, **kwargs)
+    again = demo_seed.ensure_seeded(factory, **kwargs)
+    with session_scope(factory) as s:
+        items = catalog_service.count(s)
+    assert (first, again) == (True, False)
+    assert items == len(catalogue())
