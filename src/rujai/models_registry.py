@@ -5,6 +5,7 @@ from rujai.audit import models as audit_models
 from rujai.catalog import models as catalog_models
 from rujai.consent import models as consent_models
 from rujai.events import models as events_models
+from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "catalog_models",
     "consent_models",
     "events_models",
+    "personalize_models",
     "profiles_models",
 ]

@@ -48,6 +48,20 @@ def _add_consent_recipient(data: Data) -> None:
 
 CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str | None]] = [
     (
+        "placement_with_unknown_purpose",
+        _set("placements.home_for_you.purpose", "mind_reading"),
+        ("placements", "home_for_you", "purpose"),
+        "unknown-purpose",
+        "TH-LB-01",
+    ),
+    (
+        "placement_reads_category_its_purpose_lacks",
+        _set("placements.home_for_you.categories", ["purchase_history", "health"]),
+        ("placements", "home_for_you", "categories", 1),
+        "category-not-in-purpose",
+        "TH-PUR-01",
+    ),
+    (
         "unknown_category",
         _set("purposes.analytics.categories", ["browsing", "cookies"]),
         ("purposes", "analytics", "categories", 1),

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete, func, select, update
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,8 +26,6 @@ from rujai.errors import Invalid
 from rujai.events.errors import EventsSealedAway
 from rujai.events.models import Event, EventDropCount
 from rujai.events.schemas import DropCountRead, EventRead
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from rujai.kit.crypto import NONCE_BYTES, Keyring, open_sealed, seal
 from rujai.policy.service import Permit
 from rujai.profiles import sealing as profiles_sealing
@@ -79,13 +78,16 @@ def open_properties(key: bytes, subject_id: uuid.UUID, sealed: bytes) -> dict[st
 # --- inserting -----------------------------------------------------------------------------------
 
 
+_EVENT_TABLE = cast(Table, Event.__table__)
+
+
 def _pg_insert_new() -> Any:
     """INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (message_id) DO NOTHING RETURNING.
 
     One statement with one array parameter per column, whatever the batch size: as fast as a
     plain executemany on PostgreSQL and, unlike it, it says which rows were new.
     """
-    table = Event.__table__
+    table = _EVENT_TABLE
     names = [column.name for column in table.columns]
     arrays = [bindparam(c.name, type_=ARRAY(c.type)) for c in table.columns]
     rows = func.unnest(*arrays).table_valued(*names).render_derived()
@@ -99,9 +101,9 @@ def _pg_insert_new() -> Any:
 
 _PG_INSERT_NEW = _pg_insert_new()
 _SQLITE_INSERT_NEW = (
-    sqlite_insert(Event.__table__)
+    sqlite_insert(_EVENT_TABLE)
     .on_conflict_do_nothing(index_elements=["message_id"])
-    .returning(Event.__table__.c.message_id)
+    .returning(_EVENT_TABLE.c.message_id)
 )
 
 

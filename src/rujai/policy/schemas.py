@@ -145,6 +145,23 @@ class Trait(Strict):
     title: Text | None = None
 
 
+class Placement(Strict):
+    """A place where decisions are shown, bound to one purpose and the categories it reads."""
+
+    purpose: Id
+    categories: list[Id] = Field(min_length=1)
+    kind: Literal["items", "offers", "items_and_offers"] = "items"
+    title: Text | None = None
+
+
+class InsightSettings(Strict):
+    """Thresholds for derived values (VIP tiers by total spend in baht)."""
+
+    vip_tiers: dict[Id, float] = Field(
+        default_factory=lambda: {"silver": 5_000.0, "gold": 20_000.0, "platinum": 60_000.0}
+    )
+
+
 class Policy(Strict):
     """A whole privacy policy file."""
 
@@ -160,6 +177,8 @@ class Policy(Strict):
     event_types: dict[Id, EventType] = Field(default_factory=dict)
     traits: dict[Id, Trait] = Field(default_factory=dict)
     security_measures: list[Text] = Field(default_factory=list)
+    placements: dict[Id, Placement] = Field(default_factory=dict)
+    insights: InsightSettings = Field(default_factory=InsightSettings)
 
     @cached_property
     def index(self) -> PolicyIndex:

@@ -239,6 +239,27 @@ def _controller(policy: Policy) -> Iterator[RuleProblem]:
             )
 
 
+def _placements(policy: Policy) -> Iterator[RuleProblem]:
+    for name, placement in policy.placements.items():
+        purpose = policy.purposes.get(placement.purpose)
+        if purpose is None:
+            yield RuleProblem(
+                ("placements", name, "purpose"),
+                "unknown-purpose",
+                f"placement uses purpose {placement.purpose!r}, which is not declared",
+                "TH-LB-01",
+            )
+            continue
+        for i, category in enumerate(placement.categories):
+            if category not in purpose.categories:
+                yield RuleProblem(
+                    ("placements", name, "categories", i),
+                    "category-not-in-purpose",
+                    f"category {category!r} is not declared by purpose {placement.purpose!r}",
+                    "TH-PUR-01",
+                )
+
+
 RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _controller,
     _purpose_categories,
@@ -249,4 +270,5 @@ RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _recipients,
     _purpose_recipients,
     _collected,
+    _placements,
 )

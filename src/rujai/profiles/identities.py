@@ -43,6 +43,12 @@ from rujai.profiles.sealing import (
 
 IN_CHUNK = 500  # bound parameters per IN (...), well under SQLite's and PostgreSQL's limits
 MAX_MERGE_HOPS = 8
+_COLUMNS = (
+    Subject.id,
+    Subject.data_key_wrapped,
+    Subject.merged_into_id,
+    Subject.partner_notified_at,
+)
 # The category an identity's value belongs to, for permit checks (STYLE §3).
 CATEGORY_OF_KIND: dict[str, str] = {
     "email": "contact",
@@ -73,11 +79,11 @@ def resolve_many(
         missing_a = {b: a for b, a in anonymous.items() if b not in by_anonymous}
         by_customer.update(_create_customers(session, keyring, missing_c, now))
         by_anonymous.update(_create_anonymous(session, keyring, missing_a, now))
-    found: dict[SubjectRef, uuid.UUID] = {}
+    found: dict[SubjectRef, Row[Any]] = {}
     for ref, (is_customer, blind) in blinds.items():
-        sid = (by_customer if is_customer else by_anonymous).get(blind)
-        if sid is not None:
-            found[ref] = sid
+        row = (by_customer if is_customer else by_anonymous).get(blind)
+        if row is not None:
+            found[ref] = row
     return _resolved(session, keyring, found)
 
 
@@ -107,26 +113,27 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
     return (items[i : i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK))
 
 
-def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, uuid.UUID]:
-    found: dict[str, uuid.UUID] = {}
+def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, Row[Any]]:
+    found: dict[str, Row[Any]] = {}
     for chunk in _chunks(blinds):
         rows = session.execute(
-            select(Subject.customer_ref, Subject.id).where(Subject.customer_ref.in_(chunk))
+            select(Subject.customer_ref.label("blind"), *_COLUMNS).where(
+                Subject.customer_ref.in_(chunk)
+            )
         )
-        found.update({cast(str, ref): sid for ref, sid in rows})
+        found.update({row.blind: row for row in rows})
     return found
 
 
-def _subjects_by_anonymous(session: Session, blinds: Iterable[str]) -> dict[str, uuid.UUID]:
-    found: dict[str, uuid.UUID] = {}
+def _subjects_by_anonymous(session: Session, blinds: Iterable[str]) -> dict[str, Row[Any]]:
+    found: dict[str, Row[Any]] = {}
     for chunk in _chunks(blinds):
         rows = session.execute(
-            select(Identity.blind, Identity.subject_id).where(
-                Identity.kind == "anonymous", Identity.blind.in_(chunk)
-            )
+            select(Identity.blind, *_COLUMNS)
+            .join(Subject, Subject.id == Identity.subject_id)
+            .where(Identity.kind == "anonymous", Identity.blind.in_(chunk))
         )
-        for blind, sid in rows:
-            found[blind] = sid
+        found.update({row.blind: row for row in rows})
     return found
 
 
@@ -147,7 +154,7 @@ def _new_subject(keyring: Keyring, now: datetime) -> tuple[dict[str, Any], bytes
 
 def _create_customers(
     session: Session, keyring: Keyring, missing: dict[str, str], now: datetime
-) -> dict[str, uuid.UUID]:
+) -> dict[str, Row[Any]]:
     """Insert-or-ignore one subject per customer blind; return what the table now holds."""
     if not missing:
         return {}
@@ -165,7 +172,7 @@ def _create_customers(
 
 def _create_anonymous(
     session: Session, keyring: Keyring, missing: dict[str, str], now: datetime
-) -> dict[str, uuid.UUID]:
+) -> dict[str, Row[Any]]:
     """Create a subject and its anonymous identity per blind; a concurrent creator's row wins."""
     if not missing:
         return {}
@@ -179,7 +186,8 @@ def _create_anonymous(
     session.execute(insert(Subject), subjects)
     session.execute(_insert_ignore(session, Identity, ["kind", "blind"]), identities)
     found = _subjects_by_anonymous(session, missing)
-    losers = [s["id"] for s in subjects if s["id"] not in set(found.values())]
+    winners = {row.id for row in found.values()}
+    losers = [s["id"] for s in subjects if s["id"] not in winners]
     for chunk in _chunks(losers):
         session.execute(delete(Subject).where(Subject.id.in_(chunk)))
     return found
@@ -207,13 +215,13 @@ def _insert_ignore(session: Session, table: Any, keys: list[str]) -> Executable:
 
 
 def _resolved(
-    session: Session, keyring: Keyring, found: dict[SubjectRef, uuid.UUID]
+    session: Session, keyring: Keyring, found: dict[SubjectRef, Row[Any]]
 ) -> dict[SubjectRef, ResolvedSubject]:
-    rows = _load_following_merges(session, set(found.values()))
+    rows = _follow_merges(session, {row.id: row for row in found.values()})
     cache: dict[uuid.UUID, ResolvedSubject] = {}
     result: dict[SubjectRef, ResolvedSubject] = {}
-    for ref, sid in found.items():
-        final = _final(rows, sid)
+    for ref, found_row in found.items():
+        final = _final(rows, found_row.id)
         if final not in cache:
             row = rows[final]
             key = None if row.data_key_wrapped is None else keyring.unwrap(row.data_key_wrapped)
@@ -226,28 +234,21 @@ def _resolved(
     return result
 
 
-def _load_following_merges(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
-    """Load the subjects and, hop by hop, the profiles they were merged into."""
-    loaded: dict[uuid.UUID, Row[Any]] = {}
-    pending = ids
+def _follow_merges(
+    session: Session, loaded: dict[uuid.UUID, Row[Any]]
+) -> dict[uuid.UUID, Row[Any]]:
+    """Add, hop by hop, the profiles the loaded subjects were merged into (rarely any)."""
     for _ in range(MAX_MERGE_HOPS):
-        if not pending:
-            break
-        for chunk in _chunks(pending):
-            rows = session.execute(
-                select(
-                    Subject.id,
-                    Subject.data_key_wrapped,
-                    Subject.merged_into_id,
-                    Subject.partner_notified_at,
-                ).where(Subject.id.in_(chunk))
-            )
-            loaded.update({row.id: row for row in rows})
         pending = {
             row.merged_into_id
             for row in loaded.values()
             if row.merged_into_id is not None and row.merged_into_id not in loaded
         }
+        if not pending:
+            break
+        for chunk in _chunks(pending):
+            rows = session.execute(select(*_COLUMNS).where(Subject.id.in_(chunk)))
+            loaded.update({row.id: row for row in rows})
     return loaded
 
 

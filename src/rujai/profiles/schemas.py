@@ -172,7 +172,11 @@ class IdentifyCreate(BaseModel):
         description="Traits declared in the policy; others are dropped and reported (TH-MIN-02).",
     )
     timestamp: AwareDatetime | None = Field(
-        None, description="When the client observed the traits (with a UTC offset)."
+        None,
+        description=(
+            "When the client observed the traits (with a UTC offset). Accepted for client "
+            "compatibility; rujai records its own clock, which a client cannot backdate."
+        ),
     )
 
 
