@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from rujai.errors import AppError, Invalid
 from rujai.policy import service as policy_service
-from rujai.profiles import identities, service as profiles_service, traits
+from rujai.profiles import identities, sealing, service as profiles_service, traits
 from rujai.profiles.models import Trait
 from tests.consent.helpers import stored_text
 from tests.factories import NOW, make_consent, make_subject
@@ -142,7 +142,7 @@ def test_sealed_trait_moved_to_another_subject_cannot_be_opened(session, keyring
     first = make_subject(session, keyring, "C-0001")
     _set(session, keyring, policy, first.id, NAMES)
     row = session.get(Trait, (first.id, "first_name"))
-    key = identities.subject_key(session, keyring=keyring, subject_id=first.id)
+    key = sealing.subject_key(session, keyring=keyring, subject_id=first.id)
     with pytest.raises(AppError) as info:
         traits.open_trait(key, first.id, "last_name", row.value_sealed)
     assert "มาลี" not in info.value.message
