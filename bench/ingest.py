@@ -81,9 +81,12 @@ def properties(kind: str, rng: random.Random, n: int) -> dict[str, Any]:
         "add_to_cart": lambda: {"item_id": item, "quantity": rng.randint(1, 3), "price": 590.0},
         "search": lambda: {"query": rng.choice(("หมอนอิง", "ผ้าปูที่นอน สีเทา", "โทร 0812345678"))},
         "purchase": lambda: {
-            "order_id": f"ORD-{n}", "item_id": item, "quantity": rng.randint(1, 4),
-            "amount": round(rng.uniform(99, 4990), 2), "currency": "THB",
-        },  # fmt: skip
+            "order_id": f"ORD-{n}",
+            "item_id": item,
+            "quantity": rng.randint(1, 4),
+            "amount": round(rng.uniform(99, 4990), 2),
+            "currency": "THB",
+        },
         "store_visit": lambda: {"store_id": f"BKK-{rng.randrange(40):02d}"},
     }[kind]()
     if rng.random() < 0.1:
@@ -110,7 +113,9 @@ def events(total: int, people: list[str], seed: int, now: datetime) -> Iterator[
         )
 
 
-def grant_consents(factory: sessionmaker[Session], policy: Policy, keyring: Keyring, people: list[str]) -> int:  # fmt: skip
+def grant_consents(
+    factory: sessionmaker[Session], policy: Policy, keyring: Keyring, people: list[str]
+) -> int:
     """Record grants through the consent service for a share of the customers (not timed)."""
     rng = random.Random(7)
     granted = 0
@@ -120,13 +125,23 @@ def grant_consents(factory: sessionmaker[Session], policy: Policy, keyring: Keyr
                 if rng.random() >= share:
                     continue
                 change = ConsentCreate(
-                    purpose=purpose, action="grant", language="th", channel="web",
+                    purpose=purpose,
+                    action="grant",
+                    language="th",
+                    channel="web",
                     notice_version=policy.purposes[purpose].notice.version,
-                )  # fmt: skip
+                )
                 consent_service.record(
-                    session, keyring=keyring, policy=policy, customer_id=person, change=change,
-                    now=utcnow(), evidence_ip=None, evidence_user_agent=None, by="bench",
-                )  # fmt: skip
+                    session,
+                    keyring=keyring,
+                    policy=policy,
+                    customer_id=person,
+                    change=change,
+                    now=utcnow(),
+                    evidence_ip=None,
+                    evidence_user_agent=None,
+                    by="bench",
+                )
                 granted += 1
     return granted
 
@@ -190,15 +205,28 @@ def floor(source: Engine, target: Engine, size: int) -> tuple[int, float]:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def ingest_all(factory: sessionmaker[Session], policy: Policy, keyring: Keyring, args: argparse.Namespace, people: list[str]) -> tuple[int, float]:  # fmt: skip
+def ingest_all(
+    factory: sessionmaker[Session],
+    policy: Policy,
+    keyring: Keyring,
+    args: argparse.Namespace,
+    people: list[str],
+) -> tuple[int, float]:
     """Stream the events through ``ingest``, one transaction per batch; return (stored, seconds)."""
     stored, seconds = 0, 0.0
     for batch in iter_batches(events(args.events, people, args.seed, utcnow()), args.batch):
         with timed() as timer, session_scope(factory) as session:
             summary = events_service.ingest(
-                session, keyring=keyring, policy=policy, events=batch, source="import",
-                is_partner_data=False, now=utcnow(), actor="bench", want_results=False,
-            )  # fmt: skip
+                session,
+                keyring=keyring,
+                policy=policy,
+                events=batch,
+                source="import",
+                is_partner_data=False,
+                now=utcnow(),
+                actor="bench",
+                want_results=False,
+            )
         stored, seconds = stored + summary.accepted, seconds + timer.seconds
     return stored, seconds
 

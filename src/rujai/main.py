@@ -54,6 +54,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.consent.router import router as consent_router
     from rujai.policy.router import router as policy_router
+    from rujai.profiles.router import router as profiles_router
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -62,6 +63,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(policy_router, prefix="/v1")
     app.include_router(consent_router, prefix="/v1")
     app.include_router(audit_router, prefix="/v1")
+    app.include_router(profiles_router, prefix="/v1")
 
 
 class BodyLimit:
