@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from _common import figure, note, peak_rss_mb, timed
 from sqlalchemy import Table, insert, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import rujai.models_registry  # noqa: F401 - fills Base.metadata
@@ -197,9 +197,25 @@ def floor(source: Engine, target: Engine, size: int) -> tuple[int, float]:
     rows_done, seconds = 0, 0.0
     for rows in chunks(source, table, size):
         with timed() as timer, target.begin() as conn:
-            conn.execute(insert(table), rows)
+            plain_insert(conn, table, rows)
         rows_done, seconds = rows_done + len(rows), seconds + timer.seconds
     return rows_done, seconds
+
+
+def plain_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """The fastest plain bulk insert we know per backend: binary COPY on PostgreSQL, executemany
+    through SQLAlchemy Core elsewhere."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    names = [c.name for c in table.columns]
+    types = [c.type.compile(dialect=conn.dialect).split("(")[0].lower() for c in table.columns]
+    columns = ", ".join(names)
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row([row[name] for name in names])
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -251,9 +267,10 @@ def run_backend(backend: str, args: argparse.Namespace, policy: Policy, keyring:
             engine.dispose()
             floor_engine.dispose()
     note(f"{backend}: {stored} of {args.events} events stored in {ingest_s:.1f} s")
-    figure(f"{backend}_events_per_s", round(args.events / ingest_s), "events/s")
-    figure(f"{backend}_floor_per_s", round(floor_rows / floor_s), "rows/s")
-    figure(f"{backend}_ratio", round(floor_s / ingest_s, 3), "x")
+    label = "postgres" if backend == "postgresql" else backend
+    figure(f"{label}_events_per_s", round(args.events / ingest_s), "events/s")
+    figure(f"{label}_floor_per_s", round(floor_rows / floor_s), "rows/s")
+    figure(f"{label}_ratio", round(floor_s / ingest_s, 3), "x")
 
 
 def main() -> None:

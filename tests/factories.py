@@ -56,7 +56,7 @@ def make_subject(
 def consent_change(
     policy: Policy, purpose: str, action: str = "grant", **overrides: Any
 ) -> ConsentCreate:
-    """A valid change for ``purpose`` against the current notice, Thai, on the web, by the subject."""
+    """A valid change for ``purpose``: current notice, Thai, on the web, by the subject."""
     fields: dict[str, Any] = {
         "purpose": purpose,
         "action": action,

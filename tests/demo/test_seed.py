@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.catalog import service as catalog_service
 from rujai.consent import service as consent_service
-from rujai.db import Base, session_scope
+from rujai.db import make_engine, make_session_factory, session_scope, upgrade
 from rujai.demo import seed as demo_seed
 from rujai.demo.history import Shop
 from rujai.demo.names import customer_id
 from rujai.demo.products import catalogue
 from rujai.errors import Invalid
 from rujai.events import service as events_service
-from rujai.profiles import service as profiles_service
+from rujai.profiles import service as profiles_service, traits as profiles_traits
 
 # In the past, so that no event is "in the future" for the wall clock.
 NOW = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
 CUSTOMERS = 60
 SEED = 11
+Seeded = tuple[sessionmaker[Session], demo_seed.SeedSummary, dict[str, Any]]
 
 
 def _seed(factory, keyring, policy, seed: int = SEED) -> demo_seed.SeedSummary:
@@ -45,22 +45,26 @@ def _snapshot(factory, keyring, policy) -> dict[str, Any]:
                 s, keyring=keyring, policy=policy, customer_id=cid, now=NOW
             )
             events = events_service.export_subject(s, keyring=keyring, subject_id=subject_id)
+            traits = profiles_traits.export_subject(s, keyring=keyring, subject_id=subject_id)
             customers[cid] = (
                 [(p.purpose, p.status) for p in state.purposes],
-                [(e.type, e.occurred_at, e.message_id, e.properties) for e in events],
+                # Lines of one order share a time; the order of ties is not part of the data.
+                sorted((e.type, e.occurred_at, e.message_id, e.properties) for e in events),
+                traits.traits,
             )
     return {"items": [i.model_dump() for i in items], "customers": customers}
 
 
-def _empty(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
-
-
-@pytest.fixture
-def seeded(factory, keyring, policy) -> demo_seed.SeedSummary:
-    return _seed(factory, keyring, policy)
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory, keyring, policy) -> Iterator[Seeded]:
+    """One SQLite database seeded once for the read-only checks of this module."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    summary = _seed(factory, keyring, policy)
+    yield factory, summary, _snapshot(factory, keyring, policy)
+    engine.dispose()
 
 
 def _plans(seed: int = SEED, policy=None):
@@ -72,16 +76,15 @@ def _plans(seed: int = SEED, policy=None):
 
 
 def test_seed_is_deterministic_for_a_seed_across_fresh_databases(
-    factory: sessionmaker[Session], engine: Engine, keyring, policy
+    seeded_db, factory, keyring, policy
 ):
-    first = _seed(factory, keyring, policy)
-    seen = _snapshot(factory, keyring, policy)
-    _empty(engine)
+    """The same seed in another fresh database (SQLite, then PostgreSQL) reads back the same."""
+    _, first, seen = seeded_db
     second = _seed(factory, keyring, policy)
     assert _snapshot(factory, keyring, policy) == seen
     assert first.model_dump(exclude={"seconds"}) == second.model_dump(exclude={"seconds"})
     assert len(seen["items"]) == first.items == len(catalogue())
-    assert sum(len(events) for _, events in seen["customers"].values()) == first.events_accepted
+    assert sum(len(c[1]) for c in seen["customers"].values()) == first.events_accepted
 
 
 def test_different_seeds_give_different_customers(policy):
@@ -90,13 +93,11 @@ def test_different_seeds_give_different_customers(policy):
     assert [(p.label, p.segment) for p in one] != [(p.label, p.segment) for p in other]
 
 
-def test_seeded_events_carry_only_declared_properties_and_catalogue_skus(
-    seeded, factory, keyring, policy
-):
+def test_seeded_events_carry_only_declared_properties_and_catalogue_skus(seeded_db, policy):
     """TH-MIN-02: nothing undeclared is sent, so nothing is stripped by ingest."""
+    _, seeded, snapshot = seeded_db
     skus = {p.sku for p in catalogue()}
-    snapshot = _snapshot(factory, keyring, policy)
-    events = [e for _, stored in snapshot["customers"].values() for e in stored]
+    events = [e for customer in snapshot["customers"].values() for e in customer[1]]
     assert seeded.undeclared_properties == 0
     assert events
     for kind, _, _, properties in events:
@@ -107,8 +108,13 @@ def test_seeded_events_carry_only_declared_properties_and_catalogue_skus(
             assert properties["item_id"] in skus
 
 
-def test_seed_drops_browsing_of_customers_without_a_permitting_consent(seeded, factory):
+def test_seed_drops_browsing_of_customers_without_a_permitting_consent(seeded_db, policy):
     """DESIGN "track" / TH-CON-02: those who declined still buy, but their browsing is not kept."""
+    factory, seeded, snapshot = seeded_db
+    declined = [p.customer_id for p in _plans(SEED, policy) if p.label == "nothing"]
+    kinds = {kind for cid in declined for kind, _, _, _ in snapshot["customers"][cid][1]}
+    assert declined
+    assert kinds == {"purchase"}
     with session_scope(factory) as s:
         counted = sum(c.count for c in events_service.drop_counts(s))
     assert seeded.dropped_by_reason.get("no_permitting_purpose", 0) > 0
@@ -116,10 +122,10 @@ def test_seed_drops_browsing_of_customers_without_a_permitting_consent(seeded, f
     assert seeded.events_accepted + seeded.events_dropped == seeded.events_sent
 
 
-def test_seed_keeps_no_browsing_after_a_full_withdrawal(seeded, factory, keyring, policy):
+def test_seed_keeps_no_browsing_after_a_full_withdrawal(seeded_db, policy):
     """TH-CON-03: after withdrawing every browsing purpose, later browsing is dropped."""
+    _, _, snapshot = seeded_db
     plans = [p for p in _plans(SEED, policy) if p.label == "withdrew"]
-    snapshot = _snapshot(factory, keyring, policy)
     checked = 0
     for plan in plans:
         withdrawn = [c for c in plan.changes if c.consent and c.consent.action == "withdraw"]
@@ -132,8 +138,9 @@ def test_seed_keeps_no_browsing_after_a_full_withdrawal(seeded, factory, keyring
     assert checked > 0
 
 
-def test_seeded_minors_have_guardian_consent_records(seeded, factory, keyring, policy):
+def test_seeded_minors_have_guardian_consent_records(seeded_db, keyring, policy):
     """TH-MIN-01: under-10s consent through a parent; 10 to 19 get a parent's co-consent."""
+    factory, seeded, _ = seeded_db
     plans = _plans(SEED, policy)
     with_guardian = [p for p in plans if p.label in ("child_guardian", "minor_co_consent")]
     with session_scope(factory) as s:

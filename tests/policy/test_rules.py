@@ -24,7 +24,7 @@ from rujai.policy.rules import (
     SubjectFacts,
     evaluate,
 )
-from rujai.policy.schemas import LawfulBasis
+from rujai.policy.schemas import AgeRule, LawfulBasis
 from tests.policy.rules_policy import make_rules_policy
 
 POLICY = make_rules_policy()
@@ -263,7 +263,7 @@ facts_st = st.builds(
     record_id=st.uuids(),
     action=st.sampled_from(["grant", "withdraw"]),
     notice_version=st.integers(1, 4),
-    recorded_at=st.integers(0, 800).map(lambda d: NOW - timedelta(days=d)),
+    recorded_at=st.integers(1, 800).map(lambda d: NOW - timedelta(days=d)),
     expires_at=st.one_of(st.none(), st.integers(-30, 30).map(lambda d: NOW + timedelta(days=d))),
     is_explicit=st.booleans(),
 )
@@ -362,3 +362,21 @@ def test_restricted_subject_is_denied_everything_but_storage(request, subj):
             Reason.CATEGORY_NOT_IN_PURPOSE,
         ):
             assert verdict.reason is Reason.RESTRICTED
+
+
+def test_a_copied_policy_rebuilds_its_lookup_tables():
+    _ = POLICY.index, POLICY.strictest_age_rule
+    rule = AgeRule(majority_age=18, guardian_only_below=7)
+    thai_only = POLICY.model_copy(update={"age_rules": {"TH": rule}})
+    assert thai_only.strictest_age_rule.majority_age == 18
+    fewer = POLICY.model_copy(update={"purposes": {"fraud": POLICY.purposes["fraud"]}})
+    assert set(fewer.index.purposes) == {"fraud"}
+
+
+def test_a_withdrawal_at_the_same_instant_as_a_grant_wins():
+    same = NOW - timedelta(days=1)
+    grant = ConsentFact(uuid.uuid4(), "grant", 3, same)
+    withdraw = ConsentFact(uuid.uuid4(), "withdraw", 3, same)
+    for roles in ({"subject": grant, "guardian": withdraw}, {"guardian": withdraw, "subject": grant}):
+        verdict = run("recommendations", ["browsing"], subject({"recommendations": roles}))
+        assert verdict.reason is Reason.WITHDRAWN

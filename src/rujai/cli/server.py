@@ -26,7 +26,14 @@ def serve(
 ) -> None:
     """Run the HTTP server (migrations are applied first)."""
     cfg = settings()
-    uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_level="info")
+    # No access log: paths carry customer ids (personal data stays out of logs).
+    uvicorn.run(
+        create_app(cfg),
+        host=host or cfg.host,
+        port=port or cfg.port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @exits_on_error

@@ -34,7 +34,7 @@ from rujai.catalog.schemas import ItemCreate
 from rujai.consent import service as consent_service
 from rujai.db import session_scope
 from rujai.demo import names
-from rujai.demo.consents import Change, consent_plan, weighted
+from rujai.demo.consents import OFFERS, Change, consent_plan, weighted
 from rujai.demo.history import History, Shop, history
 from rujai.errors import Invalid
 from rujai.events import service as events_service
@@ -50,6 +50,7 @@ MAX_CUSTOMERS = 70_000  # fictional phone numbers stay unique up to here (``name
 ACTOR = "demo-seed"
 Progress = Callable[[int, int], None]
 
+PHONE_SHARE = 0.7
 ALLERGIES = ("แพ้น้ำหอม", "แพ้ถั่ว", "แพ้ไรฝุ่น", "ผิวแพ้ง่าย")
 USER_AGENTS = {"web": "Mozilla/5.0 (demo browser)", "app": "BaanSuayApp/3.2 (demo)"}
 
@@ -196,15 +197,21 @@ def _age(rng: random.Random) -> float:
 
 
 def _traits(rng: random.Random, plan: Plan, shop: Shop) -> dict[str, Any]:
+    """Contact and identity for all; birth date and gender only where offers may use them.
+
+    The birth date is always stored for the age rules (TH-MIN-01): as a trait when a purpose may
+    collect demographics at signup (set_traits then sets it), else directly on the profile.
+    """
     person = plan.person
     traits: dict[str, Any] = {
         "email": names.email(person, plan.number),
-        "phone": names.phone(plan.number),
         "first_name": person.first.th,
         "last_name": person.last.th,
-        "birth_date": plan.birth_date.isoformat(),
-        "gender": person.gender,
     }
+    if rng.random() < PHONE_SHARE:
+        traits["phone"] = names.phone(plan.number)
+    if any(c.consent and c.consent.purpose == OFFERS for c in plan.changes if c.at == plan.signup):
+        traits |= {"birth_date": plan.birth_date.isoformat(), "gender": person.gender}
     if rng.random() < 0.4:
         traits["preferred_categories"] = ",".join(shop.top_categories(plan.segment, 2))
     if plan.label == "everything_and_health":
@@ -219,9 +226,11 @@ def _write(
     subject = profiles_service.get_or_create(
         session, keyring=keyring, customer_id=plan.customer_id, now=plan.signup
     )
-    profiles_service.set_birth_date(
-        session, keyring=keyring, subject_id=subject.id, birth_date=plan.birth_date, now=plan.signup
-    )
+    if "birth_date" not in plan.traits:  # else set_traits sets it, after the consents below
+        profiles_service.set_birth_date(
+            session, keyring=keyring, subject_id=subject.id, birth_date=plan.birth_date,
+            now=plan.signup,
+        )  # fmt: skip
     later = sorted((c for c in plan.changes if c.at > plan.signup), key=lambda c: c.at)
     for change in (c for c in plan.changes if c.at <= plan.signup):
         _apply(session, keyring, policy, plan, subject.id, change, tally)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from rujai.consent import service as consent_service
 from rujai.events import gate
 from rujai.events.errors import BatchTooLarge
 from rujai.events.gate import Candidate, Drop, IncomingEvent
-from rujai.events.models import Event, EventDropCount
+from rujai.events.models import EventDropCount
 from rujai.events.schemas import BatchCreate, EventResult, IngestSummary, TrackEvent
 from rujai.events.store import (
     BatchSealer,
@@ -42,6 +41,7 @@ from rujai.events.store import (
     read_for_personalization,
     reassign,
     seal_properties,
+    stored_message_ids,
 )
 from rujai.kit.crypto import Keyring
 from rujai.policy.rules import SubjectFacts
@@ -65,7 +65,6 @@ __all__ = [
 ]
 
 Source = Literal["api", "import"]
-IN_CHUNK = 500
 UNDECLARED_TYPE = "(undeclared)"  # a type the policy does not know may itself be personal data
 _UNKNOWN_SUBJECT = SubjectFacts(subject_id=None)
 
@@ -221,9 +220,7 @@ def _checked(
 
 def _fresh(session: Session, candidates: list[Candidate], book: _Book) -> list[Candidate]:
     """Mark candidates whose message id is already stored as duplicates (idempotent retries)."""
-    stored: set[str] = set()
-    for chunk in _chunks([c.message_id for c in candidates]):
-        stored.update(session.scalars(select(Event.message_id).where(Event.message_id.in_(chunk))))
+    stored = stored_message_ids(session, [c.message_id for c in candidates])
     for candidate in candidates:
         if candidate.message_id in stored:
             book.status[candidate.index] = "duplicate"
@@ -347,10 +344,6 @@ def _count_drops(session: Session, book: _Book, now: datetime) -> None:
         ),
         rows,
     )
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    return (values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
 
 
 def combine_summaries(summaries: Iterable[IngestSummary]) -> IngestSummary:

@@ -14,12 +14,13 @@ import os
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import CursorResult, Table, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
+from sqlalchemy import CursorResult, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from rujai.errors import Invalid
@@ -33,6 +34,7 @@ from rujai.profiles.errors import SubjectErased
 from rujai.profiles.schemas import ResolvedSubject
 
 MAX_LIMIT = 1000
+IN_CHUNK = 500  # bound parameters per IN (...) on SQLite
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -79,42 +81,72 @@ def open_properties(key: bytes, subject_id: uuid.UUID, sealed: bytes) -> dict[st
 
 
 _EVENT_TABLE = cast(Table, Event.__table__)
-
-
-def _pg_insert_new() -> Any:
-    """INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (message_id) DO NOTHING RETURNING.
-
-    One statement with one array parameter per column, whatever the batch size: as fast as a
-    plain executemany on PostgreSQL and, unlike it, it says which rows were new.
-    """
-    table = _EVENT_TABLE
-    names = [column.name for column in table.columns]
-    arrays = [bindparam(c.name, type_=ARRAY(c.type)) for c in table.columns]
-    rows = func.unnest(*arrays).table_valued(*names).render_derived()
-    return (
-        pg_insert(table)
-        .from_select(names, select(*[rows.c[name] for name in names]))
-        .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(table.c.message_id)
-    )
-
-
-_PG_INSERT_NEW = _pg_insert_new()
+_COLUMNS = [column.name for column in _EVENT_TABLE.columns]
 _SQLITE_INSERT_NEW = (
     sqlite_insert(_EVENT_TABLE)
     .on_conflict_do_nothing(index_elements=["message_id"])
     .returning(_EVENT_TABLE.c.message_id)
 )
+_SQLITE_STORED = select(Event.message_id).where(
+    Event.message_id.in_(bindparam("ids", expanding=True))
+)
+
+
+@lru_cache(maxsize=8)
+def _pg_sql(dialect: Dialect) -> tuple[str, str]:
+    """The PostgreSQL statements of the hot path, with binary array parameters (``%b``).
+
+    One array per column, unnested server-side: one statement per batch whatever its size, and
+    psycopg sends the arrays in binary (measured about 3x faster than the same statement through
+    SQLAlchemy's text-format parameters, and than an executemany; see bench/ingest.py).
+    """
+    arrays = ", ".join(
+        f"%b::{column.type.compile(dialect=dialect)}[]" for column in _EVENT_TABLE.columns
+    )
+    insert_sql = (
+        f"INSERT INTO event ({', '.join(_COLUMNS)}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - names from the table metadata, values bound
+        "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+    )
+    stored_sql = "SELECT message_id FROM event WHERE message_id = ANY(%b::text[])"
+    return insert_sql, stored_sql
+
+
+def _driver(session: Session) -> Any:
+    """The psycopg connection under the session's transaction (same transaction, no commit)."""
+    return session.connection().connection.driver_connection
+
+
+def stored_message_ids(session: Session, message_ids: list[str]) -> set[str]:
+    """Return which of ``message_ids`` are already stored (one query per batch)."""
+    if not message_ids:
+        return set()
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        with _driver(session).cursor() as cursor:
+            cursor.execute(_pg_sql(dialect)[1], [message_ids])
+            return {row[0] for row in cursor}
+    found: set[str] = set()
+    for start in range(0, len(message_ids), IN_CHUNK):
+        chunk = message_ids[start : start + IN_CHUNK]
+        found.update(session.execute(_SQLITE_STORED, {"ids": chunk}).scalars())
+    return found
 
 
 def insert_new(session: Session, columns: dict[str, list[Any]]) -> set[str]:
-    """Insert event rows given column-wise, skipping stored message ids; return those inserted."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return set(connection.execute(_PG_INSERT_NEW, columns).scalars())
-    names = list(columns)
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-    return set(connection.execute(_SQLITE_INSERT_NEW, rows).scalars())
+    """Insert event rows given column-wise (aware UTC times), skipping stored message ids.
+
+    Returns the message ids inserted: a message id stored meanwhile by a concurrent batch is
+    skipped, not an error. One statement per batch.
+    """
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        with _driver(session).cursor() as cursor:
+            cursor.execute(_pg_sql(dialect)[0], [columns[name] for name in _COLUMNS])
+            return {row[0] for row in cursor}
+    rows = [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+    return set(session.connection().execute(_SQLITE_INSERT_NEW, rows).scalars())
 
 
 # --- reading, moving and erasing -----------------------------------------------------------------

@@ -206,7 +206,7 @@ def _consent(
 ) -> tuple[Reason, tuple[UUID, ...]]:
     facts = subject.consents.get(purpose_id, {})
     own, guardian = facts.get("subject"), facts.get("guardian")
-    latest = max(facts.values(), key=lambda f: f.recorded_at, default=None)
+    latest = max(facts.values(), key=_recency, default=None)
     if latest is not None and latest.action == "withdraw":
         return (Reason.WITHDRAWN, ())  # TH-CON-03: whoever withdrew last, it stops at once
     age = subject.age
@@ -232,6 +232,10 @@ def _consent(
     if guardian_reason is not Reason.ALLOWED_CONSENT:
         return (guardian_reason, ())
     return (Reason.ALLOWED_CONSENT, (own.record_id, guardian.record_id))
+
+
+def _recency(fact: ConsentFact) -> tuple[datetime, bool]:
+    return (fact.recorded_at, fact.action == "withdraw")  # at the same instant, withdrawal wins
 
 
 def _valid(fact: ConsentFact, purpose: Purpose, sensitive: bool, now: datetime) -> Reason:

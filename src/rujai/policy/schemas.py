@@ -6,6 +6,7 @@ in ``policy.validate`` so that each problem can cite a PDPA.md id and a line of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -179,6 +180,13 @@ class Policy(Strict):
     security_measures: list[Text] = Field(default_factory=list)
     placements: dict[Id, Placement] = Field(default_factory=dict)
     insights: InsightSettings = Field(default_factory=InsightSettings)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """Copy, dropping cached lookup tables so that they are rebuilt from the copy."""
+        copy = super().model_copy(update=update, deep=deep)
+        for cached in ("index", "strictest_age_rule"):
+            copy.__dict__.pop(cached, None)
+        return copy
 
     @cached_property
     def index(self) -> PolicyIndex:
