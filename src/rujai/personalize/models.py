@@ -138,3 +138,14 @@ class DecisionOutcome(Base):
     kind: Mapped[str] = mapped_column(String(16))
     offer_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InsightModel(Base):
+    """Population-level parameters behind insights (e.g. the fitted BG/NBD); no personal data."""
+
+    __tablename__ = "insight_model"
+
+    name: Mapped[str] = mapped_column(String(48), primary_key=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    n_subjects: Mapped[int] = mapped_column(Integer)
+    fitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
