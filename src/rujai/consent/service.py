@@ -39,6 +39,7 @@ from rujai.consent.schemas import (
     SubjectConsentsRead,
 )
 from rujai.errors import Invalid
+from rujai.kit import signals
 from rujai.kit.crypto import Keyring
 from rujai.policy import rules
 from rujai.policy.notice import purpose_notice_hash
@@ -92,6 +93,8 @@ def record(
     session.flush()
     _project(session, row, role, now)
     _audit(session, row, role, by=by, now=now)
+    if change.action == "withdraw":
+        signals.subject_narrowed(session, subject_id=subject.id, reason="withdrawn", now=now)
     return receipts.issue(keyring, policy, ConsentRecordRead.model_validate(row))
 
 

@@ -36,6 +36,8 @@ NO_PERMITTING_PURPOSE = "no_permitting_purpose"
 MAX_ID = 128  # message ids and customer ids
 MAX_ANONYMOUS_ID = 255
 
+_DIGIT = "[0-9\u0e50-\u0e59]"
+_DIGIT_RUN = re.compile(f"{_DIGIT}(?:[- ]?{_DIGIT}){{8}}")
 _INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 _NUMBER_RE = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?(?:[eE][-+]?[0-9]{1,3})?")
 _MAX_INT = 2**63
@@ -102,10 +104,13 @@ def check_event(
     if len(message_id) > MAX_ID:
         return Drop(INVALID_MESSAGE_ID, f"message_id: longer than {MAX_ID} characters")
     occurred_at = event.timestamp
-    problem = "missing UTC offset" if occurred_at.tzinfo is None else None
-    problem = problem or timestamp_problem(occurred_at, now)
+    if occurred_at.tzinfo is None:
+        return Drop(INVALID_TIMESTAMP, "timestamp: missing UTC offset")
+    problem = timestamp_problem(occurred_at, now)
     if problem is not None:
         return Drop(INVALID_TIMESTAMP, f"timestamp: {problem}")
+    if occurred_at.tzinfo is not UTC:
+        occurred_at = occurred_at.astimezone(UTC)
     ref = subject_ref(event.customer_id, event.anonymous_id)
     if ref is None:
         return Drop(INVALID_IDENTITY, "customer_id or anonymous_id: missing or too long")
@@ -117,7 +122,7 @@ def check_event(
         message_id,
         event.type,
         event_type.category,
-        occurred_at.astimezone(UTC),
+        occurred_at,
         ref,
         checked.properties,
         checked.dropped,
@@ -143,9 +148,11 @@ def subject_ref(customer_id: str | None, anonymous_id: str | None) -> SubjectRef
 
 def _identifier(value: str | None, longest: int) -> str | None:
     """Return the stripped id, None when absent, or "" when longer than ``longest``."""
-    if value is None or not value.strip():
+    if not value:
         return None
     text = value.strip()
+    if not text:
+        return None
     return text if len(text) <= longest else ""
 
 
@@ -182,9 +189,19 @@ def _check_value(spec: PropertySpec, value: Any) -> tuple[Any, str | None, str |
     return value, None, None
 
 
+def may_hold_pii(value: str) -> bool:
+    """Cheap necessary condition for ``find_pii`` finding anything: an ``@`` or 9 digits in a row.
+
+    ``find_pii`` knows e-mail addresses (they need an ``@``), national IDs (13 digits) and phone
+    numbers (at least 9 digits), whose digits are separated by at most one space or dash. A test
+    checks this stays a necessary condition of ``find_pii``.
+    """
+    return "@" in value or _DIGIT_RUN.search(value) is not None
+
+
 def _screen(value: str, pii: str) -> tuple[str, str | None]:
     """Mask identifiers in the text, or return the kind of the first one to reject (TH-MIN-02)."""
-    if pii == "allow" or len(value) < 6:  # the shortest identifier is an e-mail like a@b.co
+    if pii == "allow" or not may_hold_pii(value):
         return value, None
     if pii == "reject":
         found = find_pii(value)

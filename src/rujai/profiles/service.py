@@ -19,6 +19,7 @@ from sqlalchemy.sql import Executable
 
 from rujai.audit import service as audit_service
 from rujai.errors import Invalid
+from rujai.kit import signals
 from rujai.kit.crypto import Keyring, open_sealed, seal
 from rujai.kit.time import age_on
 from rujai.policy.rules import Objection
@@ -95,7 +96,10 @@ def set_restricted(
     row = _load(session, subject_id)
     row.is_restricted = restricted
     action = "subject.restriction.set" if restricted else "subject.restriction.lifted"
-    return _changed(session, row, now, action=action)
+    result = _changed(session, row, now, action=action)
+    if restricted:
+        signals.subject_narrowed(session, subject_id=subject_id, reason="restricted", now=now)
+    return result
 
 
 def set_objection(
@@ -113,7 +117,11 @@ def set_objection(
     updated = current | {kind.value} if objected else current - {kind.value}
     row.objections = sorted(updated)
     action = "subject.objection.set" if objected else "subject.objection.lifted"
-    return _changed(session, row, now, action=action, detail={"objection": kind.value})
+    result = _changed(session, row, now, action=action, detail={"objection": kind.value})
+    if objected:
+        reason = f"objected_{kind.value}"
+        signals.subject_narrowed(session, subject_id=subject_id, reason=reason, now=now)
+    return result
 
 
 def facts(
