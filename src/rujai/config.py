@@ -37,6 +37,19 @@ class ApiSettings(BaseModel):
     max_batch_events: int = Field(1_000, description="Most events one /v1/batch call may carry.")
 
 
+class PersonalizeSettings(BaseModel):
+    holdout_share: float = Field(
+        0.05,
+        ge=0.0,
+        le=0.5,
+        description="Share of subjects always shown the non-personalized default.",
+    )
+    holdout_salt: str = Field(
+        "rujai-holdout-v1", description="Salt of the persistent holdout hash."
+    )
+    max_items: int = Field(50, ge=1, le=200, description="Most items one decision may return.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RUJAI_", env_nested_delimiter="__", extra="forbid"
@@ -46,6 +59,9 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Keys.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Policy file.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API limits.")
+    personalize: PersonalizeSettings = Field(
+        default_factory=PersonalizeSettings, description="Decisions."
+    )
     database_url: str | None = Field(
         None, description="Shortcut for db.url (RUJAI_DATABASE_URL); wins when set."
     )

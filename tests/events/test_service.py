@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rujai.audit.models import AuditEntry
 from rujai.events import service as events_service
 from rujai.events.errors import BatchTooLarge, EventsSealedAway
-from rujai.events.gate import check_properties
+from rujai.events.gate import check_properties, may_hold_pii
 from rujai.events.models import Event
 from rujai.events.readers import RawEvent
 from rujai.events.schemas import BatchCreate
-from rujai.kit.thai_pii import national_id_check_digit
+from rujai.events.store import insert_new
+from rujai.kit.thai_pii import find_pii, national_id_check_digit
 from rujai.kit.time import utcnow
 from rujai.policy import service as policy_service
 from rujai.profiles import identities as profiles_identities
@@ -422,3 +425,52 @@ def _permit(session, keyring, policy, subject_id, purpose, categories=None):
         now=utcnow(),
         actor="test",
     )
+
+
+THAI_DIGITS = "".join(chr(0x0E50 + d) for d in range(10))
+NOISE = st.text(alphabet=st.sampled_from(f"0123456789{THAI_DIGITS} -+()@.abxyz_/"), max_size=30)
+IDENTIFIERS = ["0812345678", "08 1234 5678", "+66-2-123-4567", "a@b.co", NATIONAL_ID]
+
+
+@given(
+    st.one_of(
+        NOISE,
+        st.builds(lambda a, pii, b: a + pii + b, NOISE, st.sampled_from(IDENTIFIERS), NOISE),
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_pii_prefilter_is_a_necessary_condition_of_find_pii(text):
+    """The cheap pre-check may never hide an identifier ``find_pii`` would find (TH-MIN-02)."""
+    if find_pii(text):
+        assert may_hold_pii(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0812345678", "081-234-5678", "+66 81 234 5678", "a@b.co", NATIONAL_ID, "02 123 4567"],
+)
+def test_pii_prefilter_lets_identifiers_through(text):
+    assert find_pii(text)
+    assert may_hold_pii(text)
+
+
+def test_insert_new_skips_message_ids_stored_meanwhile(session, keyring, policy):
+    """A concurrent twin stored between the pre-check and the insert is skipped, not an error."""
+    ingest(session, keyring, policy, track_event("purchase", customer_id=CUSTOMER, message_id="x"))
+    stored_row = session.execute(select(Event)).scalar_one()
+    now = utcnow()
+    columns = {
+        "id": [uuid.uuid4(), uuid.uuid4()],
+        "subject_id": [stored_row.subject_id] * 2,
+        "type": ["purchase"] * 2,
+        "category": ["purchase_history"] * 2,
+        "message_id": ["x", "y"],
+        "occurred_at": [now, now],
+        "received_at": [now, now],
+        "properties_sealed": [b"\x00" * 40] * 2,
+        "source": ["api"] * 2,
+        "is_partner_data": [False, False],
+    }
+    assert insert_new(session, columns) == {"y"}
+    assert count(session, Event) == 2
+    assert insert_new(session, {**columns, "id": [uuid.uuid4(), uuid.uuid4()]}) == set()

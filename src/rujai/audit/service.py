@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, func, insert, select, text, update
+from sqlalchemy import Row, Table, bindparam, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +54,19 @@ _PII_WORDS = frozenset(
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
+_ENTRY: Table = AuditEntry.__table__  # type: ignore[assignment]  # a Table at runtime
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]  # a Table at runtime
+# Prebuilt statements: building .values() per call costs more than the round trip itself.
+_INSERT_ENTRY = insert(_ENTRY)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_HEAD_CACHE = "rujai.audit.head"
+_BATCH = "rujai.audit.batch"
+
+
 def record(
     session: Session,
     *,
@@ -64,14 +78,56 @@ def record(
     outcome: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append one entry in the caller's transaction and return its seq (TH-SEC-01)."""
+    """Append one entry in the caller's transaction and return its seq (TH-SEC-01).
+
+    Inside ``batched`` the call is counted instead, and the batch writes one entry at its end.
+    """
+    batch: Counter[str] | None = session.info.get(_BATCH)
+    if batch is not None:
+        batch[action] += 1
+        return 0
     fields = _entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
-    head_seq, head_hash = _lock_head(session)
+    head_seq, head_hash = _head(session)
     seq = head_seq + 1
     digest = entry_hash(seq=seq, prev_hash=head_hash, **fields)
-    session.execute(insert(AuditEntry).values(seq=seq, prev_hash=head_hash, hash=digest, **fields))
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=digest))
+    session.execute(_INSERT_ENTRY, {"seq": seq, "prev_hash": head_hash, "hash": digest, **fields})
+    session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    session.info[_HEAD_CACHE] = (session.get_transaction(), seq, digest)
     return seq
+
+
+@contextmanager
+def batched(session: Session, *, actor: str, action: str, now: datetime) -> Iterator[None]:
+    """Audit everything inside as ONE entry with counts per action (one operation, one entry).
+
+    For bulk operations such as seeding or imports, where one entry per row would be noise.
+    """
+    counts: Counter[str] = Counter()
+    session.info[_BATCH] = counts
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    tally = [[name, n] for name, n in sorted(counts.items())]  # actions as values, not keys
+    record(session, actor=actor, action=action, now=now, detail={"counts": tally})
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """The head as this transaction left it, else lock and read it (locked until commit)."""
+    cached = session.info.get(_HEAD_CACHE)
+    if cached is not None and cached[0] is session.get_transaction():
+        return int(cached[1]), str(cached[2])
+    return _lock_head(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head(session: Session, _previous: Any) -> None:
+    session.info.pop(_HEAD_CACHE, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_head_on_commit(session: Session) -> None:
+    session.info.pop(_HEAD_CACHE, None)
 
 
 def record_detached(

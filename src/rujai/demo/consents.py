@@ -18,10 +18,13 @@ objected_marketing       2 %   as everything, later objects to direct marketing 
 restricted               1 %   recommendations and offers, later restricted (TH-DSR-05)
 ======================  =====  ==================================================================
 
-Minors (TH-MIN-01; about 1 % of customers are under 10 and 6 % are 10 to 19): for an under-10 a
-parent grants recommendations (``child_guardian``). A 10- to 19-year-old grants recommendations and
-analytics and a parent co-consents to recommendations 1 to 10 days later (``minor_co_consent``,
-65 %), or grants recommendations alone and the co-consent never comes (``minor_pending``).
+Minors (TH-MIN-01; about 1 % of customers are under 10 and 6 % are 10 to 19). Below the policy's
+strictest guardian-only age (16 with the EU rule in ``examples/policy.yaml``, else 10) only a
+parent's consent counts: a parent grants recommendations (``guardian_consent``; always under 10,
+65 % of the others), or only the child's own grant is on file (``guardian_required``). From that
+age to 19 the minor grants recommendations and analytics and a parent co-consents to
+recommendations 1 to 10 days later (``minor_co_consent``, 65 %), or the minor grants
+recommendations alone and the co-consent never comes (``minor_pending``).
 """
 
 from __future__ import annotations
@@ -135,14 +138,17 @@ def _minor(
     channel: str,
     number: int,
 ) -> tuple[str, list[Change]]:
-    """TH-MIN-01: under 10 a parent consents; 10 to 19 need a parent's co-consent to profiling."""
+    """TH-MIN-01: young children consent through a parent; older minors need co-consent."""
     parent = grant(policy, RECS, language, "store", "parent").model_copy(
         update={"actor_ref": f"guardian-{number:06d}"}
     )
-    if age < 10:
-        return "child_guardian", [Change(signup, parent)]
     own = [Change(signup, grant(policy, RECS, language, channel, "self"))]
-    if rng.random() >= CO_CONSENT_SHARE:
+    parent_comes = rng.random() < CO_CONSENT_SHARE
+    if age < policy.strictest_age_rule.guardian_only_below:
+        if age < 10 or parent_comes:
+            return "guardian_consent", [Change(signup, parent)]
+        return "guardian_required", own
+    if not parent_comes:
         return "minor_pending", own
     own.append(Change(signup, grant(policy, ANALYTICS, language, channel, "self")))
     co_consent_at = signup + timedelta(days=rng.uniform(1, 10))

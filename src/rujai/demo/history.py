@@ -101,10 +101,17 @@ def history(
     for _ in range(min(12, int(rng.expovariate(1 / SESSIONS_WITHOUT_ORDER)))):
         at = first + (last - first) * rng.random()
         raw += _browse_session(rng, shop, weights, _opening_hours(rng, at, first, last))
+    return History(events=_track_events(rng, customer_id, raw), orders=len(orders))
+
+
+def _track_events(rng: random.Random, customer_id: str, raw: list[Raw]) -> tuple[TrackEvent, ...]:
+    """Events in time order with random message ids.
+
+    Built without validation: the shapes are right by construction and ingest checks every event
+    against the policy anyway (TH-MIN-02).
+    """
     raw.sort(key=lambda r: r[0])
-    # Built without validation: the shapes are right by construction and ingest checks every
-    # event against the policy anyway (TH-MIN-02).
-    events = tuple(
+    return tuple(
         TrackEvent.model_construct(
             type=kind,
             customer_id=customer_id,
@@ -115,7 +122,6 @@ def history(
         )
         for at, kind, props in raw
     )
-    return History(events=events, orders=len(orders))
 
 
 def _category_weights(rng: random.Random, segment: str) -> dict[str, float]:

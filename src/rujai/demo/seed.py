@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
+from rujai.audit import service as audit_service
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.consent import service as consent_service
@@ -56,7 +57,11 @@ USER_AGENTS = {"web": "Mozilla/5.0 (demo browser)", "app": "BaanSuayApp/3.2 (dem
 
 
 class SeedSummary(BaseModel):
-    """What a seed run created; ``consent_mix`` counts customers per ``demo.consents`` label."""
+    """What a seed run created; ``consent_mix`` counts customers per ``demo.consents`` label.
+
+    ``minors`` are 10 to 19 and ``children`` under 10 at ``now``; ``seconds`` (wall clock) is the
+    only field that differs between two runs with the same arguments.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -164,7 +169,11 @@ def _run(
     tally = _Tally()
     for first in range(1, customers + 1, CHUNK):
         last = min(first + CHUNK - 1, customers)
-        with session_scope(factory) as session:
+        with (
+            session_scope(factory) as session,
+            audit_service.batched(session, actor="demo", action="demo.seed", now=now),
+        ):
+            # Seeding is one operation: one audit entry per chunk, with counts per action.
             for number in range(first, last + 1):
                 plan = plan_customer(seed=seed, number=number, now=now, policy=policy, shop=shop)
                 _write(session, keyring, policy, plan, now, tally)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, Protocol
 
-from rujai.events.schemas import new_message_id, timestamp_problem
+from rujai.events.schemas import MAX_FUTURE, OLDEST, new_message_id, timestamp_problem
 from rujai.kit.thai_pii import find_pii, mask_pii
 from rujai.policy.rules import Action, SubjectFacts
-from rujai.policy.schemas import EventType, Policy, PropertySpec
+from rujai.policy.schemas import EventType, Policy
 from rujai.policy.service import decide
 from rujai.profiles.schemas import SubjectRef
 
@@ -94,39 +94,70 @@ class Drop(NamedTuple):
     dropped: list[str] | None = None
 
 
-def check_event(
-    policy: Policy, event: IncomingEvent, index: int, message_id: str, now: datetime
-) -> Candidate | Drop:
-    """Check type, time, identifiers and properties of one event against the policy."""
-    event_type = policy.event_types.get(event.type)
-    if event_type is None:
-        return Drop(UNKNOWN_EVENT_TYPE, "type")
-    if len(message_id) > MAX_ID:
-        return Drop(INVALID_MESSAGE_ID, f"message_id: longer than {MAX_ID} characters")
-    occurred_at = event.timestamp
-    if occurred_at.tzinfo is None:
-        return Drop(INVALID_TIMESTAMP, "timestamp: missing UTC offset")
-    problem = timestamp_problem(occurred_at, now)
-    if problem is not None:
-        return Drop(INVALID_TIMESTAMP, f"timestamp: {problem}")
-    if occurred_at.tzinfo is not UTC:
-        occurred_at = occurred_at.astimezone(UTC)
-    ref = subject_ref(event.customer_id, event.anonymous_id)
-    if ref is None:
-        return Drop(INVALID_IDENTITY, "customer_id or anonymous_id: missing or too long")
-    checked = check_properties(event_type, event.properties)
-    if checked.properties is None:
-        return Drop(checked.reason or INVALID_PROPERTIES, checked.detail, checked.dropped)
-    return Candidate(
-        index,
-        message_id,
-        event.type,
-        event_type.category,
-        occurred_at,
-        ref,
-        checked.properties,
-        checked.dropped,
+class _Property(NamedTuple):
+    """A declared property, flattened for the hot path."""
+
+    name: str
+    required: bool
+    coerce: Callable[[Any], Coerced]
+    max_length: int
+    pii: str
+
+
+class _Type(NamedTuple):
+    category: str
+    properties: tuple[_Property, ...]
+    declared: frozenset[str]
+
+
+def _compile(event_type: EventType) -> _Type:
+    props = tuple(
+        _Property(name, spec.required, _COERCE[spec.type], spec.max_length, spec.pii)
+        for name, spec in event_type.properties.items()
     )
+    return _Type(event_type.category, props, frozenset(event_type.properties))
+
+
+class EventChecker:
+    """The checks that need no database, with the policy's event types compiled once per batch."""
+
+    def __init__(self, policy: Policy, now: datetime) -> None:
+        self._types = {name: _compile(t) for name, t in policy.event_types.items()}
+        self._now = now
+        self._latest = now + MAX_FUTURE
+
+    def check(self, event: IncomingEvent, index: int, message_id: str) -> Candidate | Drop:
+        """Check type, message id, time, subject ids and properties of one event."""
+        compiled = self._types.get(event.type)
+        if compiled is None:
+            return Drop(UNKNOWN_EVENT_TYPE, "type")
+        if len(message_id) > MAX_ID:
+            return Drop(INVALID_MESSAGE_ID, f"message_id: longer than {MAX_ID} characters")
+        occurred_at = event.timestamp
+        if occurred_at.tzinfo is None:
+            return Drop(INVALID_TIMESTAMP, "timestamp: missing UTC offset")
+        if not OLDEST <= occurred_at <= self._latest:
+            return Drop(
+                INVALID_TIMESTAMP, f"timestamp: {timestamp_problem(occurred_at, self._now)}"
+            )
+        ref = subject_ref(event.customer_id, event.anonymous_id)
+        if ref is None:
+            return Drop(INVALID_IDENTITY, "customer_id or anonymous_id: missing or too long")
+        checked = _check_properties(compiled, event.properties)
+        if checked.properties is None:
+            return Drop(checked.reason or INVALID_PROPERTIES, checked.detail, checked.dropped)
+        if occurred_at.tzinfo is not UTC:
+            occurred_at = occurred_at.astimezone(UTC)
+        return Candidate(
+            index,
+            message_id,
+            event.type,
+            compiled.category,
+            occurred_at,
+            ref,
+            checked.properties,
+            checked.dropped,
+        )
 
 
 def event_message_id(event: IncomingEvent) -> str:
@@ -158,35 +189,45 @@ def _identifier(value: str | None, longest: int) -> str | None:
 
 def check_properties(event_type: EventType, given: Mapping[str, Any]) -> Checked:
     """Keep the declared properties of ``given``, coerced, masked, or say why the event drops."""
-    declared = event_type.properties
+    return _check_properties(_compile(event_type), given)
+
+
+def _check_properties(compiled: _Type, given: Mapping[str, Any]) -> Checked:
+    declared = compiled.declared
     dropped = [name for name in given if name not in declared]
     kept: dict[str, Any] = {}
-    for name, spec in declared.items():
-        value = given.get(name)
+    for prop in compiled.properties:
+        value = given.get(prop.name)
         if value is None:
-            if spec.required:
-                return Checked(None, dropped, INVALID_PROPERTIES, f"properties.{name}: required")
+            if prop.required:
+                return Checked(
+                    None, dropped, INVALID_PROPERTIES, f"properties.{prop.name}: required"
+                )
             continue
-        value, reason, problem = _check_value(spec, value)
-        if reason is not None:
-            return Checked(None, dropped, reason, f"properties.{name}: {problem}")
-        kept[name] = value
+        value, problem = prop.coerce(value)
+        if problem is None and isinstance(value, str):
+            value, reason, problem = _check_text(prop, value)
+            if reason is not None:
+                return Checked(None, dropped, reason, f"properties.{prop.name}: {problem}")
+        if problem is not None:
+            return Checked(None, dropped, INVALID_PROPERTIES, f"properties.{prop.name}: {problem}")
+        kept[prop.name] = value
     return Checked(kept, dropped)
 
 
-def _check_value(spec: PropertySpec, value: Any) -> tuple[Any, str | None, str | None]:
-    """Return ``(value, None, None)`` or ``(None, reason, problem)``."""
-    value, problem = _COERCE[spec.type](value)
-    if problem is None and isinstance(value, str):
-        if len(value) > spec.max_length:
-            problem = f"longer than {spec.max_length} characters"
-        else:
-            value, kind = _screen(value, spec.pii)
-            if kind is not None:
-                return None, PII_REJECTED, f"contains a {kind} (TH-MIN-02)"
-    if problem is not None:
-        return None, INVALID_PROPERTIES, problem
-    return value, None, None
+def _check_text(prop: _Property, value: str) -> tuple[str, str | None, str | None]:
+    """Check a text's length, then mask or reject the identifiers in it (TH-MIN-02)."""
+    if len(value) > prop.max_length:
+        return value, INVALID_PROPERTIES, f"longer than {prop.max_length} characters"
+    if prop.pii == "allow" or not may_hold_pii(value):
+        return value, None, None
+    if prop.pii == "reject":
+        found = find_pii(value)
+        if found:
+            return value, PII_REJECTED, f"contains a {found[0].kind} (TH-MIN-02)"
+        return value, None, None
+    masked, _ = mask_pii(value)
+    return masked, None, None
 
 
 def may_hold_pii(value: str) -> bool:
@@ -197,17 +238,6 @@ def may_hold_pii(value: str) -> bool:
     checks this stays a necessary condition of ``find_pii``.
     """
     return "@" in value or _DIGIT_RUN.search(value) is not None
-
-
-def _screen(value: str, pii: str) -> tuple[str, str | None]:
-    """Mask identifiers in the text, or return the kind of the first one to reject (TH-MIN-02)."""
-    if pii == "allow" or not may_hold_pii(value):
-        return value, None
-    if pii == "reject":
-        found = find_pii(value)
-        return value, (found[0].kind if found else None)
-    masked, _ = mask_pii(value)
-    return masked, None
 
 
 def _string(value: Any) -> Coerced:

@@ -130,6 +130,8 @@ def ingest(
     want_results: bool = True,
 ) -> IngestSummary:
     """Check, gate, seal and store a batch of events in the caller's transaction; audit once."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     book = _Book(len(events))
     candidates = _fresh(session, _checked(policy, events, now, book), book)
     admitted = _admitted(session, keyring, policy, candidates, now, book)
@@ -201,10 +203,11 @@ def _checked(
     """Run the checks that need no database; later twins of a message id are duplicates."""
     kept: list[Candidate] = []
     seen: set[str] = set()
+    checker = gate.EventChecker(policy, now)
     for index, event in enumerate(events):
         message_id = gate.event_message_id(event)
         book.message_ids[index], book.types[index] = message_id, event.type
-        checked = gate.check_event(policy, event, index, message_id, now)
+        checked = checker.check(event, index, message_id)
         if isinstance(checked, Drop):
             book.drop(index, checked.reason, checked.detail)
             book.dropped[index] = checked.dropped or []

@@ -1,0 +1,340 @@
+"""Decide: the answer to a personalization request, always given, explained, and stored.
+
+Flow (DESIGN.md "decide"): resolve the subject → the chokepoint's verdict for the placement's
+purpose and categories → if allowed and not in the holdout: insights (only those whose lineage
+the verdict covers) + recommender + offer bandit; otherwise the non-personalized fallback (popular
+items, the generic offer), never an error → one stored decision with what it relied on → one
+audit entry (the chokepoint's). Reasons reveal at most one personal data point per item or offer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from rujai.audit import service as audit_service
+from rujai.catalog import service as catalog_service
+from rujai.config import PersonalizeSettings
+from rujai.errors import Invalid
+from rujai.kit.crypto import Keyring
+from rujai.personalize import (
+    insights as insights_service,
+    offers as offers_service,
+    recommend as recommend_service,
+)
+from rujai.personalize.decision_schemas import (
+    DecideCreate,
+    DecidedItem,
+    DecidedOffer,
+    DecisionRead,
+)
+from rujai.personalize.models import Decision
+from rujai.personalize.rfm import SEGMENT_LABELS, TIER_LABELS
+from rujai.policy import service as policy_service
+from rujai.policy.rules import REASON_TEXT, Reason, Verdict
+from rujai.policy.schemas import Placement, Policy, Text
+from rujai.profiles import identities
+from rujai.profiles.schemas import SubjectRef
+
+_rng = np.random.default_rng()
+
+POPULAR = Text(th="สินค้ายอดนิยมของร้าน", en="Popular with our customers")
+PICKED = Text(th="เลือกให้ตามสิ่งที่คุณชอบ", en="Picked for what you like")
+GENERIC_OFFER = Text(th="ข้อเสนอสำหรับลูกค้าทุกคน", en="An offer for every customer")
+FOR_YOU_OFFER = Text(th="ข้อเสนอที่เลือกให้คุณ", en="An offer picked for you")
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    items: list[DecidedItem]
+    offers: list[DecidedOffer]
+    model_version: str | None
+    insights_used: list[str]
+    segment: str | None
+
+
+def decide(
+    session: Session,
+    *,
+    policy: Policy,
+    keyring: Keyring,
+    settings: PersonalizeSettings,
+    body: DecideCreate,
+    now: datetime,
+    actor: str,
+) -> DecisionRead:
+    """Return a personalized decision where the policy allows it, else the fallback; store it."""
+    placement = _placement(policy, body.placement)
+    subject_id = _find_subject(session, keyring, body, now)
+    verdict = policy_service.check(
+        session,
+        policy=policy,
+        keyring=keyring,
+        subject_id=subject_id,
+        purpose=placement.purpose,
+        categories=placement.categories,
+        now=now,
+        actor=actor,
+    )
+    k = min(body.k, settings.max_items)
+    holdout = _in_holdout(verdict, subject_id, settings)
+    if verdict.allowed and not holdout and subject_id is not None:
+        plan = _personalized(session, policy, placement, verdict, subject_id, body, k, now)
+    else:
+        plan = _fallback(session, placement, body, k)
+    return _store(session, body.placement, placement, verdict, holdout, plan, now)
+
+
+def _placement(policy: Policy, name: str) -> Placement:
+    placement = policy.placements.get(name)
+    if placement is None:
+        known = ", ".join(sorted(policy.placements))
+        raise Invalid(f"unknown placement {name!r} (known: {known})", field="placement")
+    return placement
+
+
+def _find_subject(
+    session: Session, keyring: Keyring, body: DecideCreate, now: datetime
+) -> uuid.UUID | None:
+    ref = SubjectRef(customer_id=body.customer_id, anonymous_id=body.anonymous_id)
+    found = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now, create=False)
+    resolved = found.get(ref)
+    if resolved is None or resolved.data_key is None:
+        return None  # unknown or erased: no personal data to use
+    return resolved.subject_id
+
+
+def _in_holdout(
+    verdict: Verdict, subject_id: uuid.UUID | None, settings: PersonalizeSettings
+) -> bool:
+    if not verdict.allowed or subject_id is None:
+        return False
+    return offers_service.is_holdout(
+        subject_id, share=settings.holdout_share, salt=settings.holdout_salt
+    )
+
+
+def _personalized(
+    session: Session,
+    policy: Policy,
+    placement: Placement,
+    verdict: Verdict,
+    subject_id: uuid.UUID,
+    body: DecideCreate,
+    k: int,
+    now: datetime,
+) -> _Plan:
+    insights = insights_service.read_for_use(
+        session, subject_id=subject_id, permitted_categories=verdict.categories
+    )
+    values = {name: read.value for name, read in insights.items()}
+    exclude = _context_items(body)
+    recs = recommend_service.recommend_for(
+        session, subject_id=subject_id, k=k, exclude=exclude, now=now
+    )
+    if not recs.items:
+        return _fallback(session, placement, body, k)
+    names = catalog_service.names(session, item_ids=_named_ids(recs.items))
+    items = [_item(r.item_id, r.score, r.because, names) for r in recs.items]
+    segment = str(values.get("rfm_segment", "unknown"))
+    offers = _offers(session, policy, placement, values, segment, now)
+    used = sorted(insights) if offers else []
+    return _Plan(items, offers, recs.model_version, used, segment)
+
+
+def _offers(
+    session: Session,
+    policy: Policy,
+    placement: Placement,
+    values: Mapping[str, Any],
+    segment: str,
+    now: datetime,
+) -> list[DecidedOffer]:
+    if placement.kind == "items":
+        return []
+    eligible = offers_service.eligible(session, policy=policy, insights=values, now=now)
+    if not eligible:
+        return _generic_offers(session, placement)
+    chosen = offers_service.choose(session, offers=eligible, segment=segment, rng=_rng)
+    reason = _offer_reason(chosen.variant_key, values)
+    return [
+        DecidedOffer(
+            offer_id=chosen.offer.id,
+            title=chosen.offer.title,
+            message=Text(th=chosen.variant["th"], en=chosen.variant["en"]),
+            variant=chosen.variant_key,
+            reason=reason,
+        )
+    ]
+
+
+def _offer_reason(variant_key: str, values: Mapping[str, Any]) -> Text:
+    tier = values.get("vip_tier")
+    if variant_key == tier and tier in TIER_LABELS:
+        label = TIER_LABELS[tier]
+        return Text(th=f"สำหรับสมาชิก{label.th}", en=f"For our {label.en} members")
+    if variant_key in SEGMENT_LABELS:
+        label = SEGMENT_LABELS[variant_key]
+        return Text(th=f"สำหรับกลุ่ม{label.th}", en=f"For {label.en.lower()}")
+    return FOR_YOU_OFFER
+
+
+def _fallback(session: Session, placement: Placement, body: DecideCreate, k: int) -> _Plan:
+    exclude = _context_items(body)
+    popular = recommend_service.popular(session, k=k, exclude=exclude)
+    names = catalog_service.names(session, item_ids=popular)
+    items = [
+        DecidedItem(item_id=i, name=_name(i, names), score=None, reason=POPULAR) for i in popular
+    ]
+    offers = _generic_offers(session, placement) if placement.kind != "items" else []
+    return _Plan(items, offers, None, [], None)
+
+
+def _generic_offers(session: Session, placement: Placement) -> list[DecidedOffer]:
+    if placement.kind == "items":
+        return []
+    offer = offers_service.generic(session)
+    if offer is None:
+        return []
+    default = offer.variants.get("default")
+    message = Text(th=default.th, en=default.en) if default is not None else offer.title
+    return [
+        DecidedOffer(
+            offer_id=offer.id,
+            title=offer.title,
+            message=message,
+            variant="default",
+            reason=GENERIC_OFFER,
+        )
+    ]
+
+
+def _context_items(body: DecideCreate) -> tuple[str, ...]:
+    item = body.context.get("item_id")
+    return (str(item),) if item else ()
+
+
+def _named_ids(recs: Sequence[Any]) -> list[str]:
+    ids = [r.item_id for r in recs]
+    ids += [b for r in recs for b in r.because[:1]]
+    return ids
+
+
+def _name(item_id: str, names: Mapping[str, tuple[str, str]]) -> Text:
+    th, en = names.get(item_id, (item_id, item_id))
+    return Text(th=th, en=en)
+
+
+def _item(
+    item_id: str, score: float, because: Sequence[str], names: Mapping[str, tuple[str, str]]
+) -> DecidedItem:
+    if because:  # one personal data point at most (PDPA.md: a little data, not a lot)
+        th, en = names.get(because[0], (because[0], because[0]))
+        reason = Text(th=f"เพราะคุณสนใจ {th}", en=f"Because you were interested in {en}")
+    else:
+        reason = PICKED
+    return DecidedItem(item_id=item_id, name=_name(item_id, names), score=score, reason=reason)
+
+
+def _store(
+    session: Session,
+    placement_name: str,
+    placement: Placement,
+    verdict: Verdict,
+    holdout: bool,
+    plan: _Plan,
+    now: datetime,
+) -> DecisionRead:
+    personalized = verdict.allowed and not holdout and plan.model_version is not None
+    row = Decision(
+        id=uuid.uuid4(),
+        subject_id=verdict.subject_id,
+        placement=placement_name,
+        purpose=placement.purpose,
+        personalized=personalized,
+        is_holdout=holdout,
+        reason=verdict.reason.value if not holdout else "holdout",
+        lawful_basis=verdict.lawful_basis.value if verdict.lawful_basis else None,
+        consent_record_ids=[str(i) for i in verdict.consent_record_ids] if personalized else [],
+        insights_used=plan.insights_used,
+        model_version=plan.model_version,
+        segment=plan.segment,
+        items=[i.model_dump() for i in plan.items],
+        offers=[o.model_dump() for o in plan.offers],
+        created_at=now,
+    )
+    session.add(row)
+    return _read(row)
+
+
+def _read(row: Decision) -> DecisionRead:
+    reason = _reason_text(row.reason)
+    return DecisionRead(
+        id=row.id,
+        placement=row.placement,
+        purpose=row.purpose,
+        personalized=row.personalized,
+        is_holdout=row.is_holdout,
+        lawful_basis=row.lawful_basis,
+        consent_record_ids=list(row.consent_record_ids),
+        insights_used=list(row.insights_used),
+        model_version=row.model_version,
+        segment=row.segment,
+        reason=row.reason,
+        reason_text=reason,
+        items=[DecidedItem.model_validate(i) for i in row.items],
+        offers=[DecidedOffer.model_validate(o) for o in row.offers],
+        created_at=row.created_at,
+    )
+
+
+HOLDOUT_TEXT = Text(
+    th="คุณอยู่ในกลุ่มเปรียบเทียบ จึงเห็นรายการมาตรฐาน",
+    en="You are in our comparison group, so you see our standard selection.",
+)
+
+
+def _reason_text(reason: str) -> Text:
+    if reason == "holdout":
+        return HOLDOUT_TEXT
+    th, en = REASON_TEXT[Reason(reason)]
+    return Text(th=th, en=en)
+
+
+def list_for_subject(
+    session: Session, *, subject_id: uuid.UUID, limit: int = 50
+) -> list[DecisionRead]:
+    """Return the subject's latest decisions with their reasons ("why am I seeing this?")."""
+    rows = session.scalars(
+        select(Decision)
+        .where(Decision.subject_id == subject_id)
+        .order_by(Decision.created_at.desc())
+        .limit(limit)
+    )
+    return [_read(row) for row in rows]
+
+
+def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[DecisionRead]:
+    """Return every decision made about the subject, for access requests (TH-DSR-01)."""
+    return list_for_subject(session, subject_id=subject_id, limit=1_000_000)
+
+
+def erase_subject(session: Session, *, subject_id: uuid.UUID, now: datetime) -> int:
+    """Delete the subject's decisions (outcomes go with them); audited with the count only."""
+    count = session.execute(delete(Decision).where(Decision.subject_id == subject_id)).rowcount
+    audit_service.record(
+        session,
+        actor="system",
+        action="decisions.erase",
+        now=now,
+        subject_id=subject_id,
+        detail={"count": count},
+    )
+    return int(count)

@@ -1,0 +1,388 @@
+"""What insights are computed from, and how: permitted histories in, insight rows out.
+
+Insights are profiling: only categories that a purpose with ``profiling: true`` may use for the
+subject now (``policy.service.decide``, action ``use``) are read, so no such consent, an objection
+(EU-02, TH-DSR-03) or a restriction (TH-DSR-05) yields nothing; partner data waits until the
+subject is notified (TH-IND-01). Search queries and page paths are never opened. Each row records
+exactly the categories its value came from (its lineage). One query reads a chunk's events.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from numpy.typing import ArrayLike, NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rujai.errors import AppError, Invalid
+from rujai.events.models import Event
+from rujai.events.store import event_aad
+from rujai.kit.crypto import NONCE_BYTES, Keyring
+from rujai.kit.time import age_on
+from rujai.personalize import clv, rfm
+from rujai.policy.rules import Action, SubjectFacts
+from rujai.policy.schemas import Policy
+from rujai.policy.service import decide
+from rujai.profiles.models import Subject
+from rujai.profiles.sealing import open_value
+
+PURCHASE = "purchase"
+BIRTH_DATE = "birth_date"
+SUPPRESSED = "suppressed_interests"
+HORIZON_DAYS = 90
+PURCHASE_WEIGHT = 3.0  # a purchase says more about an interest than a view
+VIEW_WEIGHT = 1.0
+TOP_INTERESTS = 3
+_AGE_BANDS = ((20, "under_20"), (30, "20_29"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
+
+_SUBJECT_COLUMNS = (
+    Subject.id, Subject.data_key_wrapped, Subject.partner_notified_at, Subject.birth_date_sealed,
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    Event.subject_id, Event.id, Event.type, Event.category, Event.occurred_at,
+    Event.properties_sealed, Event.is_partner_data,
+)  # fmt: skip
+
+
+# --- which data may feed insights ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What of the policy insights look at: profiling purposes and the categories they read."""
+
+    purposes: tuple[tuple[str, tuple[str, ...]], ...]
+    opened_types: frozenset[str]
+    birth_date_category: str | None
+
+
+def scope_of(policy: Policy) -> Scope:
+    """Return the profiling purposes with the event and birth-date categories they declare."""
+    birth = policy.traits.get(BIRTH_DATE)
+    sources = {t.category for t in policy.event_types.values()}
+    if birth is not None:
+        sources.add(birth.category)
+    purposes = tuple(
+        (pid, tuple(c for c in p.categories if c in sources))
+        for pid, p in policy.purposes.items()
+        if p.profiling
+    )
+    opened = frozenset(
+        name
+        for name, t in policy.event_types.items()
+        if name == PURCHASE or "category" in t.properties
+    )
+    return Scope(purposes, opened, birth.category if birth is not None else None)
+
+
+def permitted_categories(
+    policy: Policy, facts: SubjectFacts, now: datetime, scope: Scope
+) -> frozenset[str]:
+    """Return the categories some profiling purpose may use for this subject now."""
+    allowed: set[str] = set()
+    for purpose, categories in scope.purposes:
+        for category in categories:
+            if category in allowed:
+                continue
+            verdict = decide(
+                policy, facts, purpose=purpose, categories=(category,), action=Action.USE, now=now
+            )
+            if verdict.allowed:
+                allowed.add(category)
+    return frozenset(allowed)
+
+
+# --- reading permitted histories -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class History:
+    """What a subject's permitted data says, before population parameters are applied."""
+
+    subject_id: uuid.UUID
+    permitted: frozenset[str]
+    orders: dict[str, list[float]] = field(default_factory=dict)  # key -> [day, amount]
+    purchase_lineage: set[str] = field(default_factory=set)
+    interests: dict[str, dict[str, float]] = field(default_factory=dict)  # product -> data -> w
+    last_visit_day: int | None = None
+    visit_lineage: set[str] = field(default_factory=set)
+    age: int | None = None
+    age_lineage: tuple[str, ...] = ()
+
+
+def read_histories(
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    permitted: Mapping[uuid.UUID, frozenset[str]],
+    now: datetime,
+) -> dict[uuid.UUID, History]:
+    """Read the permitted histories of subjects with some permitted category (two queries)."""
+    wanted = [sid for sid, categories in permitted.items() if categories]
+    if not wanted:
+        return {}
+    subjects = {
+        row.id: row
+        for row in session.execute(
+            select(*_SUBJECT_COLUMNS).where(
+                Subject.id.in_(wanted), Subject.data_key_wrapped.is_not(None)
+            )
+        )
+    }  # a shredded subject (no data key) has nothing left to read
+    keys = {sid: keyring.unwrap(row.data_key_wrapped) for sid, row in subjects.items()}
+    histories = {sid: History(sid, permitted[sid]) for sid in subjects}
+    scope = scope_of(policy)
+    _add_events(session, histories, subjects, keys, scope)
+    for sid, history in histories.items():
+        _add_age(history, subjects[sid], keys[sid], scope, now)
+    return histories
+
+
+def _add_events(
+    session: Session,
+    histories: dict[uuid.UUID, History],
+    subjects: Mapping[uuid.UUID, Any],
+    keys: Mapping[uuid.UUID, bytes],
+    scope: Scope,
+) -> None:
+    """Fold every permitted event of the subjects into their histories (one query)."""
+    ciphers: dict[uuid.UUID, AESGCM] = {}  # one AES-GCM object per subject, made when needed
+    rows = session.execute(select(*_EVENT_COLUMNS).where(Event.subject_id.in_(list(histories))))
+    for row in rows:
+        sid, history = row.subject_id, histories[row.subject_id]
+        if row.category not in history.permitted:
+            continue
+        if row.is_partner_data and subjects[sid].partner_notified_at is None:
+            continue  # TH-IND-01: not collected from the subject, who was not told yet
+        properties: dict[str, Any] = {}
+        if row.type in scope.opened_types:
+            cipher = ciphers.get(sid) or ciphers.setdefault(sid, AESGCM(keys[sid]))
+            properties = _open(cipher, sid, row.properties_sealed)
+        _add_event(history, row, properties)
+
+
+def _open(cipher: AESGCM, subject_id: uuid.UUID, sealed: bytes) -> dict[str, Any]:
+    """Open properties sealed by ``events.store.seal_properties``."""
+    try:
+        plain = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], event_aad(subject_id))
+    except InvalidTag as e:
+        raise AppError(f"an event of subject {subject_id} cannot be opened") from e
+    opened: dict[str, Any] = json.loads(plain)
+    return opened
+
+
+def _add_event(history: History, row: Any, properties: Mapping[str, Any]) -> None:
+    day = row.occurred_at.date().toordinal()
+    interest = properties.get("category")
+    if row.type == PURCHASE:
+        key = str(properties.get("order_id") or row.id)  # lines of one order are one order
+        order = history.orders.setdefault(key, [float(day), 0.0])
+        order[0] = min(order[0], float(day))
+        order[1] += float(properties.get("amount") or 0.0)
+        history.purchase_lineage.add(row.category)
+        weight = PURCHASE_WEIGHT
+    else:
+        if history.last_visit_day is None or day > history.last_visit_day:
+            history.last_visit_day = day
+        history.visit_lineage.add(row.category)
+        weight = VIEW_WEIGHT
+    if isinstance(interest, str) and interest:
+        sources = history.interests.setdefault(interest, {})
+        sources[row.category] = sources.get(row.category, 0.0) + weight
+
+
+def _add_age(history: History, row: Any, key: bytes, scope: Scope, now: datetime) -> None:
+    category = scope.birth_date_category
+    if category is None or category not in history.permitted or row.birth_date_sealed is None:
+        return
+    raw = open_value(key, history.subject_id, BIRTH_DATE, row.birth_date_sealed)
+    history.age = age_on(date.fromisoformat(raw.decode()), now.date())
+    history.age_lineage = (category,)
+
+
+# --- population parameters -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """Parameters fitted across subjects: BG/NBD (weekly units) and RFM quintile cut points."""
+
+    bgnbd: clv.BgNbdParams | None = None
+    bgnbd_subjects: int = 0
+    rfm_cuts: Mapping[str, list[float]] | None = None
+    rfm_subjects: int = 0
+
+
+def cut_points(values: ArrayLike) -> list[float]:
+    """Return the 4 cut points that reproduce ``rfm.quintile_scores`` on ``values``.
+
+    A value scores 1 + (how many cut points it exceeds); for the values the points were taken
+    from this equals their quintile score, and a later value is scored against the same points.
+    """
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    n = ordered.size
+    return [float(ordered[-(-k * n // 5) - 1]) for k in range(1, 5)] if n else []
+
+
+def score(values: ArrayLike, cuts: list[float]) -> NDArray[np.int64]:
+    """Return quintile scores 1..5 of ``values`` against stored ``cut_points``."""
+    v = np.asarray(values, dtype=np.float64)
+    exceeded: NDArray[np.int64] = (v[:, None] > np.asarray(cuts)[None, :]).sum(axis=1)
+    return (1 + exceeded).astype(np.int64)
+
+
+def summaries(histories: Iterable[History], end_day: int) -> tuple[list[History], rfm.Summaries]:
+    """Summarise the subjects' orders at ``end_day``; return the purchasers in summary order."""
+    buyers = [h for h in histories if h.orders]
+    customer: list[int] = []
+    days: list[float] = []
+    amounts: list[float] = []
+    for i, history in enumerate(buyers):
+        for day, amount in history.orders.values():
+            customer.append(i)
+            days.append(day)
+            amounts.append(amount)
+    result = rfm.summarize_arrays(
+        np.asarray(customer, np.int64), days, amounts, end_day=end_day, unit_days=rfm.WEEK_DAYS
+    )
+    return [buyers[int(i)] for i in result.customer], result
+
+
+def fit_population(histories: Iterable[History], now: datetime) -> Population:
+    """Fit BG/NBD on the permitted purchase histories and take RFM cut points across them."""
+    end_day = now.date().toordinal()
+    buyers, s = summaries(histories, end_day)
+    if not buyers:
+        return Population()
+    try:
+        bgnbd: clv.BgNbdParams | None = clv.fit_bgnbd(s.frequency, s.recency, s.T)
+    except Invalid:
+        bgnbd = None  # everybody bought for the first time today: nothing to fit yet
+    cuts = {
+        "last_day": cut_points(end_day - s.days_since_last),
+        "orders": cut_points(s.orders),
+        "total_spend": cut_points(s.total_spend),
+    }
+    return Population(bgnbd, len(buyers) if bgnbd else 0, cuts, len(buyers))
+
+
+# --- insight rows --------------------------------------------------------------------------------
+
+
+def insight_rows(
+    histories: Iterable[History],
+    *,
+    population: Population,
+    policy: Policy,
+    suppressed: Mapping[uuid.UUID, Collection[str]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Return the insight rows (``subject_id, name, value, categories, computed_at``)."""
+    histories = list(histories)
+    rows = _purchase_rows(histories, population, policy, now)
+    for history in histories:
+        rows += _other_rows(history, suppressed.get(history.subject_id, ()), now)
+    return rows
+
+
+def _row(history: History, name: str, value: Any, lineage: Iterable[str], now: datetime) -> Any:
+    return {
+        "subject_id": history.subject_id,
+        "name": name,
+        "value": value,
+        "categories": sorted(lineage),
+        "computed_at": now,
+    }
+
+
+def _purchase_rows(
+    histories: list[History], population: Population, policy: Policy, now: datetime
+) -> list[dict[str, Any]]:
+    end_day = now.date().toordinal()
+    buyers, s = summaries(histories, end_day)
+    if not buyers:
+        return []
+    columns: dict[str, list[Any]] = {
+        "recency_days": [int(v) for v in s.days_since_last],
+        "frequency": [int(v) for v in s.frequency],
+        "orders": [int(v) for v in s.orders],
+        "monetary": [
+            round(float(t) / int(o), 2) for t, o in zip(s.total_spend, s.orders, strict=True)
+        ],
+        "total_spend": [round(float(v), 2) for v in s.total_spend],
+        "vip_tier": [str(v) for v in rfm.vip_tiers(s.total_spend, policy.insights.vip_tiers)],
+    }
+    columns.update(_model_columns(s, population, end_day))
+    return [
+        _row(history, name, values[i], history.purchase_lineage, now)
+        for i, history in enumerate(buyers)
+        for name, values in columns.items()
+    ]
+
+
+def _model_columns(s: rfm.Summaries, population: Population, end_day: int) -> dict[str, list[Any]]:
+    """RFM segment and BG/NBD values from the population parameters, where they exist."""
+    columns: dict[str, list[Any]] = {}
+    cuts = population.rfm_cuts
+    if cuts is not None:
+        r = score(end_day - s.days_since_last, cuts["last_day"])
+        f = score(s.orders, cuts["orders"])
+        m = score(s.total_spend, cuts["total_spend"])
+        columns["rfm_segment"] = [str(v) for v in rfm.rfm_segments(r, f, m)]
+    params = population.bgnbd
+    if params is not None:
+        churn = clv.churn_risk(params, s.frequency, s.recency, s.T)
+        horizon = HORIZON_DAYS / rfm.WEEK_DAYS
+        expected = clv.expected_purchases(params, horizon, s.frequency, s.recency, s.T)
+        columns["churn_risk"] = [round(float(v), 4) for v in churn]
+        columns["expected_purchases_90d"] = [round(float(v), 3) for v in expected]
+    return columns
+
+
+def _other_rows(history: History, suppressed: Collection[str], now: datetime) -> list[Any]:
+    rows = []
+    affinity = category_affinity(history.interests, suppressed)
+    if affinity is not None:
+        rows.append(_row(history, "category_affinity", affinity[0], affinity[1], now))
+    if history.last_visit_day is not None:
+        days = max(now.date().toordinal() - history.last_visit_day, 0)
+        rows.append(_row(history, "last_visit_days", days, history.visit_lineage, now))
+    if history.age is not None:
+        rows.append(_row(history, "age_band", age_band(history.age), history.age_lineage, now))
+    return rows
+
+
+def category_affinity(
+    interests: Mapping[str, Mapping[str, float]], suppressed: Collection[str]
+) -> tuple[list[dict[str, Any]], set[str]] | None:
+    """Return the top product categories with their shares, and the data categories behind them.
+
+    Categories the subject removed (TH-DSR-06) are left out before shares are taken.
+    """
+    kept = {c: sources for c, sources in interests.items() if c not in suppressed}
+    totals = {c: sum(sources.values()) for c, sources in kept.items()}
+    grand = sum(totals.values())
+    if grand <= 0:
+        return None
+    top = sorted(totals, key=lambda c: (-totals[c], c))[:TOP_INTERESTS]
+    value = [{"category": c, "share": round(totals[c] / grand, 3)} for c in top]
+    lineage = {source for sources in kept.values() for source in sources}
+    return value, lineage
+
+
+def age_band(age: int) -> str:
+    """Return a ten-year age band (``under_20``, ``20_29``, ..., ``60_plus``)."""
+    for limit, band in _AGE_BANDS:
+        if age < limit:
+            return band
+    return "60_plus"
