@@ -53,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.catalog.router import router as catalog_router
+    from rujai.personalize import offers_router
+    from rujai.personalize.router import router as personalize_router
     from rujai.consent.router import router as consent_router
     from rujai.policy.router import router as policy_router
     from rujai.profiles.router import router as profiles_router
@@ -66,6 +68,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_router, prefix="/v1")
     app.include_router(profiles_router, prefix="/v1")
     app.include_router(catalog_router, prefix="/v1")
+    app.include_router(personalize_router, prefix="/v1")
+    app.include_router(offers_router.router, prefix="/v1")
 
 
 class BodyLimit:

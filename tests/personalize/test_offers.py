@@ -328,6 +328,13 @@ def test_record_outcome_of_a_holdout_decision_does_not_update_the_arms(session, 
     assert session.scalars(select(OfferArm)).all() == []
 
 
+def test_record_outcome_refuses_an_unknown_kind(session, policy):
+    decision_id = make_decision(session, None)
+    with pytest.raises(Invalid) as e:
+        offers_service.record_outcome(session, decision_id=decision_id, kind="bought", now=NOW)
+    assert e.value.field == "kind"
+
+
 def test_record_outcome_of_an_unknown_decision_is_not_found(session):
     with pytest.raises(offers_service.DecisionNotFound) as e:
         offers_service.record_outcome(session, decision_id=uuid.uuid4(), kind="shown", now=NOW)

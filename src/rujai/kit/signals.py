@@ -19,7 +19,7 @@ _listeners: list[Listener] = []
 
 
 def on_subject_narrowed(listener: Listener) -> Listener:
-    """Register ``listener(session, *, subject_id, reason, now, **context)``; usable as decorator."""
+    """Register ``listener(session, *, subject_id, reason, **context)``; usable as a decorator."""
     if listener not in _listeners:
         _listeners.append(listener)
     return listener

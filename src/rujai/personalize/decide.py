@@ -143,7 +143,7 @@ def _personalized(
         return _fallback(session, placement, body, k)
     names = catalog_service.names(session, item_ids=_named_ids(recs.items))
     items = [_item(r.item_id, r.score, r.because, names) for r in recs.items]
-    segment = str(values.get("rfm_segment", "unknown"))
+    segment = values.get("rfm_segment")
     offers = _offers(session, policy, placement, values, segment, now)
     used = sorted(insights) if offers else []
     return _Plan(items, offers, recs.model_version, used, segment)
@@ -154,15 +154,24 @@ def _offers(
     policy: Policy,
     placement: Placement,
     values: Mapping[str, Any],
-    segment: str,
+    segment: str | None,
     now: datetime,
 ) -> list[DecidedOffer]:
     if placement.kind == "items":
         return []
-    eligible = offers_service.eligible(session, policy=policy, insights=values, now=now)
+    eligible = offers_service.eligible(
+        session, policy=policy, insights=values, now=now, purpose=placement.purpose
+    )
     if not eligible:
         return _generic_offers(session, placement)
-    chosen = offers_service.choose(session, offers=eligible, segment=segment, rng=_rng)
+    chosen = offers_service.choose(
+        session,
+        offers=eligible,
+        segment=segment,
+        rng=_rng,
+        tier=values.get("vip_tier"),
+        age_band=values.get("age_band"),
+    )
     reason = _offer_reason(chosen.variant_key, values)
     return [
         DecidedOffer(
@@ -328,7 +337,8 @@ def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[DecisionR
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID, now: datetime) -> int:
     """Delete the subject's decisions (outcomes go with them); audited with the count only."""
-    count = session.execute(delete(Decision).where(Decision.subject_id == subject_id)).rowcount
+    result = session.execute(delete(Decision).where(Decision.subject_id == subject_id))
+    count = int(getattr(result, "rowcount", 0))
     audit_service.record(
         session,
         actor="system",

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
@@ -289,13 +289,17 @@ def is_holdout(subject_id: UUID, *, share: float, salt: str) -> bool:
     return bandit.in_holdout(str(subject_id), share, salt=salt)
 
 
+_ARM_COLUMNS = OfferArm.__table__.c
+# One cached statement for the hot path: every arm of one segment (a few rows per offer).
+_ARMS_OF_SEGMENT = select(
+    _ARM_COLUMNS.offer_id, _ARM_COLUMNS.impressions, _ARM_COLUMNS.conversions
+).where(_ARM_COLUMNS.segment == bindparam("segment"))
+
+
 def _arms(session: Session, offer_ids: list[str], segment: str) -> dict[str, bandit.BetaArm]:
-    rows = session.execute(
-        select(OfferArm.offer_id, OfferArm.impressions, OfferArm.conversions).where(
-            OfferArm.segment == segment, OfferArm.offer_id.in_(offer_ids)
-        )
-    )
-    return {o: bandit.BetaArm(conversions=c, impressions=n) for o, n, c in rows}
+    wanted = set(offer_ids)
+    rows = session.execute(_ARMS_OF_SEGMENT, {"segment": segment})
+    return {o: bandit.BetaArm(conversions=c, impressions=n) for o, n, c in rows if o in wanted}
 
 
 def _live(offer: OfferRead, now: datetime, converted: Mapping[str, int]) -> bool:

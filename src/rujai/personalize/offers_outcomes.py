@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from rujai.audit import service as audit_service
-from rujai.errors import NotFound
+from rujai.errors import Invalid, NotFound
 from rujai.kit import signals
 from rujai.kit.time import utcnow
 from rujai.personalize import bandit, offers_cache
@@ -39,6 +39,7 @@ from rujai.personalize.schemas import (
 )
 
 ANY_SEGMENT = "all"  # the arm segment of decisions made without a segment
+OUTCOME_KINDS = ("shown", "clicked", "converted")
 REWARDS = ("shown", "converted")
 ArmKey = tuple[str, str]
 
@@ -51,6 +52,8 @@ def record_outcome(
     session: Session, *, decision_id: UUID, kind: str, now: datetime, actor: str = "api"
 ) -> OutcomeRead:
     """Record what happened after a decision, once per kind, and update the bandit (audited)."""
+    if kind not in OUTCOME_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(OUTCOME_KINDS)}", field="kind")
     decision = session.get(Decision, decision_id)
     if decision is None:
         raise DecisionNotFound(f"decision {decision_id} not found", field="decision_id")

@@ -16,7 +16,6 @@ is not satisfied: eligibility fails closed.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,8 +33,8 @@ NOTHING: frozenset[str] = frozenset()
 DEFAULT_AUDIENCE = "default"
 SEGMENTS = frozenset(SEGMENT_LABELS)
 TIERS = frozenset(TIER_LABELS)
-# Age bands as the age_band insight names them: "under_20", "20_29", "60_plus", "adult", ...
-AGE_BAND_PATTERN = re.compile(r"^(?:under_\d{1,2}|\d{1,2}_\d{1,2}|\d{1,2}_plus|adult)$")
+# Age bands as the age_band insight names them (``insights_compute.age_band``).
+AGE_BANDS = frozenset({"under_20", "20_29", "30_39", "40_49", "50_59", "60_plus"})
 TRAITS_INSIGHT = "traits"
 
 T = TypeVar("T")
@@ -135,12 +134,7 @@ RULES: Mapping[str, Rule] = {
 
 def is_audience(key: str) -> bool:
     """Return whether ``key`` can name a variant's audience: segment, tier, age band, default."""
-    return (
-        key == DEFAULT_AUDIENCE
-        or key in SEGMENTS
-        or key in TIERS
-        or bool(AGE_BAND_PATTERN.match(key))
-    )
+    return key == DEFAULT_AUDIENCE or key in SEGMENTS or key in TIERS or key in AGE_BANDS
 
 
 def audience_reads(key: str) -> frozenset[str]:

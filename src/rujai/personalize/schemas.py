@@ -90,15 +90,9 @@ def _one_of(allowed: frozenset[str], what: str) -> Any:
     return AfterValidator(check)
 
 
-def _age_band(value: str) -> str:
-    if not offers_rules.AGE_BAND_PATTERN.match(value):
-        raise ValueError(f"{value!r} is not an age band such as 'under_20', '20_29' or '60_plus'")
-    return value
-
-
 SegmentCode = Annotated[str, _one_of(offers_rules.SEGMENTS, "RFM segment")]
 TierCode = Annotated[str, _one_of(offers_rules.TIERS, "VIP tier")]
-AgeBandCode = Annotated[str, AfterValidator(_age_band)]
+AgeBandCode = Annotated[str, _one_of(offers_rules.AGE_BANDS, "age band")]
 TraitValues = Annotated[
     list[Annotated[str, StringConstraints(max_length=200)]], Field(min_length=1)
 ]
