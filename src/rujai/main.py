@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasure
 from rujai import __version__
 from rujai.config import Settings
 from rujai.db import make_engine, make_session_factory, upgrade
@@ -53,9 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.catalog.router import router as catalog_router
+    from rujai.consent.router import router as consent_router
     from rujai.personalize import offers_router
     from rujai.personalize.router import router as personalize_router
-    from rujai.consent.router import router as consent_router
     from rujai.policy.router import router as policy_router
     from rujai.profiles.router import router as profiles_router
 

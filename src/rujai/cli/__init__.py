@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from rujai.cli import apikeys, audit, consent, db, offers, policy, profiles, server
+import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasure
+from rujai.cli import apikeys, audit, consent, db, offers, policy, profiles, recs, server
 
 app = typer.Typer(no_args_is_help=True, help="rujai (รู้ใจ): personalization under PDPA and GDPR.")
 app.add_typer(db.app, name="db", help="Database migrations.")
@@ -13,6 +14,7 @@ app.add_typer(consent.app, name="consent", help="Consent ledger and receipts.")
 app.add_typer(apikeys.app, name="keys", help="API keys.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log.")
 app.add_typer(offers.app, name="offers", help="Offers, variants and the bandit.")
+app.add_typer(recs.app, name="recs", help="Train and inspect the recommender.")
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")
 app.command("ropa")(policy.ropa)
 app.command("serve")(server.serve)

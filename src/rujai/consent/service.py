@@ -94,7 +94,9 @@ def record(
     _project(session, row, role, now)
     _audit(session, row, role, by=by, now=now)
     if change.action == "withdraw":
-        signals.subject_narrowed(session, subject_id=subject.id, reason="withdrawn", now=now)
+        signals.subject_narrowed(
+            session, subject_id=subject.id, reason="withdrawn", now=now, purpose=change.purpose
+        )
     return receipts.issue(keyring, policy, ConsentRecordRead.model_validate(row))
 
 

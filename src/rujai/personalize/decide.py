@@ -86,7 +86,7 @@ def decide(
     k = min(body.k, settings.max_items)
     holdout = _in_holdout(verdict, subject_id, settings)
     if verdict.allowed and not holdout and subject_id is not None:
-        plan = _personalized(session, policy, placement, verdict, subject_id, body, k, now)
+        plan = _personalized(session, policy, keyring, placement, verdict, subject_id, body, k, now)
     else:
         plan = _fallback(session, placement, body, k)
     return _store(session, body.placement, placement, verdict, holdout, plan, now)
@@ -124,6 +124,7 @@ def _in_holdout(
 def _personalized(
     session: Session,
     policy: Policy,
+    keyring: Keyring,
     placement: Placement,
     verdict: Verdict,
     subject_id: uuid.UUID,
@@ -137,7 +138,7 @@ def _personalized(
     values = {name: read.value for name, read in insights.items()}
     exclude = _context_items(body)
     recs = recommend_service.recommend_for(
-        session, subject_id=subject_id, k=k, exclude=exclude, now=now
+        session, subject_id=subject_id, k=k, exclude=exclude, now=now, keyring=keyring
     )
     if not recs.items:
         return _fallback(session, placement, body, k)
