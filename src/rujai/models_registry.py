@@ -7,6 +7,7 @@ from rujai.consent import models as consent_models
 from rujai.events import models as events_models
 from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
+from rujai.rights import models as rights_models
 
 __all__ = [
     "apikeys_models",
@@ -16,4 +17,5 @@ __all__ = [
     "events_models",
     "personalize_models",
     "profiles_models",
+    "rights_models",
 ]

@@ -82,3 +82,18 @@ class SubjectMerge(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     merged_at: Mapped[datetime] = mapped_column(UtcDateTime)
     undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class TraitRevision(Base):
+    """A trait value that was replaced (rectification keeps history, TH-DSR-06), still sealed."""
+
+    __tablename__ = "trait_revision"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("subject.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(63))
+    value_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(32))  # rectification | update
