@@ -29,7 +29,7 @@ from rujai.events.store import event_aad
 from rujai.kit.crypto import NONCE_BYTES, Keyring
 from rujai.kit.time import age_on
 from rujai.personalize import clv, rfm
-from rujai.policy.rules import Action, SubjectFacts
+from rujai.policy.rules import Action, Reason, SubjectFacts
 from rujai.policy.schemas import Policy
 from rujai.policy.service import decide
 from rujai.profiles.models import Subject
@@ -44,11 +44,19 @@ VIEW_WEIGHT = 1.0
 TOP_INTERESTS = 3
 _AGE_BANDS = ((20, "under_20"), (30, "20_29"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
 
+USE = Action.USE
+_PER_CATEGORY = frozenset(
+    {
+        Reason.UNKNOWN_CATEGORY,
+        Reason.CATEGORY_NOT_IN_PURPOSE,
+        Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT,
+    }
+)
 _SUBJECT_COLUMNS = (
     Subject.id, Subject.data_key_wrapped, Subject.partner_notified_at, Subject.birth_date_sealed,
 )  # fmt: skip
 _EVENT_COLUMNS = (
-    Event.subject_id, Event.id, Event.type, Event.category, Event.occurred_at,
+    Event.subject_id, Event.type, Event.category, Event.occurred_at,
     Event.properties_sealed, Event.is_partner_data,
 )  # fmt: skip
 
@@ -87,17 +95,27 @@ def scope_of(policy: Policy) -> Scope:
 def permitted_categories(
     policy: Policy, facts: SubjectFacts, now: datetime, scope: Scope
 ) -> frozenset[str]:
-    """Return the categories some profiling purpose may use for this subject now."""
+    """Return the categories some profiling purpose may use for this subject now.
+
+    One verdict per purpose for all its categories; only a refusal that depends on a category
+    (e.g. a sensitive one) is asked again category by category.
+    """
     allowed: set[str] = set()
     for purpose, categories in scope.purposes:
-        for category in categories:
-            if category in allowed:
-                continue
-            verdict = decide(
-                policy, facts, purpose=purpose, categories=(category,), action=Action.USE, now=now
+        wanted = tuple(c for c in categories if c not in allowed)
+        if not wanted:
+            continue
+        verdict = decide(policy, facts, purpose=purpose, categories=wanted, action=USE, now=now)
+        if verdict.allowed:
+            allowed.update(wanted)
+        elif verdict.reason in _PER_CATEGORY:
+            allowed.update(
+                c
+                for c in wanted
+                if decide(
+                    policy, facts, purpose=purpose, categories=(c,), action=USE, now=now
+                ).allowed
             )
-            if verdict.allowed:
-                allowed.add(category)
     return frozenset(allowed)
 
 
@@ -166,7 +184,9 @@ def _add_events(
             continue  # TH-IND-01: not collected from the subject, who was not told yet
         properties: dict[str, Any] = {}
         if row.type in scope.opened_types:
-            cipher = ciphers.get(sid) or ciphers.setdefault(sid, AESGCM(keys[sid]))
+            cipher = ciphers.get(sid)
+            if cipher is None:
+                cipher = ciphers[sid] = AESGCM(keys[sid])
             properties = _open(cipher, sid, row.properties_sealed)
         _add_event(history, row, properties)
 
@@ -185,7 +205,7 @@ def _add_event(history: History, row: Any, properties: Mapping[str, Any]) -> Non
     day = row.occurred_at.date().toordinal()
     interest = properties.get("category")
     if row.type == PURCHASE:
-        key = str(properties.get("order_id") or row.id)  # lines of one order are one order
+        key = str(properties.get("order_id") or f"line-{len(history.orders)}")  # one per line
         order = history.orders.setdefault(key, [float(day), 0.0])
         order[0] = min(order[0], float(day))
         order[1] += float(properties.get("amount") or 0.0)
