@@ -246,6 +246,21 @@ def test_allowed_consent_names_the_records_it_relied_on():
     assert verdict.lawful_basis is LawfulBasis.CONSENT
 
 
+def test_a_purpose_that_does_not_collect_never_allows_collection():
+    policy = POLICY.model_copy(
+        update={
+            "purposes": {
+                **POLICY.purposes,
+                "rights": POLICY.purposes["fulfilment"].model_copy(update={"collects": False}),
+            }
+        }
+    )
+    request = CheckRequest("rights", ("contact",), Action.COLLECT)
+    assert evaluate(request, policy, subject(), NOW).reason is Reason.PURPOSE_DOES_NOT_COLLECT
+    use = CheckRequest("rights", ("contact",), Action.USE)
+    assert evaluate(use, policy, subject(), NOW).allowed
+
+
 def test_restricted_subject_may_still_be_stored():
     verdict = run("fulfilment", ["contact"], subject(is_restricted=True), Action.STORE)
     assert verdict.allowed
@@ -377,6 +392,9 @@ def test_a_withdrawal_at_the_same_instant_as_a_grant_wins():
     same = NOW - timedelta(days=1)
     grant = ConsentFact(uuid.uuid4(), "grant", 3, same)
     withdraw = ConsentFact(uuid.uuid4(), "withdraw", 3, same)
-    for roles in ({"subject": grant, "guardian": withdraw}, {"guardian": withdraw, "subject": grant}):
+    for roles in (
+        {"subject": grant, "guardian": withdraw},
+        {"guardian": withdraw, "subject": grant},
+    ):
         verdict = run("recommendations", ["browsing"], subject({"recommendations": roles}))
         assert verdict.reason is Reason.WITHDRAWN

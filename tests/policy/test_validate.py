@@ -32,8 +32,9 @@ def _set(path: str, value: Any) -> Callable[[Data], None]:
 
 
 def _drop_location(data: Data) -> None:
-    for pid in ("personalized_offers", "analytics"):
-        data["purposes"][pid]["categories"].remove("location")
+    for purpose in data["purposes"].values():
+        if "location" in purpose["categories"]:
+            purpose["categories"].remove("location")
 
 
 def _add_consent_recipient(data: Data) -> None:

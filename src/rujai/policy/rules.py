@@ -42,6 +42,7 @@ class Reason(StrEnum):
     UNKNOWN_PURPOSE = "unknown_purpose"
     UNKNOWN_CATEGORY = "unknown_category"
     CATEGORY_NOT_IN_PURPOSE = "category_not_in_purpose"
+    PURPOSE_DOES_NOT_COLLECT = "purpose_does_not_collect"
     RESTRICTED = "restricted"
     OBJECTED_DIRECT_MARKETING = "objected_direct_marketing"
     OBJECTED_PROFILING = "objected_profiling"
@@ -66,6 +67,10 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.CATEGORY_NOT_IN_PURPOSE: (
         "วัตถุประสงค์นี้ไม่ได้ประกาศว่าใช้ข้อมูลประเภทนี้",
         "This purpose does not declare this data category.",
+    ),
+    Reason.PURPOSE_DOES_NOT_COLLECT: (
+        "วัตถุประสงค์นี้ใช้ได้เฉพาะข้อมูลที่มีอยู่แล้ว ไม่ใช่เหตุให้เก็บข้อมูลใหม่",
+        "This purpose only uses data already held; it is no reason to collect more.",
     ),
     Reason.RESTRICTED: ("คุณขอให้ระงับการใช้ข้อมูล", "You asked us to restrict the use of your data."),
     Reason.OBJECTED_DIRECT_MARKETING: (
@@ -170,6 +175,8 @@ def evaluate(
 
 
 def _scope_refusal(request: CheckRequest, index: PolicyIndex, entry: PurposeIndex) -> Reason | None:
+    if request.action is Action.COLLECT and not entry.collects:
+        return Reason.PURPOSE_DOES_NOT_COLLECT  # TH-PUR-01
     for category in request.categories:
         if category not in index.known_categories:
             return Reason.UNKNOWN_CATEGORY

@@ -113,6 +113,10 @@ class Purpose(Strict):
     li_balancing: str | None = None
     recipients: list[Id] = Field(default_factory=list)
     consent_valid_days: int | None = Field(None, ge=1)
+    collects: bool = Field(
+        True,
+        description="False for purposes that only use data held for others (e.g. rights requests).",
+    )
 
 
 class Recipient(Strict):
@@ -214,6 +218,7 @@ class PurposeIndex:
     is_consent: bool
     is_explicit: bool
     li_like: bool
+    collects: bool
     categories: frozenset[str]
 
 
@@ -234,6 +239,7 @@ class PolicyIndex:
                     is_consent=p.basis.is_consent,
                     is_explicit=p.basis is LawfulBasis.EXPLICIT_CONSENT,
                     li_like=p.basis in li_like,
+                    collects=p.collects,
                     categories=frozenset(p.categories),
                 )
                 for pid, p in policy.purposes.items()
