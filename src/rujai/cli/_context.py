@@ -19,7 +19,7 @@ from rujai.kit.crypto import Keyring, load_master_key
 from rujai.policy.loader import load_policy_file
 from rujai.policy.schemas import Policy
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 P = ParamSpec("P")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -9,9 +10,10 @@ import typer
 import uvicorn
 
 from rujai.apikeys import service as apikeys_service
-from rujai.cli._context import console, exits_on_error, session, settings
-from rujai.config import get_settings
-from rujai.db import upgrade
+from rujai.cli._context import console, exits_on_error, keyring, policy, session, settings
+from rujai.config import Settings, get_settings
+from rujai.db import make_engine, make_session_factory, upgrade
+from rujai.demo import setup as demo_setup
 from rujai.kit.crypto import create_master_key_file
 from rujai.kit.time import utcnow
 from rujai.main import create_app
@@ -39,9 +41,10 @@ def serve(
 @exits_on_error
 def demo(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, then exit.")] = False,
+    customers: Annotated[int, typer.Option(help="Customers to seed (first run only).")] = 2000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare, then exit.")] = False,
 ) -> None:
-    """Set up a demo in ./var (SQLite, example policy, master key, API key) and serve it."""
+    """Set up a demo in ./var (SQLite, example policy, keys, a seeded brand) and serve it."""
     cfg = settings()
     key_file = Path(cfg.security.master_key_file)
     if create_master_key_file(key_file) and cfg.security.master_key is None:
@@ -50,21 +53,42 @@ def demo(
     console.print(f"database {cfg.db.url} migrated; policy {cfg.policy.path}")
     with session() as s:
         created = apikeys_service.create(s, name="demo", scopes=DEMO_SCOPES, now=utcnow())
-    base = f"http://{cfg.host}:{port}"
-    console.print(f"\n[bold]rujai demo[/bold] on {base}")
-    console.print(f"  API docs      {base}/docs")
-    console.print(f"  purposes      {base}/v1/purposes")
-    console.print(f"  notice (th)   {base}/v1/notice?lang=th")
-    console.print(f"  API key       {created.key}   (scopes: {', '.join(DEMO_SCOPES)})")
-    console.print(
-        f'  try           curl -H "Authorization: Bearer {created.key}" {base}/v1/purposes\n'
-    )
+    _print_urls(f"http://{cfg.host}:{port}", created.key)
+    work = threading.Thread(target=_prepare, args=(cfg, customers), daemon=True)
+    work.start()
     if no_serve:
+        work.join()
         return
     get_settings.cache_clear()
-    uvicorn.run(
-        create_app(cfg.model_copy(update={"run_migrations_on_start": False})),
-        host=cfg.host,
-        port=port,
-        log_level="warning",
+    app = create_app(cfg.model_copy(update={"run_migrations_on_start": False}))
+    uvicorn.run(app, host=cfg.host, port=port, log_level="warning", access_log=False)
+
+
+def _prepare(cfg: Settings, customers: int) -> None:
+    engine = make_engine(cfg.db.url)
+    try:
+        ready = demo_setup.prepare(
+            make_session_factory(engine),
+            keyring=keyring(),
+            policy=policy(),
+            customers=customers,
+            now=utcnow(),
+            say=lambda line: console.print(f"[dim]demo:[/dim] {line}"),
+        )
+        console.print(f"[bold green]demo data ready[/bold green] in {ready.seconds:.0f} s")
+    finally:
+        engine.dispose()
+
+
+def _print_urls(base: str, key: str) -> None:
+    console.print(f"\n[bold]rujai demo[/bold] on {base}")
+    console.print(f"  API docs        {base}/docs")
+    console.print(f"  purposes        {base}/v1/purposes")
+    console.print(f"  notice (th)     {base}/v1/notice?lang=th&format=html")
+    console.print(f"  API key         {key}   (scopes: {', '.join(DEMO_SCOPES)})")
+    console.print(
+        f'  try             curl -H "Authorization: Bearer {key}" -H "content-type: '
+        f'application/json" -d \'{{"customer_id":"BS-000001","placement":'
+        f'"home_for_you"}}\' {base}/v1/decide'
     )
+    console.print("  seeding the demo brand in the background; decisions personalize once ready\n")

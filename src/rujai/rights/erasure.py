@@ -1,32 +1,92 @@
-"""The erasure cascade (TH-DSR-04): one orchestrated, atomic run over every domain.
+"""The erasure cascade (TH-DSR-04, DESIGN "erase", invariant 3): one orchestrated, atomic run.
 
-Work in progress: the signature below is stable; the body is being written.
+``erase`` runs in the caller's transaction, in this order:
+
+1. audit ``rights.erase.start`` (the request id; the subject only by UUID);
+2. legal holds: each tax invoice in the subject's purchases becomes a minimal ``legal_hold`` row
+   (order id, amount, currency, date, hold-until) with no link to the person (PDPA s.33 para 2);
+3. ``kit.signals.subject_narrowed(reason="erased")``: the recommender unlearns the subject exactly
+   (a new version; older blobs emptied), the offer bandit subtracts their outcomes and insights
+   go — before the rows those need disappear;
+4. each domain's ``erase_subject``: recommender membership, decisions (outcomes cascade),
+   insights, events, traits and identities, consents; then the pieces no domain owns a function
+   for yet (trait revisions, merges: see ``_erase_profile_leftovers``) and this domain's own rows
+   (verification codes, outbox messages, the link of rights requests);
+5. suppression: the blind indexes of the customer ref and of every identity, so that a later
+   import of the same person is flagged instead of silently re-created;
+6. the data keys are destroyed (crypto-shredding), then the subject rows are deleted — but only
+   when no table references them any more. A domain whose erasure left rows behind must not be
+   hidden by ``ON DELETE CASCADE``: the subject then stays crypto-shredded (unreadable, the
+   "temporary lockdown" of TH-DSR-04), the report says ``is_complete=False`` and names the
+   tables, and ``rights verify-erasure`` reports them.
+
+The anonymous profiles merged into the subject are the same person: they are erased with it.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+import rujai.listeners  # noqa: F401 - the unlearning listeners must be registered before erasing
+from rujai.audit import service as audit_service
+from rujai.consent import history as consent_history
+from rujai.events import service as events_service
+from rujai.events.errors import EventsSealedAway
+from rujai.events.schemas import EventRead
+from rujai.kit import signals
 from rujai.kit.crypto import Keyring
+from rujai.personalize import decide, insights, recommend, recommend_data
 from rujai.policy.schemas import Policy
+from rujai.profiles import identities, traits as profiles_traits
+from rujai.profiles.errors import SubjectNotFound
+
+# Stand-ins (see _erase_profile_leftovers / _family): the profiles domain has no function for these.
+from rujai.profiles.models import Identity, Subject, SubjectMerge, TraitRevision
+from rujai.rights import verify
+from rujai.rights.models import (
+    LegalHold,
+    OutboxMessage,
+    RightsRequest,
+    Suppression,
+    VerificationCode,
+)
+
+HOLD_KIND = "tax_invoice"
+HOLD_YEARS = 5
+HOLD_BASIS = "Revenue Code s.87/3: keep tax invoices 5 years"
+PURCHASE = "purchase"
+DEFAULT_CURRENCY = "THB"
+CUSTOMER_KIND = "customer"
+# Not erased per subject: the audit log keeps pseudonymous UUIDs by design (rujai.audit.service).
+# The subject table is deleted last, after the check that nothing else references it.
+NOT_CASCADED = (verify.AUDIT_TABLE, verify.SUBJECT_TABLE)
+CENT = Decimal("0.01")
 
 
 class ErasureReport(BaseModel):
-    """What an erasure removed and kept, counts only (no personal data)."""
+    """What an erasure removed and kept: counts only, no personal data, no subject id."""
 
     model_config = ConfigDict(frozen=True)
 
     request_id: uuid.UUID | None
-    profiles: int
-    rows: dict[str, int]
-    legal_holds: int
-    suppressed: int
-    model_version: str | None
-    leftovers: dict[str, int]
+    profiles: int = Field(description="Profiles erased: the subject and those merged into it.")
+    rows: dict[str, int] = Field(description="Rows removed (or unlinked) per table.")
+    legal_holds: int = Field(description="Minimal tax-invoice records kept apart (no link).")
+    suppressed: int = Field(description="Blind indexes kept to flag a re-import.")
+    model_version: str | None = Field(description="The recommender version after unlearning.")
+    leftovers: dict[str, int] = Field(description="Rows a domain failed to erase, per table.")
     is_complete: bool
     seconds: float
 
@@ -35,11 +95,254 @@ def erase(
     session: Session,
     *,
     keyring: Keyring,
-    policy: Policy,
+    policy: Policy,  # noqa: ARG001 - part of the rights-processing contract; unused for now
     subject_id: uuid.UUID,
     request_id: uuid.UUID | None,
     now: datetime,
     actor: str,
 ) -> ErasureReport:
     """Erase a subject everywhere in the caller's transaction and report counts (TH-DSR-04)."""
-    raise NotImplementedError
+    started = time.perf_counter()
+    session.flush()  # the caller's pending changes, before the statements below read the tables
+    family = _family(session, subject_id)
+    _audit(session, "rights.erase.start", subject_id, request_id, now, actor, profiles=len(family))
+    before = verify.subject_rows(session, family, skip=NOT_CASCADED)
+    blinds = _blinds(session, family)
+    holds = sum(_keep_legal_holds(session, keyring, sid, now) for sid in family)
+    version = _unlearn(session, family, now)
+    for sid in family:
+        _erase_domains(session, sid, now)
+    suppressed = suppress(session, blinds, request_id=request_id, now=now)
+    for sid in family:
+        identities.destroy_data_key(session, subject_id=sid, now=now, actor=actor)
+    leftovers = verify.subject_rows(session, family, skip=NOT_CASCADED)
+    if not leftovers:
+        _delete_subjects(session, family)
+    rows = {t: n - leftovers.get(t, 0) for t, n in before.items() if n - leftovers.get(t, 0)}
+    if not leftovers:
+        rows[verify.SUBJECT_TABLE] = len(family)
+    report = ErasureReport(
+        request_id=request_id, profiles=len(family), rows=dict(sorted(rows.items())),
+        legal_holds=holds, suppressed=suppressed, model_version=version, leftovers=leftovers,
+        is_complete=not leftovers, seconds=round(time.perf_counter() - started, 6),
+    )  # fmt: skip
+    counts = report.model_dump(mode="json", exclude={"request_id", "seconds", "model_version"})
+    _audit(session, "rights.erase.done", subject_id, request_id, now, actor, **counts)
+    return report
+
+
+def _family(session: Session, subject_id: uuid.UUID) -> list[uuid.UUID]:
+    """Return the subject and the anonymous profiles merged into it (one level: merge rules)."""
+    # Stand-in: profiles has no "profiles of this person" function; only ids are read here.
+    if session.scalar(select(Subject.id).where(Subject.id == subject_id)) is None:
+        raise SubjectNotFound(f"subject {subject_id} not found")
+    merged = session.scalars(
+        select(Subject.id).where(Subject.merged_into_id == subject_id).order_by(Subject.id)
+    ).all()
+    return [*merged, subject_id]  # merged-away profiles first: they point at the subject
+
+
+def _audit(
+    session: Session,
+    action: str,
+    subject_id: uuid.UUID,
+    request_id: uuid.UUID | None,
+    now: datetime,
+    actor: str,
+    **detail: Any,
+) -> None:
+    audit_service.record(
+        session, actor=actor, action=action, now=now, subject_id=subject_id, outcome="recorded",
+        detail={"request_id": str(request_id) if request_id else None, **detail},
+    )  # fmt: skip
+
+
+# --- legal holds ---------------------------------------------------------------------------------
+
+
+def _keep_legal_holds(
+    session: Session, keyring: Keyring, subject_id: uuid.UUID, now: datetime
+) -> int:
+    """Keep each still-held tax invoice as a minimal record without the person (s.33 para 2)."""
+    try:
+        events = events_service.export_subject(session, keyring=keyring, subject_id=subject_id)
+    except EventsSealedAway:
+        return 0  # already crypto-shredded: nothing readable is left to hold
+    # Kept apart and unlinkable: no subject, and the creation time coarsened to the day so that
+    # it cannot be matched to the erasure's audit entry.
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    rows = [
+        {"id": uuid.uuid4(), "record_kind": HOLD_KIND, "reference": order_id, "amount": amount,
+         "currency": currency, "issued_on": issued_on, "hold_until": until, "basis": HOLD_BASIS,
+         "created_at": day}
+        for order_id, (amount, currency, issued_on) in sorted(tax_invoices(events).items())
+        if (until := add_years(issued_on, HOLD_YEARS)) > now.date()
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(LegalHold), rows)
+    return len(rows)
+
+
+def tax_invoices(events: Iterable[EventRead]) -> dict[str, tuple[Decimal, str, date]]:
+    """Group purchase events by order id: (total amount, currency, earliest date) per order."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    currency: dict[str, str] = {}
+    issued: dict[str, date] = {}
+    for event in events:
+        order = event.properties.get("order_id")
+        if event.type != PURCHASE or not isinstance(order, str) or not order:
+            continue
+        totals[order] += _money(event.properties.get("amount"))
+        currency.setdefault(order, str(event.properties.get("currency") or DEFAULT_CURRENCY))
+        day = event.occurred_at.astimezone(UTC).date()
+        issued[order] = min(issued.get(order, day), day)
+    return {o: (totals[o].quantize(CENT), currency[o][:3], issued[o]) for o in totals}
+
+
+def _money(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return Decimal(0)
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+    return amount if amount.is_finite() else Decimal(0)
+
+
+def add_years(day: date, years: int) -> date:
+    """Return ``day`` plus ``years`` calendar years (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+# --- unlearning and the domains ------------------------------------------------------------------
+
+
+def _unlearn(session: Session, family: Sequence[uuid.UUID], now: datetime) -> str | None:
+    """Tell every model listener first (TH-DSR-04: "including models"); return the new version."""
+    members = [
+        sid for sid in family if recommend.export_subject(session, subject_id=sid) is not None
+    ]
+    for sid in family:
+        signals.subject_narrowed(session, subject_id=sid, reason="erased", now=now)
+    return recommend_data.newest_version(session) if members else None
+
+
+def _erase_domains(session: Session, subject_id: uuid.UUID, now: datetime) -> None:
+    """Call each domain's own erasure; each deletes only its own tables."""
+    _erase_rights_rows(session, subject_id)
+    recommend.erase_subject(session, subject_id=subject_id, now=now)
+    decide.erase_subject(session, subject_id=subject_id, now=now)
+    insights.erase_subject(session, subject_id=subject_id)
+    events_service.erase_subject(session, subject_id=subject_id)
+    _erase_profile_leftovers(session, subject_id)
+    profiles_traits.erase_subject(session, subject_id=subject_id)  # traits and identities
+    consent_history.erase_subject(session, subject_id=subject_id)
+
+
+def _erase_rights_rows(session: Session, subject_id: uuid.UUID) -> None:
+    """This domain's rows: codes and outbox messages go; requests stay, unlinked (TH-DSR-00)."""
+    session.execute(delete(VerificationCode).where(VerificationCode.subject_id == subject_id))
+    session.execute(delete(OutboxMessage).where(OutboxMessage.subject_id == subject_id))
+    session.execute(
+        update(RightsRequest).where(RightsRequest.subject_id == subject_id).values(subject_id=None)
+    )
+
+
+def _erase_profile_leftovers(session: Session, subject_id: uuid.UUID) -> None:
+    """Stand-in for ``profiles`` (to move there): trait revisions and merge records.
+
+    ``profiles.traits.erase_subject`` deletes traits and identities but not ``trait_revision``;
+    ``subject_merge`` (whose ``detail`` lists moved row ids and consent changes with the subject's
+    UUID) has no erasure function at all.
+    """
+    session.execute(delete(TraitRevision).where(TraitRevision.subject_id == subject_id))
+    session.execute(
+        delete(SubjectMerge).where(
+            or_(
+                SubjectMerge.into_subject_id == subject_id,
+                SubjectMerge.from_subject_id == subject_id,
+            )
+        )
+    )
+
+
+def _delete_subjects(session: Session, family: Sequence[uuid.UUID]) -> None:
+    """Stand-in for ``profiles``: delete the subject rows (requests keep no link: SET NULL)."""
+    for sid in family:  # merged-away profiles first: they point at the subject
+        session.execute(delete(Subject).where(Subject.id == sid))
+
+
+# --- suppression ---------------------------------------------------------------------------------
+
+
+def _blinds(session: Session, family: Sequence[uuid.UUID]) -> list[tuple[str, str]]:
+    """Return (kind, blind) of the customer refs and identities of these profiles."""
+    # Stand-in: the blind indexes are read from the profiles tables (no function returns them).
+    refs = session.scalars(
+        select(Subject.customer_ref).where(
+            Subject.id.in_(family), Subject.customer_ref.is_not(None)
+        )
+    ).all()
+    rows = session.execute(
+        select(Identity.kind, Identity.blind).where(Identity.subject_id.in_(family))
+    )
+    return [(CUSTOMER_KIND, ref) for ref in refs if ref] + [(r.kind, r.blind) for r in rows]
+
+
+def suppress(
+    session: Session,
+    blinds: Sequence[tuple[str, str]],
+    *,
+    request_id: uuid.UUID | None,
+    now: datetime,
+) -> int:
+    """Keep the blind indexes of an erased person (never the values); return how many are new."""
+    rows = [
+        {"kind": kind, "blind": blind, "request_id": request_id, "created_at": now}
+        for kind, blind in dict.fromkeys(blinds)
+    ]
+    if not rows:
+        return 0
+    known = suppressed_many(session, rows)
+    fresh = [row for row in rows if (row["kind"], row["blind"]) not in known]
+    if fresh:
+        session.execute(_insert_ignore(session), fresh)
+    return len(fresh)
+
+
+def _insert_ignore(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(Suppression).on_conflict_do_nothing(index_elements=["kind", "blind"])
+    return sqlite_insert(Suppression).on_conflict_do_nothing(index_elements=["kind", "blind"])
+
+
+def is_suppressed(session: Session, kind: str, blind: str) -> bool:
+    """Return True when this blind index belongs to an erased person (TH-DSR-04)."""
+    found = session.scalar(
+        select(Suppression.blind).where(Suppression.kind == kind, Suppression.blind == blind)
+    )
+    return found is not None
+
+
+def suppressed_many(
+    session: Session, pairs: Iterable[tuple[str, str] | dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """Return which of these (kind, blind) pairs are suppressed, one query per kind and chunk."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for pair in pairs:
+        kind, blind = (pair["kind"], pair["blind"]) if isinstance(pair, dict) else pair
+        by_kind[kind].append(blind)
+    found: set[tuple[str, str]] = set()
+    for kind, blinds in by_kind.items():
+        for start in range(0, len(blinds), identities.IN_CHUNK):
+            chunk = blinds[start : start + identities.IN_CHUNK]
+            rows = session.scalars(
+                select(Suppression.blind).where(
+                    Suppression.kind == kind, Suppression.blind.in_(chunk)
+                )
+            )
+            found.update((kind, blind) for blind in rows)
+    return found
