@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.cli._context import console, err_console, exits_on_error, keyring, policy, settings
 from rujai.db import make_engine, make_session_factory, session_scope
@@ -53,40 +54,48 @@ def import_cdnow(file: FileArg, partner: Partner = False, batch_size: BatchSize 
 
 def _run(file: Path, events: Iterator[RawEvent], partner: bool, batch_size: int) -> None:
     engine = make_engine(settings().db.url)
-    factory = make_session_factory(engine)
-    ring, pol = keyring(), policy()
     summaries: list[IngestSummary] = []
     try:
-        with _progress() as progress:
-            task = progress.add_task(escape(file.name), total=_count_lines(file))
-            for batch in iter_batches(events, batch_size):
-                with session_scope(factory) as session:
-                    summary = events_service.ingest(
-                        session,
-                        keyring=ring,
-                        policy=pol,
-                        events=batch,
-                        source="import",
-                        is_partner_data=partner,
-                        now=utcnow(),
-                        actor="cli",
-                        want_results=False,
-                    )
-                summaries.append(summary)
-                progress.update(task, completed=batch[-1].line)
+        _import(make_session_factory(engine), file, events, partner, batch_size, summaries)
     except ImportLineError as e:
         _print_summary(events_service.combine_summaries(summaries), title="Imported before")
-        err_console.print(f"error: {e.message}", markup=False, highlight=False, soft_wrap=True)
-        err_console.print(
-            "the batch with this line was not imported; fix the line and run the import again "
-            "(events already imported are recognised by their message id)",
-            markup=False,
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
+        _fail(e)
     finally:
         engine.dispose()
     _print_summary(events_service.combine_summaries(summaries), title="Imported")
+
+
+def _import(
+    factory: sessionmaker[Session],
+    file: Path,
+    events: Iterator[RawEvent],
+    partner: bool,
+    batch_size: int,
+    summaries: list[IngestSummary],
+) -> None:
+    """Ingest batch by batch, each in its own transaction, appending each batch's summary."""
+    ring, pol = keyring(), policy()
+    with _progress() as progress:
+        task = progress.add_task(escape(file.name), total=_count_lines(file))
+        for batch in iter_batches(events, batch_size):
+            with session_scope(factory) as session:
+                summary = events_service.ingest(
+                    session, keyring=ring, policy=pol, events=batch, source="import",
+                    is_partner_data=partner, now=utcnow(), actor="cli", want_results=False,
+                )  # fmt: skip
+            summaries.append(summary)
+            progress.update(task, completed=batch[-1].line)
+
+
+def _fail(error: ImportLineError) -> NoReturn:
+    err_console.print(f"error: {error.message}", markup=False, highlight=False, soft_wrap=True)
+    err_console.print(
+        "the batch with this line was not imported; fix the line and run the import again "
+        "(events already imported are recognised by their message id)",
+        markup=False,
+        highlight=False,
+    )
+    raise typer.Exit(1)
 
 
 def _progress() -> Progress:

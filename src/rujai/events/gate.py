@@ -1,10 +1,10 @@
 """The checks an event passes before it is stored: declared properties and the consent gate.
 
-Pure functions over the policy, no I/O: ``check_properties`` keeps only the properties the policy
-declares for the event type (TH-MIN-02), coerces their values where that is unambiguous, and masks
-or rejects Thai identifiers in free text; ``ConsentGate`` answers whether any purpose currently
-permits collecting a category of a subject (DESIGN "track"), once per subject and category.
-Problems name the property, never its value.
+No I/O here. ``EventChecker`` checks type, time and subject ids, keeps only the properties the
+policy declares for the event type (TH-MIN-02), coerces their values where that is unambiguous, and
+masks or rejects Thai identifiers in free text; ``ConsentGate`` answers whether any purpose
+currently permits collecting a category of a subject (DESIGN "track"), once per subject and
+category. Problems name the property or field, never its value.
 """
 
 from __future__ import annotations
@@ -134,12 +134,9 @@ class EventChecker:
         if len(message_id) > MAX_ID:
             return Drop(INVALID_MESSAGE_ID, f"message_id: longer than {MAX_ID} characters")
         occurred_at = event.timestamp
-        if occurred_at.tzinfo is None:
-            return Drop(INVALID_TIMESTAMP, "timestamp: missing UTC offset")
-        if not OLDEST <= occurred_at <= self._latest:
-            return Drop(
-                INVALID_TIMESTAMP, f"timestamp: {timestamp_problem(occurred_at, self._now)}"
-            )
+        problem = self._time_problem(occurred_at)
+        if problem is not None:
+            return Drop(INVALID_TIMESTAMP, f"timestamp: {problem}")
         ref = subject_ref(event.customer_id, event.anonymous_id)
         if ref is None:
             return Drop(INVALID_IDENTITY, "customer_id or anonymous_id: missing or too long")
@@ -149,15 +146,16 @@ class EventChecker:
         if occurred_at.tzinfo is not UTC:
             occurred_at = occurred_at.astimezone(UTC)
         return Candidate(
-            index,
-            message_id,
-            event.type,
-            compiled.category,
-            occurred_at,
-            ref,
-            checked.properties,
-            checked.dropped,
-        )
+            index, message_id, event.type, compiled.category, occurred_at, ref,
+            checked.properties, checked.dropped,
+        )  # fmt: skip
+
+    def _time_problem(self, occurred_at: datetime) -> str | None:
+        if occurred_at.tzinfo is None:
+            return "missing UTC offset"
+        if OLDEST <= occurred_at <= self._latest:
+            return None
+        return timestamp_problem(occurred_at, self._now)
 
 
 def event_message_id(event: IncomingEvent) -> str:
@@ -256,7 +254,7 @@ def _number(value: Any) -> Coerced:
     if isinstance(value, float):
         return (value, None) if math.isfinite(value) else (None, "must be a finite number")
     if isinstance(value, str) and _NUMBER_RE.fullmatch(text := value.strip()):
-        return (int(text), None) if _INTEGER_RE.fullmatch(text) else (float(text), None)
+        return _number(int(text) if _INTEGER_RE.fullmatch(text) else float(text))
     return None, "must be a number"
 
 

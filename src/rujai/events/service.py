@@ -1,7 +1,7 @@
-"""The events service: the one ingest path (API and imports); the read side lives in ``store``.
+"""The events service: the one ingest path (API and imports); stored events live in ``store``.
 
 ``ingest`` runs the DESIGN "track" flow on a batch, in the caller's transaction, with a constant
-number of queries per batch: check each event against the policy (``gate.check_event``: declared
+number of queries per batch: check each event against the policy (``gate.EventChecker``: declared
 type and properties only, TH-MIN-02), drop duplicates by message id, resolve subjects in bulk, ask
 the consent gate whether any purpose permits collecting the event's category for that subject now,
 seal the kept properties under the subject's data key and insert them in one statement. Dropped
@@ -139,22 +139,28 @@ def ingest(
     _count_drops(session, book, now)
     summary = book.summary(want_results)
     if events:
-        audit_service.record(
-            session,
-            actor=actor,
-            action="events.ingest",
-            now=now,
-            outcome="recorded",
-            detail={
-                "source": source,
-                "is_partner_data": is_partner_data,
-                "received": len(events),
-                "accepted": summary.accepted,
-                "duplicates": summary.duplicates,
-                "dropped": summary.dropped_by_reason,
-            },
-        )
+        detail = {"source": source, "is_partner_data": is_partner_data, "received": len(events)}
+        _audit(session, summary, detail, actor=actor, now=now)
     return summary
+
+
+def _audit(
+    session: Session, summary: IngestSummary, detail: dict[str, Any], *, actor: str, now: datetime
+) -> None:
+    """One audit entry per batch, with counts only: no subject ids, no values (STYLE §3)."""
+    audit_service.record(
+        session,
+        actor=actor,
+        action="events.ingest",
+        now=now,
+        outcome="recorded",
+        detail={
+            **detail,
+            "accepted": summary.accepted,
+            "duplicates": summary.duplicates,
+            "dropped": summary.dropped_by_reason,
+        },
+    )
 
 
 class _Book:
@@ -249,19 +255,33 @@ def _admitted(
     )
     ids = {r.subject_id for r in known.values() if r.data_key is not None}
     facts = consent_service.subject_facts_many(session, keyring=keyring, subject_ids=ids, now=now)
-    consent_gate = gate.ConsentGate(policy, now)
+    passing = _gated(gate.ConsentGate(policy, now), candidates, known, facts, book)
+    return _with_subjects(session, keyring, passing, known, now, book)
+
+
+def _gated(
+    consent_gate: gate.ConsentGate,
+    candidates: list[Candidate],
+    known: dict[SubjectRef, ResolvedSubject],
+    facts: dict[uuid.UUID, SubjectFacts],
+    book: _Book,
+) -> list[Candidate]:
+    """Drop events of erased subjects and those no purpose permits; unknown subjects have no
+    consents (their facts are the empty ones)."""
     passing: list[Candidate] = []
     for candidate in candidates:
         resolved = known.get(candidate.ref)
         subject_id = resolved.subject_id if resolved is not None else None
-        subject_facts = facts.get(subject_id, _UNKNOWN_SUBJECT) if subject_id else _UNKNOWN_SUBJECT
+        subject_facts = _UNKNOWN_SUBJECT if subject_id is None else facts.get(subject_id)
         if resolved is not None and resolved.data_key is None:
             book.drop(candidate.index, gate.SUBJECT_ERASED)
-        elif not consent_gate.permits(subject_id, subject_facts, candidate.category):
+        elif not consent_gate.permits(
+            subject_id, subject_facts or SubjectFacts(subject_id=subject_id), candidate.category
+        ):
             book.drop(candidate.index, gate.NO_PERMITTING_PURPOSE)
         else:
             passing.append(candidate)
-    return _with_subjects(session, keyring, passing, known, now, book)
+    return passing
 
 
 def _with_subjects(
@@ -303,9 +323,19 @@ def _store(
     """Seal and insert the admitted events in one statement; a racing twin is a duplicate."""
     if not admitted:
         return
+    inserted = insert_new(session, _columns(admitted, source, partner, now))
+    for candidate, _ in admitted:
+        stored = candidate.message_id in inserted
+        book.status[candidate.index] = "accepted" if stored else "duplicate"
+
+
+def _columns(
+    admitted: list[tuple[Candidate, ResolvedSubject]], source: Source, partner: bool, now: datetime
+) -> dict[str, list[Any]]:
+    """The event rows, column by column, with properties sealed under each subject's key."""
     sealer = BatchSealer()
     size = len(admitted)
-    columns: dict[str, list[Any]] = {
+    return {
         "id": [uuid.uuid4() for _ in range(size)],
         "subject_id": [s.subject_id for _, s in admitted],
         "type": [c.type for c, _ in admitted],
@@ -319,10 +349,6 @@ def _store(
         "source": [source] * size,
         "is_partner_data": [partner] * size,
     }
-    inserted = insert_new(session, columns)
-    for candidate, _ in admitted:
-        stored = candidate.message_id in inserted
-        book.status[candidate.index] = "accepted" if stored else "duplicate"
 
 
 def _count_drops(session: Session, book: _Book, now: datetime) -> None:

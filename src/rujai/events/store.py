@@ -274,21 +274,19 @@ def reassign(
 ) -> list[uuid.UUID]:
     """Move events to another subject, re-sealed under its key (profile merges and their undo)."""
     stmt = select(Event.id, Event.properties_sealed).where(Event.subject_id == from_subject_id)
-    if event_ids is not None:
-        stmt = stmt.where(Event.id.in_(list(event_ids)))
+    stmt = stmt if event_ids is None else stmt.where(Event.id.in_(list(event_ids)))
     rows = session.execute(stmt.order_by(Event.id)).all()
     if not rows:
         return []
     source_key = _key(session, keyring, from_subject_id)
     target_key = _key(session, keyring, to_subject_id)
+    source_aad, target_aad = event_aad(from_subject_id), event_aad(to_subject_id)
     changes = [
         {
             "id": row.id,
             "subject_id": to_subject_id,
-            "properties_sealed": seal_properties(
-                target_key,
-                to_subject_id,
-                open_properties(source_key, from_subject_id, row.properties_sealed),
+            "properties_sealed": seal(
+                target_key, open_sealed(source_key, row.properties_sealed, source_aad), target_aad
             ),
         }
         for row in rows

@@ -38,6 +38,7 @@ from rujai.profiles.sealing import open_value
 PURCHASE = "purchase"
 BIRTH_DATE = "birth_date"
 SUPPRESSED = "suppressed_interests"
+MODELS = ("rfm_segment", "churn_risk", "expected_purchases_90d")  # from population models
 HORIZON_DAYS = 90
 PURCHASE_WEIGHT = 3.0  # a purchase says more about an interest than a view
 VIEW_WEIGHT = 1.0
@@ -45,13 +46,10 @@ TOP_INTERESTS = 3
 _AGE_BANDS = ((20, "under_20"), (30, "20_29"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
 
 USE = Action.USE
-_PER_CATEGORY = frozenset(
-    {
-        Reason.UNKNOWN_CATEGORY,
-        Reason.CATEGORY_NOT_IN_PURPOSE,
-        Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT,
-    }
-)
+_PER_CATEGORY = frozenset(  # refusals that depend on the category asked about
+    {Reason.UNKNOWN_CATEGORY, Reason.CATEGORY_NOT_IN_PURPOSE,
+     Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT}
+)  # fmt: skip
 _SUBJECT_COLUMNS = (
     Subject.id, Subject.data_key_wrapped, Subject.partner_notified_at, Subject.birth_date_sealed,
 )  # fmt: skip
@@ -264,16 +262,15 @@ def score(values: ArrayLike, cuts: list[float]) -> NDArray[np.int64]:
 def summaries(histories: Iterable[History], end_day: int) -> tuple[list[History], rfm.Summaries]:
     """Summarise the subjects' orders at ``end_day``; return the purchasers in summary order."""
     buyers = [h for h in histories if h.orders]
-    customer: list[int] = []
-    days: list[float] = []
-    amounts: list[float] = []
-    for i, history in enumerate(buyers):
-        for day, amount in history.orders.values():
-            customer.append(i)
-            days.append(day)
-            amounts.append(amount)
+    rows = np.array(
+        [(i, day, amount) for i, h in enumerate(buyers) for day, amount in h.orders.values()]
+    ).reshape(-1, 3)
     result = rfm.summarize_arrays(
-        np.asarray(customer, np.int64), days, amounts, end_day=end_day, unit_days=rfm.WEEK_DAYS
+        rows[:, 0].astype(np.int64),
+        rows[:, 1],
+        rows[:, 2],
+        end_day=end_day,
+        unit_days=rfm.WEEK_DAYS,
     )
     return [buyers[int(i)] for i in result.customer], result
 
@@ -343,6 +340,17 @@ def _purchase_rows(
         "vip_tier": [str(v) for v in rfm.vip_tiers(s.total_spend, policy.insights.vip_tiers)],
     }
     columns.update(_model_columns(s, population, end_day))
+    return _rows_of(buyers, columns, now)
+
+
+def model_rows(histories: Iterable[History], population: Population, now: datetime) -> list[Any]:
+    """Return only the rows that come from the population models (``MODELS``)."""
+    end_day = now.date().toordinal()
+    buyers, s = summaries(histories, end_day)
+    return _rows_of(buyers, _model_columns(s, population, end_day), now)
+
+
+def _rows_of(buyers: list[History], columns: dict[str, list[Any]], now: datetime) -> list[Any]:
     return [
         _row(history, name, values[i], history.purchase_lineage, now)
         for i, history in enumerate(buyers)

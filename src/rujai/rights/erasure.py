@@ -43,14 +43,19 @@ import rujai.listeners  # noqa: F401 - the unlearning listeners must be register
 from rujai.audit import service as audit_service
 from rujai.consent import history as consent_history
 from rujai.events import service as events_service
-from rujai.events.errors import EventsSealedAway
-from rujai.events.schemas import EventRead
+from rujai.events.models import Event  # stand-in: see _purchases
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring
+from rujai.kit.time import as_utc
 from rujai.personalize import decide, insights, recommend, recommend_data
 from rujai.policy.schemas import Policy
-from rujai.profiles import identities, traits as profiles_traits
-from rujai.profiles.errors import SubjectNotFound
+from rujai.profiles import (
+    identities,
+    sealing,
+    service as profiles_service,
+    traits as profiles_traits,
+)
+from rujai.profiles.errors import SubjectErased, SubjectNotFound
 
 # Stand-ins (see _erase_profile_leftovers / _family): the profiles domain has no function for these.
 from rujai.profiles.models import Identity, Subject, SubjectMerge, TraitRevision
@@ -131,6 +136,30 @@ def erase(
     return report
 
 
+def erase_customer(
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    customer_id: str,
+    now: datetime,
+    actor: str,
+) -> tuple[uuid.UUID, ErasureReport]:
+    """``erase`` a brand customer id without a request (an operator's CLI); raise SubjectNotFound.
+
+    Returns the erased subject's UUID with the report: ``rights verify-erasure --subject`` needs
+    it, since without a request no suppression entry leads back to it.
+    """
+    subject_id = profiles_service.find_id(session, keyring=keyring, customer_id=customer_id)
+    if subject_id is None:
+        raise SubjectNotFound("no subject with this customer id")
+    report = erase(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, request_id=None,
+        now=now, actor=actor,
+    )  # fmt: skip
+    return subject_id, report
+
+
 def _family(session: Session, subject_id: uuid.UUID) -> list[uuid.UUID]:
     """Return the subject and the anonymous profiles merged into it (one level: merge rules)."""
     # Stand-in: profiles has no "profiles of this person" function; only ids are read here.
@@ -164,10 +193,7 @@ def _keep_legal_holds(
     session: Session, keyring: Keyring, subject_id: uuid.UUID, now: datetime
 ) -> int:
     """Keep each still-held tax invoice as a minimal record without the person (s.33 para 2)."""
-    try:
-        events = events_service.export_subject(session, keyring=keyring, subject_id=subject_id)
-    except EventsSealedAway:
-        return 0  # already crypto-shredded: nothing readable is left to hold
+    purchases = _purchases(session, keyring, subject_id)
     # Kept apart and unlinkable: no subject, and the creation time coarsened to the day so that
     # it cannot be matched to the erasure's audit entry.
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)
@@ -175,7 +201,7 @@ def _keep_legal_holds(
         {"id": uuid.uuid4(), "record_kind": HOLD_KIND, "reference": order_id, "amount": amount,
          "currency": currency, "issued_on": issued_on, "hold_until": until, "basis": HOLD_BASIS,
          "created_at": day}
-        for order_id, (amount, currency, issued_on) in sorted(tax_invoices(events).items())
+        for order_id, (amount, currency, issued_on) in sorted(tax_invoices(purchases).items())
         if (until := add_years(issued_on, HOLD_YEARS)) > now.date()
     ]  # fmt: skip
     if rows:
@@ -183,18 +209,45 @@ def _keep_legal_holds(
     return len(rows)
 
 
-def tax_invoices(events: Iterable[EventRead]) -> dict[str, tuple[Decimal, str, date]]:
-    """Group purchase events by order id: (total amount, currency, earliest date) per order."""
+def _purchases(
+    session: Session, keyring: Keyring, subject_id: uuid.UUID
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """Stand-in for ``events`` (to move there): the subject's purchase lines, opened.
+
+    ``events.service.export_subject`` opens every event of the subject; a tax invoice needs only
+    the purchases (measured: the whole history is most of an erasure's time at 10,000 events).
+    """
+    rows = session.execute(
+        select(Event.occurred_at, Event.properties_sealed).where(
+            Event.subject_id == subject_id, Event.type == PURCHASE
+        )
+    ).all()
+    if not rows:
+        return []
+    try:
+        key = sealing.subject_key(session, keyring=keyring, subject_id=subject_id)
+    except SubjectErased:
+        return []  # already crypto-shredded: nothing readable is left to hold
+    return [
+        (row.occurred_at, events_service.open_properties(key, subject_id, row.properties_sealed))
+        for row in rows
+    ]
+
+
+def tax_invoices(
+    purchases: Iterable[tuple[datetime, dict[str, Any]]],
+) -> dict[str, tuple[Decimal, str, date]]:
+    """Group purchase lines by order id: (total amount, currency, earliest date) per order."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     currency: dict[str, str] = {}
     issued: dict[str, date] = {}
-    for event in events:
-        order = event.properties.get("order_id")
-        if event.type != PURCHASE or not isinstance(order, str) or not order:
+    for occurred_at, properties in purchases:
+        order = properties.get("order_id")
+        if not isinstance(order, str) or not order:
             continue
-        totals[order] += _money(event.properties.get("amount"))
-        currency.setdefault(order, str(event.properties.get("currency") or DEFAULT_CURRENCY))
-        day = event.occurred_at.astimezone(UTC).date()
+        totals[order] += _money(properties.get("amount"))
+        currency.setdefault(order, str(properties.get("currency") or DEFAULT_CURRENCY))
+        day = as_utc(occurred_at).date()
         issued[order] = min(issued.get(order, day), day)
     return {o: (totals[o].quantize(CENT), currency[o][:3], issued[o]) for o in totals}
 

@@ -1,11 +1,11 @@
 """Errors of the rights domain. Messages name requests and subjects by internal UUID only.
 
-    RequestNotFound (404)
-    RequestStateConflict (409)   an illegal life-cycle step; ``field`` is ``status`` (or the field)
-    RefusalCodeRequired (422)    a refusal without a valid reason code; ``field`` is refusal_code
-    CodeRejected (422)           a wrong, expired or exhausted one-time code; ``field`` is code
-    TooManyCodes (409)           too many codes asked for in an hour
-    ExportNotAvailable (409)     no export to deliver for this request
+RequestNotFound (404)
+RequestStateConflict (409)   an illegal life-cycle step; ``field`` is ``status`` (or the field)
+RefusalCodeRequired (422)    a refusal without a valid reason code; ``field`` is refusal_code
+CodeRejected (422)           a wrong, expired or exhausted one-time code; ``field`` is code
+TooManyCodes (409)           too many codes asked for in an hour
+ExportNotAvailable (409)     no export to deliver for this request
 """
 
 from __future__ import annotations

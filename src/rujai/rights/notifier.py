@@ -61,8 +61,7 @@ _DEFAULT_AUTHORITY = ("หน่วยงานกำกับดูแลด้
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "verification_code": (
-        "รหัสยืนยันตัวตนของคุณคือ {code} ใช้ได้ภายใน {minutes} นาที "
-        "เจ้าหน้าที่จะไม่ขอรหัสนี้จากคุณ อย่าบอกรหัสนี้กับผู้อื่น",
+        "รหัสยืนยันตัวตนของคุณคือ {code} ใช้ได้ภายใน {minutes} นาที เจ้าหน้าที่จะไม่ขอรหัสนี้จากคุณ อย่าบอกรหัสนี้กับผู้อื่น",
         "Your verification code is {code}. It expires in {minutes} minutes. "
         "Our staff will never ask you for it; do not share it.",
     ),

@@ -1,4 +1,4 @@
-"""Data subject requests: receipt, deadlines, the life cycle, refusals and extensions (TH-DSR-00).
+"""Data subject requests: deadlines, the life cycle, refusals and extensions (TH-DSR-00).
 
 Life cycle: ``received -> verified -> in_progress -> completed | refused`` (``TRANSITIONS``); any
 other step is a 409 naming ``status``. Every step is audited with the request id, kind and
@@ -10,30 +10,23 @@ statuses only (no personal data). Deadlines run from receipt, per jurisdiction:
 - clocks in hours (APAC-01): ``DEADLINE_HOURS`` overrides a kind's deadline per jurisdiction,
   e.g. Indonesia's 3 x 24 hours (UU PDP; unverified, a safe default per PDPA.md).
 
-What a rectification asks to write is personal data: it is kept sealed under the subject's data
-key (bound to the request id), never in the plain ``detail`` JSON.
+Receiving a request is ``rights.intake.submit``; carrying it out is ``rights.processing``.
 """
 
 from __future__ import annotations
 
-import base64
 import calendar
-import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.consent import service as consent_service
-from rujai.errors import Conflict, Forbidden, Invalid
+from rujai.errors import Conflict, Invalid
 from rujai.kit.crypto import Keyring
-from rujai.policy.schemas import Lang, Policy
-from rujai.profiles import identities, service as profiles_service
-from rujai.profiles.errors import SubjectErased
-from rujai.profiles.sealing import seal_value, subject_key
+from rujai.policy.schemas import Lang
 from rujai.rights import notifier as messages
 from rujai.rights.errors import RefusalCodeRequired, RequestNotFound, RequestStateConflict
 from rujai.rights.models import RightsRequest
@@ -41,10 +34,8 @@ from rujai.rights.notifier import Notifier, OutboxNotifier
 from rujai.rights.schemas import (
     OPEN_STATUSES,
     REFUSAL_CODES,
-    STAFF_CHANNELS,
     TRANSITIONS,
     RefusalRead,
-    RequestCreate,
     RequestRead,
 )
 
@@ -85,136 +76,6 @@ def due_at(jurisdiction: str, kind: str, received_at: datetime) -> datetime:
     return received_at + timedelta(days=DEADLINE_DAYS.get(jurisdiction, 30))
 
 
-# --- submission -----------------------------------------------------------------------------------
-
-
-def submit(
-    session: Session,
-    *,
-    keyring: Keyring,
-    policy: Policy,
-    body: RequestCreate,
-    now: datetime,
-    actor: str,
-    staff: bool,
-    notifier: Notifier | None = None,
-) -> RequestRead:
-    """Record a request with its deadline, audit it and tell the subject it was received."""
-    staff_channel = _check_channel(body, staff)
-    _check_detail(policy, body)
-    subject_id = _find_subject(session, keyring, body)
-    jurisdiction = body.jurisdiction or policy.jurisdictions[0]
-    lang: Lang = body.language or policy.default_language
-    row = RightsRequest(
-        id=uuid.uuid4(),
-        subject_id=subject_id,
-        kind=body.kind,
-        status="received",
-        channel=body.channel,
-        submitted_by="staff" if staff_channel else "subject",
-        staff_ref=body.staff_ref,
-        jurisdiction=jurisdiction,
-        received_at=now,
-        due_at=due_at(jurisdiction, body.kind, now),
-        result={},
-        updated_at=now,
-    )
-    row.detail = _stored_detail(session, keyring, policy, row, body, lang)
-    session.add(row)
-    session.flush()
-    _audit(session, row, "received", now=now, actor=actor, detail={"channel": row.channel})
-    _notify(session, keyring, notifier, row, "request_received", now)
-    return read(row, now)
-
-
-def _check_channel(body: RequestCreate, staff: bool) -> bool:
-    is_staff_channel = body.channel in STAFF_CHANNELS
-    if is_staff_channel and not staff:
-        raise Forbidden(
-            f"channel {body.channel!r} is for staff acting for a subject: it needs the admin scope",
-            field="channel",
-        )
-    if is_staff_channel and not body.staff_ref:
-        raise Invalid("staff_ref is required when staff submit a request", field="staff_ref")
-    return is_staff_channel
-
-
-def _check_detail(policy: Policy, body: RequestCreate) -> None:
-    detail, kind = body.detail, body.kind
-    if kind in ("objection", "objection_lift") and detail.objection is None:
-        raise Invalid("detail.objection is required for an objection (TH-DSR-03)", field="detail.objection")  # fmt: skip
-    if kind == "withdrawal":
-        if detail.purpose is None:
-            raise Invalid("detail.purpose is required for a withdrawal", field="detail.purpose")
-        try:
-            consent_service.consent_purpose(policy, detail.purpose)
-        except Invalid as e:
-            raise Invalid(e.message, field="detail.purpose") from e
-    if kind == "rectification" and (detail.traits is None) == (detail.remove_interest is None):
-        raise Invalid(
-            "a rectification needs exactly one of detail.traits or detail.remove_interest",
-            field="detail",
-        )
-    if kind == "rectification" and detail.traits is not None and not detail.traits:
-        raise Invalid("detail.traits must name at least one trait", field="detail.traits")
-
-
-def _find_subject(session: Session, keyring: Keyring, body: RequestCreate) -> uuid.UUID | None:
-    """Find the subject by customer id, else by e-mail; an unknown one leaves the request unlinked."""
-    if body.customer_id is not None:
-        return profiles_service.find_id(session, keyring=keyring, customer_id=body.customer_id)
-    if body.email is not None:
-        return identities.find_by_identity(session, keyring=keyring, kind="email", value=body.email)
-    raise Invalid("customer_id or email is required to find the subject", field="customer_id")
-
-
-def _stored_detail(
-    session: Session,
-    keyring: Keyring,
-    policy: Policy,
-    row: RightsRequest,
-    body: RequestCreate,
-    lang: Lang,
-) -> dict[str, Any]:
-    """Return the plain detail (no personal data) with the rectification payload sealed."""
-    detail = body.detail
-    stored: dict[str, Any] = {"language": lang}
-    if detail.objection is not None:
-        stored["objection"] = detail.objection.value
-    if detail.purpose is not None:
-        stored["purpose"] = detail.purpose
-    if body.kind != "rectification":
-        return stored
-    if detail.traits is not None:
-        declared = sorted(name for name in detail.traits if name in policy.traits)
-        stored.update(change="traits", trait_names=declared)
-        stored["undeclared_count"] = len(detail.traits) - len(declared)
-    else:
-        stored["change"] = "remove_interest"
-    payload = detail.model_dump(include={"traits", "remove_interest"}, exclude_none=True)
-    stored["sealed"] = _seal_payload(session, keyring, row, payload)
-    return stored
-
-
-def _seal_payload(
-    session: Session, keyring: Keyring, row: RightsRequest, payload: dict[str, Any]
-) -> str | None:
-    if row.subject_id is None:
-        return None  # unknown subject: the request cannot be verified, so nothing is kept
-    try:
-        key = subject_key(session, keyring=keyring, subject_id=row.subject_id)
-    except SubjectErased:
-        return None
-    raw = json.dumps(payload, ensure_ascii=False).encode()
-    sealed = seal_value(key, row.subject_id, detail_field(row.id), raw)
-    return base64.b64encode(sealed).decode()
-
-
-def detail_field(request_id: uuid.UUID) -> str:
-    """The sealing field of a request's payload: bound to the request, not movable."""
-    return f"rights_request.{request_id}.detail"
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 
@@ -251,30 +112,24 @@ def list_requests(
 def read(row: RightsRequest, now: datetime) -> RequestRead:
     """Return the schema of a request row as of ``now``."""
     effective = row.extended_until or row.due_at
-    detail = {k: v for k, v in (row.detail or {}).items() if k != "sealed"}
-    return RequestRead(
-        id=row.id,
-        subject_id=row.subject_id,
-        kind=cast(Any, row.kind),
-        status=cast(Any, row.status),
-        channel=row.channel,
-        submitted_by=cast(Any, row.submitted_by),
-        staff_ref=row.staff_ref,
-        jurisdiction=row.jurisdiction,
-        language=language_of(row),
-        received_at=row.received_at,
-        due_at=row.due_at,
-        extended_until=row.extended_until,
-        extension_reason=row.extension_reason,
-        effective_due_at=effective,
-        is_overdue=row.status in OPEN_STATUSES and now > effective,
-        verified_at=row.verified_at,
-        completed_at=row.completed_at,
-        refusal_code=row.refusal_code,
-        refusal_note=row.refusal_note,
-        detail=detail,
-        result=dict(row.result or {}),
+    columns = {name: getattr(row, name) for name in _READ_COLUMNS}
+    return RequestRead.model_validate(
+        {
+            **columns,
+            "language": language_of(row),
+            "effective_due_at": effective,
+            "is_overdue": row.status in OPEN_STATUSES and now > effective,
+            "detail": {k: v for k, v in (row.detail or {}).items() if k != "sealed"},
+            "result": dict(row.result or {}),
+        }
     )
+
+
+_READ_COLUMNS = (
+    "id", "subject_id", "kind", "status", "channel", "submitted_by", "staff_ref", "jurisdiction",
+    "received_at", "due_at", "extended_until", "extension_reason", "verified_at", "completed_at",
+    "refusal_code", "refusal_note",
+)  # fmt: skip
 
 
 def language_of(row: RightsRequest) -> Lang:
@@ -307,7 +162,7 @@ def move(
     actor: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Take one step of the life cycle or raise 409 naming ``status``; audit it (domain-internal)."""
+    """Take one life-cycle step or raise 409 naming ``status``; audit it (domain-internal)."""
     if to not in TRANSITIONS[row.status]:
         raise RequestStateConflict(
             f"request {row.id} is {row.status}: it cannot become {to} (TH-DSR-00)", field="status"
@@ -318,10 +173,10 @@ def move(
     if to in ("completed", "refused"):
         row.completed_at = now
     session.flush()
-    _audit(session, row, to, now=now, actor=actor, detail={"from": previous, **(detail or {})})
+    audit_step(session, row, to, now=now, actor=actor, detail={"from": previous, **(detail or {})})
 
 
-def _audit(
+def audit_step(
     session: Session,
     row: RightsRequest,
     step: str,
@@ -397,9 +252,11 @@ def refuse_row(
     move(session, row, "refused", now=now, actor=actor, detail={"refusal_code": code})
     provision, reason = REFUSAL_CODES[code]
     lang = language_of(row)
-    _notify(session, keyring, notifier, row, "request_refused", now,
-            reason=reason.get(lang), provision=provision,
-            authority=messages.authority(row.jurisdiction, lang))  # fmt: skip
+    notify_row(
+        session, keyring=keyring, notifier=notifier, row=row, template="request_refused",
+        now=now, reason=reason.get(lang), provision=provision,
+        authority=messages.authority(row.jurisdiction, lang),
+    )  # fmt: skip
 
 
 def extend(
@@ -413,19 +270,23 @@ def extend(
     actor: str,
     notifier: Notifier | None = None,
 ) -> RequestRead:
-    """Extend a GDPR deadline once by up to two months, with a reason told to the subject (EU-01)."""
+    """Extend a GDPR deadline once by up to two months, with a reason told to the subject."""
     text = reason.strip()
     if not text:
         raise Invalid("an extension needs a reason (GDPR Art. 12(3))", field="reason")
     row = load_for_update(session, request_id)
     allowed = EXTENSION_MONTHS.get(row.jurisdiction, 0)
     _check_extension(row, allowed, months, now)
-    row.extended_until = add_months(row.received_at, DEADLINE_MONTHS.get(row.jurisdiction, 0) + months)  # fmt: skip
+    base_months = DEADLINE_MONTHS.get(row.jurisdiction, 0)
+    row.extended_until = add_months(row.received_at, base_months + months)
     row.extension_reason = text[:200]
     row.updated_at = now
     session.flush()
-    _audit(session, row, "extended", now=now, actor=actor, detail={"months": months})
-    _notify(session, keyring, notifier, row, "request_extended", now, reason=row.extension_reason)
+    audit_step(session, row, "extended", now=now, actor=actor, detail={"months": months})
+    notify_row(
+        session, keyring=keyring, notifier=notifier, row=row, template="request_extended",
+        now=now, reason=row.extension_reason,
+    )  # fmt: skip
     return read(row, now)
 
 
@@ -475,20 +336,6 @@ def _refusal(row: RightsRequest) -> RefusalRead:
 
 
 # --- messages -------------------------------------------------------------------------------------
-
-
-def _notify(
-    session: Session,
-    keyring: Keyring,
-    notifier: Notifier | None,
-    row: RightsRequest,
-    template: str,
-    now: datetime,
-    **values: Any,
-) -> bool:
-    return notify_row(
-        session, keyring=keyring, notifier=notifier, row=row, template=template, now=now, **values
-    )
 
 
 def notify_row(

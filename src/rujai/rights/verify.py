@@ -119,17 +119,26 @@ def scan(
 def subject_rows(
     session: Session, subject_ids: Collection[uuid.UUID], *, skip: Collection[str] = ()
 ) -> dict[str, int]:
-    """Count, per table, the rows whose subject columns hold one of ``subject_ids``."""
-    counts: dict[str, int] = {}
+    """Count, per table, the rows whose subject columns hold one of ``subject_ids``.
+
+    One statement of scalar subqueries (each on an indexed subject column): one round trip.
+    """
     if not subject_ids:
-        return counts
-    for table in Base.metadata.sorted_tables:
-        if table.name in skip:
-            continue
-        for column in subject_columns(table):
-            found = _count(session, table, column.in_(list(subject_ids)))
-            if found:
-                counts[table.name] = counts.get(table.name, 0) + found
+        return {}
+    ids = list(subject_ids)
+    counted = [
+        (table.name, select(func.count()).select_from(table).where(column.in_(ids)))
+        for table in Base.metadata.sorted_tables
+        if table.name not in skip
+        for column in subject_columns(table)
+    ]
+    row = session.execute(
+        select(*(query.scalar_subquery().label(f"n{i}") for i, (_, query) in enumerate(counted)))
+    ).one()
+    counts: dict[str, int] = {}
+    for (name, _), found in zip(counted, row, strict=True):
+        if found:
+            counts[name] = counts.get(name, 0) + int(found)
     return counts
 
 

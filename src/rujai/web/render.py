@@ -30,7 +30,7 @@ from rujai.web.i18n import (
     resolve_lang,
     translate,
 )
-from rujai.web.security import csrf_token, is_web_path, web_cookie_settings
+from rujai.web.security import SignInRequired, csrf_token, is_web_path, web_cookie_settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -154,6 +154,13 @@ def web_error_of(exc: Exception) -> WebError:
     return WebError(500, "internal", "")
 
 
+def sign_in_redirect(request: Request, url: str) -> Response:
+    """Send a visitor who is not signed in to ``url`` (htmx: through ``HX-Redirect``)."""
+    if is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 def install_web_error_handlers(app: FastAPI) -> None:
     """Render errors on web paths as HTML; leave the API's problem+json handlers for the rest."""
     for exc_type in (AppError, RequestValidationError, StarletteHTTPException):
@@ -163,6 +170,8 @@ def install_web_error_handlers(app: FastAPI) -> None:
 
 def _web_or(fallback: Any) -> Handler:
     async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SignInRequired):
+            return sign_in_redirect(request, exc.sign_in_url)
         if is_web_path(request.url.path) or fallback is None:
             return render_error(request, web_error_of(exc))
         response: Response = await fallback(request, exc)

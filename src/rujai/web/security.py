@@ -29,7 +29,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rujai.errors import Forbidden
+from rujai.errors import Forbidden, Unauthorized
 from rujai.kit.crypto import Keyring
 
 SESSION_COOKIE = "rujai_session"
@@ -53,6 +53,14 @@ SECURITY_HEADERS: dict[str, str] = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 _STATE_KEY = "web_session"
+
+
+class SignInRequired(Unauthorized):
+    """Nobody is signed in: a page redirects to ``sign_in_url`` instead of showing an error."""
+
+    def __init__(self, message: str, *, sign_in_url: str) -> None:
+        super().__init__(message, field="session")
+        self.sign_in_url = sign_in_url
 
 
 @dataclass
@@ -215,10 +223,10 @@ class WebMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                current = scope["state"].get(_STATE_KEY, loaded)
-                changed = current.dirty or current is not loaded
-                if writes_cookie and isinstance(current, WebSession) and changed:
-                    headers.append("set-cookie", self._cookie(current, settings))
+                current = scope["state"].get(_STATE_KEY)
+                if writes_cookie and isinstance(current, WebSession):
+                    if current.dirty or current is not loaded:
+                        headers.append("set-cookie", self._cookie(current, settings))
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -1,0 +1,213 @@
+"""The rights requests API, mounted under ``/v1``: ``/requests`` and its steps (TH-DSR-00).
+
+The brand's backend (``consent`` scope) submits requests for its customers and runs verification;
+staff (``admin`` scope) also submit on a subject's behalf through staff channels, list the queue,
+process, refuse (a reason code is required) and extend. Responses never carry an identifier or a
+personal value; the copy of an access/portability request is served as a ZIP on demand.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from rujai.apikeys.deps import AdminPrincipal, ConsentPrincipal
+from rujai.apikeys.schemas import Scope
+from rujai.deps import KeyringDep, PolicyDep, SessionDep
+from rujai.errors import PROBLEM_JSON
+from rujai.kit.time import utcnow
+from rujai.rights import intake, processing, service, verification
+from rujai.rights.schemas import (
+    ExtendCreate,
+    RefuseCreate,
+    RequestCreate,
+    RequestRead,
+    RequestStatus,
+    VerificationConfirm,
+    VerificationCreate,
+    VerificationStarted,
+)
+
+router = APIRouter(prefix="/requests", tags=["rights"])
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
+def _auth(scope: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        401: _problem("Missing or invalid API key."),
+        403: _problem(f"The API key lacks the {scope} scope."),
+        422: _problem("Invalid input; `field` names the offending field."),
+    }
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No request with this id.")}
+STATE: dict[int | str, dict[str, Any]] = {
+    409: _problem("The request's status does not allow this step; `field` is `status`.")
+}
+
+
+@router.post("", status_code=201, response_model=RequestRead, responses=_auth("consent"))
+def submit_request(
+    body: RequestCreate,
+    principal: ConsentPrincipal,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+) -> RequestRead:
+    """Record a request and its deadline; staff channels need the admin scope."""
+    return intake.submit(
+        session, keyring=keyring, policy=policy, body=body, now=utcnow(),
+        actor=principal.actor, staff=principal.has(Scope.ADMIN),
+    )  # fmt: skip
+
+
+@router.get("", response_model=list[RequestRead], responses=_auth("admin"))
+def list_requests(
+    _principal: AdminPrincipal,
+    session: SessionDep,
+    status: Annotated[RequestStatus | None, Query()] = None,
+    overdue: Annotated[bool, Query(description="Only open requests past their deadline.")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[RequestRead]:
+    """Return the queue, soonest deadline first, with overdue requests flagged."""
+    return service.list_requests(
+        session, now=utcnow(), status=status, overdue_only=overdue, limit=limit
+    )
+
+
+@router.get(
+    "/{request_id}", response_model=RequestRead, responses={**_auth("consent"), **NOT_FOUND}
+)
+def get_request(request_id: UUID, _principal: ConsentPrincipal, session: SessionDep) -> RequestRead:
+    """Return one request with its deadline and status."""
+    return service.get(session, request_id=request_id, now=utcnow())
+
+
+@router.post(
+    "/{request_id}/verification",
+    response_model=VerificationStarted,
+    responses={**_auth("consent"), **NOT_FOUND, **STATE},
+)
+def start_verification(
+    request_id: UUID,
+    body: VerificationCreate,
+    principal: ConsentPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+) -> VerificationStarted:
+    """Send a one-time code to the subject's verified identity on file (never another address)."""
+    return verification.start_verification(
+        session, keyring=keyring, request_id=request_id, identity_kind=body.identity_kind,
+        now=utcnow(), actor=principal.actor,
+    )  # fmt: skip
+
+
+@router.post(
+    "/{request_id}/verification/confirm",
+    response_model=RequestRead,
+    responses={**_auth("consent"), **NOT_FOUND, **STATE},
+)
+def confirm_verification(
+    request_id: UUID,
+    body: VerificationConfirm,
+    _principal: ConsentPrincipal,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+) -> RequestRead:
+    """Check the code; restriction, objection to direct marketing, withdrawal run at once."""
+    return processing.confirm_and_run(
+        session, keyring=keyring, policy=policy, request_id=request_id, code=body.code,
+        now=utcnow(),
+    )  # fmt: skip
+
+
+@router.post(
+    "/{request_id}/process",
+    response_model=RequestRead,
+    responses={**_auth("admin"), **NOT_FOUND, **STATE},
+)
+def process_request(
+    request_id: UUID,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+) -> RequestRead:
+    """Carry out a verified request (or record why it is refused)."""
+    return processing.process(
+        session, keyring=keyring, policy=policy, request_id=request_id, now=utcnow(),
+        actor=principal.actor,
+    )  # fmt: skip
+
+
+@router.post(
+    "/{request_id}/refuse",
+    response_model=RequestRead,
+    responses={**_auth("admin"), **NOT_FOUND, **STATE},
+)
+def refuse_request(
+    request_id: UUID,
+    body: RefuseCreate,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+) -> RequestRead:
+    """Refuse with a legal reason code (422 naming ``refusal_code`` without one)."""
+    return service.refuse(
+        session, keyring=keyring, request_id=request_id, refusal_code=body.refusal_code,
+        note=body.note, now=utcnow(), actor=principal.actor,
+    )  # fmt: skip
+
+
+@router.post(
+    "/{request_id}/extend",
+    response_model=RequestRead,
+    responses={**_auth("admin"), **NOT_FOUND, **STATE},
+)
+def extend_request(
+    request_id: UUID,
+    body: ExtendCreate,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    keyring: KeyringDep,
+) -> RequestRead:
+    """Extend a GDPR deadline once by up to two months, with a reason (EU-01)."""
+    return service.extend(
+        session, keyring=keyring, request_id=request_id, months=body.months,
+        reason=body.reason, now=utcnow(), actor=principal.actor,
+    )  # fmt: skip
+
+
+@router.get(
+    "/{request_id}/export",
+    response_class=Response,
+    responses={
+        **_auth("consent"),
+        **NOT_FOUND,
+        200: {"description": "The subject's copy (ZIP).", "content": {"application/zip": {}}},
+        409: _problem("Not a completed access or portability request."),
+    },
+)
+def download_export(
+    request_id: UUID,
+    principal: ConsentPrincipal,
+    session: SessionDep,
+    policy: PolicyDep,
+    keyring: KeyringDep,
+) -> Response:
+    """Build and return the copy of a completed access/portability request; the delivery is kept."""
+    data = processing.deliver_export(
+        session, keyring=keyring, policy=policy, request_id=request_id, now=utcnow(),
+        actor=principal.actor,
+    )  # fmt: skip
+    disposition = f'attachment; filename="rujai-export-{request_id}.zip"'
+    return Response(
+        data, media_type="application/zip", headers={"Content-Disposition": disposition}
+    )

@@ -1,0 +1,1 @@
+"""Web routes, one module per area: ``privacy`` (customers) and ``console`` (staff)."""

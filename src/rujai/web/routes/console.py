@@ -1,0 +1,117 @@
+"""The staff console (/console): sign-in, the dashboard, and the pages of each concept.
+
+Pages live in ``console_*`` modules by concept (offers, customers, requests, records); this module
+assembles them under one router whose dependency ``authorize_page`` checks every page against the
+staff member's role (TH-SEC-01). CSRF is checked on every form by ``mount_web``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from rujai.db import SessionDep
+from rujai.deps import PolicyDep
+from rujai.kit.time import utcnow
+from rujai.personalize import offers as offers_service
+from rujai.rights import service as rights_service
+from rujai.web import staff as staff_service
+from rujai.web.i18n import resolve_lang
+from rujai.web.routes import (
+    console_customers,
+    console_dashboard,
+    console_metrics,
+    console_offers,
+    console_records,
+    console_requests,
+)
+from rujai.web.routes.console_auth import (
+    SignedInDep,
+    StaffDep,
+    ThrottleDep,
+    authorize_page,
+    console_router,
+    go,
+    login_data,
+    sign_out,
+)
+from rujai.web.routes.console_view import show
+from rujai.web.security import start_session
+
+router = console_router(tags=["console"], dependencies=[Depends(authorize_page)])
+
+DASHBOARD_WEEKS = 12
+DASHBOARD_DAYS = 30
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    staff: SignedInDep,
+    next_url: Annotated[str, Query(alias="next", max_length=500)] = "/console/",
+) -> Response:
+    """Show the sign-in form (or go on, when already signed in)."""
+    if staff is not None:
+        return go(request, _safe_next(next_url))
+    context = {"next": _safe_next(next_url)}
+    return show(request, "login.html", staff=None, page="login", context=context)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    throttle: ThrottleDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next_url: Annotated[str, Form(alias="next", max_length=500)] = "/console/",
+) -> Response:
+    """Check the password (argon2id, lock-out after five failures) and start a console session."""
+    now = utcnow()
+    throttle.attempt(request.client.host if request.client else "unknown", now)
+    staff = staff_service.authenticate(session, username=username, password=password, now=now)
+    start_session(request, login_data(staff))
+    return go(request, _safe_next(next_url))
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the console session."""
+    sign_out(request)
+    return go(request, "/console/login")
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(
+    request: Request, session: SessionDep, policy: PolicyDep, staff: StaffDep
+) -> HTMLResponse:
+    """Show consent rates, personalization reach, offer lift and the request queue."""
+    now = utcnow()
+    purposes = [pid for pid, p in policy.purposes.items() if p.basis.is_consent]
+    data = console_dashboard.DashboardData(
+        consent=console_metrics.consent_rates_by_week(
+            session, purposes=purposes, weeks=DASHBOARD_WEEKS, now=now
+        ),
+        reach=console_metrics.reach_by_day(session, days=DASHBOARD_DAYS, now=now),
+        lift=offers_service.lift_report(session),
+        queue=rights_service.list_requests(session, now=now, limit=rights_service.MAX_LIST),
+    )
+    charts = console_dashboard.dashboard_context(
+        data, policy=policy, lang=resolve_lang(request), now=now
+    )
+    return show(request, "dashboard.html", staff=staff, page="dashboard", context=charts)
+
+
+def _safe_next(target: str) -> str:
+    """Only go on to a console page of this site (no open redirect)."""
+    if target.startswith("/console") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/console/"
+
+
+router.include_router(console_offers.router)
+router.include_router(console_customers.router)
+router.include_router(console_requests.router)
+router.include_router(console_records.router)
