@@ -30,8 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Json
 from _common import figure, note, timed
+from psycopg.types.json import Json
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -125,7 +125,7 @@ def subject_row(keyring: Keyring, index: int) -> tuple[tuple[Any, ...], bytes]:
 def event_rows(
     sid: uuid.UUID, key: bytes, count: int, rng: random.Random, sealer: BatchSealer
 ) -> Iterator[tuple[Any, ...]]:
-    """``count`` sealed events of one subject over the last two years; purchases in 2-line orders."""
+    """``count`` sealed events of one subject over two years; purchases in 2-line orders."""
     for j, kind in enumerate(kinds(count, rng)):
         order = f"ORD-{sid.hex[:12]}-{j // 2}"
         when = NOW - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
@@ -141,9 +141,10 @@ def copy_rows(
     """Binary ``COPY`` of ``rows`` into ``table``; return how many."""
     names = ", ".join(name for name, _ in columns)
     count = 0
-    with conn.cursor() as cursor, cursor.copy(
-        f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"  # noqa: S608 - bench constants
-    ) as copy:
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
         copy.set_types([kind for _, kind in columns])
         for row in rows:
             copy.write_row(row)
@@ -214,6 +215,27 @@ def erase(
         )  # fmt: skip
 
 
+def setup(
+    url: str, libpq: str, keyring: Keyring, policy: Policy, args: argparse.Namespace
+) -> tuple[sessionmaker[Session], uuid.UUID]:
+    """Load the data, train the recommender, ANALYZE, warm up; return the heavy subject."""
+    factory = make_session_factory(make_engine(url))
+    with timed() as timer:
+        heavy = load(libpq, keyring, policy, args)
+        with session_scope(factory) as s:
+            catalog_service.upsert_many(s, items=catalogue(), now=NOW)
+            info = recommend.train(s, keyring=keyring, policy=policy, now=NOW)
+        with psycopg.connect(libpq, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+            ordinary = conn.execute("SELECT id FROM subject WHERE id <> %s LIMIT 1", [heavy])
+            warm_up = ordinary.fetchone()
+    note(f"setup {timer.seconds:.1f} s; model {info.version}: {info.n_users} users, "
+         f"{info.n_items} items")  # fmt: skip
+    if warm_up is not None:
+        erase(factory, keyring, policy, warm_up[0])  # statement caches, as in a running server
+    return factory, heavy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subjects", type=int, default=50_000)
@@ -222,27 +244,12 @@ def main() -> None:
     args = parser.parse_args()
     policy, keyring = load_policy_file(POLICY), Keyring(os.urandom(32))
     with database() as (url, libpq):
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        with timed() as setup:
-            heavy = load(libpq, keyring, policy, args)
-            with session_scope(factory) as s:
-                catalog_service.upsert_many(s, items=catalogue(), now=NOW)
-                info = recommend.train(s, keyring=keyring, policy=policy, now=NOW)
-            with psycopg.connect(libpq, autocommit=True) as conn:
-                conn.execute("ANALYZE")
-        note(f"setup {setup.seconds:.1f} s; model {info.version}: {info.n_users} users, "
-             f"{info.n_items} items")  # fmt: skip
-        with psycopg.connect(libpq) as conn:
-            ordinary = conn.execute(
-                "SELECT id FROM subject WHERE id <> %s LIMIT 1", [heavy]
-            ).fetchone()
-        erase(factory, keyring, policy, ordinary[0])  # warm-up: statement caches
+        factory, heavy = setup(url, libpq, keyring, policy, args)
         floor, rows = floor_s(libpq, heavy)
         with timed() as timer:
             report = erase(factory, keyring, policy, heavy)
         note(json.dumps(report.model_dump(mode="json"), sort_keys=True))
-        engine.dispose()
+        factory.kw["bind"].dispose()
     figure("events_total", args.subjects * args.per_subject - args.per_subject + args.heavy, "")
     figure("subjects", args.subjects, "")
     figure("heavy_subject_events", rows, "")

@@ -220,3 +220,28 @@ def test_import_refuses_what_is_not_an_export_naming_the_file(factory, keyring, 
     with session_scope(factory) as s, pytest.raises(Invalid) as refused:
         importer.import_export(s, keyring=keyring, policy=policy, data=b"PK nonsense", now=NOW)
     assert refused.value.field == "file"
+
+
+def test_round_trip_of_an_anonymous_profile_keeps_its_device_and_events(
+    factory, keyring, policy, tmp_path
+):
+    """A visitor who never signed in: the copy names the device id, and events come along."""
+    from tests.factories import make_anonymous_subject, make_purchase
+
+    with session_scope(factory) as s:
+        visitor = make_anonymous_subject(s, keyring, "device-rt-77", now=NOW)
+        make_purchase(s, keyring, policy, anonymous_id="device-rt-77", order_id="O-RT-1", now=NOW)
+    data = _bytes(_zip(factory, keyring, policy, visitor.id))
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as s:
+            report = importer.import_export(s, keyring=keyring, policy=policy, data=data, now=NOW)
+            assert report.status == "imported" and report.events_accepted == 1
+            found = identities.find_by_identity(
+                s, keyring=keyring, kind="anonymous", value="device-rt-77"
+            )
+            assert found == report.subject_id
+    finally:
+        engine.dispose()

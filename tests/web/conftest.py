@@ -9,13 +9,12 @@ screenshot in ``test-artifacts/``.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.config import Settings
@@ -83,7 +82,8 @@ def sign_in(client: TestClient, factory: Any, keyring: Keyring, identifier: str)
     done = client.post(
         "/privacy/sign-in/code", data={"code": code, "csrf_token": csrf_of(sent.text)}
     )
-    assert done.status_code == 200 and done.url.path == "/privacy/consents", done.text
+    assert done.status_code == 200, done.text
+    assert done.url.path == "/privacy/consents"
 
 
 @pytest.fixture

@@ -40,9 +40,11 @@ def test_translate_falls_back_to_english_then_the_key():
 
 def test_pages_are_thai_by_default_and_english_on_request(web_client):
     thai = web_client.get("/privacy/")
-    assert '<html lang="th">' in thai.text and "เข้าสู่ศูนย์ความเป็นส่วนตัว" in thai.text
+    assert '<html lang="th">' in thai.text
+    assert "เข้าสู่ศูนย์ความเป็นส่วนตัว" in thai.text
     english = web_client.get("/privacy/?lang=en")
-    assert '<html lang="en">' in english.text and "Sign in to the privacy center" in english.text
+    assert '<html lang="en">' in english.text
+    assert "Sign in to the privacy center" in english.text
     assert "rujai_lang=en" in english.headers["set-cookie"]
     remembered = web_client.get("/privacy/")
     assert '<html lang="en">' in remembered.text

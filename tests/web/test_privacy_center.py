@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from rujai.audit import service as audit_service
 from rujai.consent.receipts import verify_receipt
 from rujai.db import session_scope
 from rujai.profiles import service as profiles_service
 from rujai.rights import notifier
+from rujai.web.i18n import format_date
 from tests.web import seeding
 from tests.web.conftest import csrf_of, sign_in
 
@@ -44,10 +46,9 @@ def test_sign_in_answers_the_same_for_unknown_people_and_sends_nothing(
     web_client, customer, factory, keyring
 ):
     token = csrf_of(web_client.get("/privacy/").text)
-    unknown = web_client.post(
-        "/privacy/sign-in", data={"identifier": "C-999", "csrf_token": token}
-    )
-    assert unknown.status_code == 200 and unknown.url.path == "/privacy/sign-in/code"
+    unknown = web_client.post("/privacy/sign-in", data={"identifier": "C-999", "csrf_token": token})
+    assert unknown.status_code == 200
+    assert unknown.url.path == "/privacy/sign-in/code"
     with session_scope(factory) as s:
         assert notifier.list_outbox(s, keyring=keyring, now=datetime.now(UTC), actor="t") == []
 
@@ -56,12 +57,11 @@ def test_session_holds_only_the_subject_after_sign_in(signed_in, customer):
     cookie = signed_in.cookies["rujai_session"]
     payload = json.loads(_b64(cookie.split(".")[0]))
     assert payload["data"] == {"subject": str(customer.id)}
-    assert seeding.SIGNED_IN not in cookie and "example.com" not in json.dumps(payload)
+    assert seeding.SIGNED_IN not in cookie
+    assert "example.com" not in json.dumps(payload)
 
 
 def _b64(text: str) -> bytes:
-    import base64
-
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -97,7 +97,8 @@ def test_pages_return_a_partial_for_htmx(signed_in):
     for path in ("/privacy/consents", "/privacy/data", "/privacy/why"):
         full = signed_in.get(path).text
         partial = signed_in.get(path, headers={"HX-Request": "true"}).text
-        assert "<html" in full and "<html" not in partial
+        assert "<html" in full
+        assert "<html" not in partial
         assert partial.lstrip().startswith("<h1>")
 
 
@@ -115,7 +116,8 @@ def test_receipts_download_and_verify_th_con_04(signed_in, keyring):
     response = signed_in.get(link)
     assert response.headers["content-disposition"].startswith("attachment")
     receipt = response.json()
-    assert receipt["purpose"] == "email_marketing" and receipt["channel"] == "privacy_center"
+    assert receipt["purpose"] == "email_marketing"
+    assert receipt["channel"] == "privacy_center"
     assert verify_receipt(keyring, receipt)
     assert signed_in.get(link.replace(link[-12:], "0" * 12)).status_code == 404
 
@@ -130,12 +132,14 @@ def test_reads_are_audited_as_the_subject_without_personal_data(signed_in, custo
     assert {"consents", "my_data"} <= pages
     assert {e.actor for e in entries} == {f"subject:{customer.id}"}
     dumped = json.dumps([e.detail for e in entries])
-    assert seeding.SIGNED_IN not in dumped and "example.com" not in dumped
+    assert seeding.SIGNED_IN not in dumped
+    assert "example.com" not in dumped
 
 
 def test_my_data_shows_what_is_held_by_category(signed_in):
     page = signed_in.get("/privacy/data").text
-    assert seeding.SIGNED_IN_EMAIL in page and "สมชาย" in page
+    assert seeding.SIGNED_IN_EMAIL in page
+    assert "สมชาย" in page
     assert "ข้อมูลติดต่อ" in page  # the contact category's title
 
 
@@ -153,7 +157,8 @@ def test_a_restriction_request_is_confirmed_by_code_and_carried_out_th_dsr_05(
     token = csrf_of(signed_in.get("/privacy/data").text)
     page = signed_in.post("/privacy/requests", data={"kind": "restriction", "csrf_token": token})
     assert page.url.path.startswith("/privacy/requests/")
-    assert "2569" in page.text or "25" in page.text  # the deadline, Buddhist Era in Thai
+    due = format_date(datetime.now(UTC) + timedelta(days=30), "th")
+    assert due in page.text  # TH-DSR-01: 30 days, shown in the Buddhist Era
     code = seeding.latest_code(factory, keyring=keyring)
     done = signed_in.post(
         f"{page.url.path}/code", data={"code": code, "csrf_token": csrf_of(page.text)}
@@ -183,5 +188,29 @@ def test_a_wrong_code_shows_the_form_again(web_client, customer, factory, keyrin
     wrong = web_client.post(
         "/privacy/sign-in/code", data={"code": "12345x", "csrf_token": csrf_of(sent.text)}
     )
-    assert wrong.status_code == 422 and 'role="alert"' in wrong.text
+    assert wrong.status_code == 422
+    assert 'role="alert"' in wrong.text
     sign_in(web_client, factory, keyring, seeding.SIGNED_IN_EMAIL)
+
+
+def test_a_minor_sees_their_yes_pending_a_guardian_th_min_01(signed_in, customer, factory, keyring):
+    with session_scope(factory) as s:
+        profiles_service.set_birth_date(
+            s, keyring=keyring, subject_id=customer.id, now=datetime.now(UTC),
+            birth_date=date(date.today().year - 17, 1, 1),
+        )  # fmt: skip
+    page = _toggle(signed_in, "recommendations", "grant").text
+    assert _checked(page, "recommendations") == "true"
+    assert 'data-status="pending_guardian"' in page
+    assert "รอความยินยอมจากผู้ปกครอง" in page
+
+
+def test_under_sixteen_only_a_guardian_can_consent_th_min_01(signed_in, customer, factory, keyring):
+    with session_scope(factory) as s:
+        profiles_service.set_birth_date(
+            s, keyring=keyring, subject_id=customer.id, now=datetime.now(UTC),
+            birth_date=date(date.today().year - 12, 1, 1),
+        )  # fmt: skip
+    page = signed_in.get("/privacy/consents").text
+    assert 'data-status="guardian_required"' in page
+    assert re.search(r'data-testid="switch-recommendations" disabled', page)

@@ -69,8 +69,10 @@ def test_pages_carry_the_content_security_policy_and_friends(web_client):
 
 def test_pages_have_no_inline_script_or_style(web_client):
     page = web_client.get("/privacy/").text
-    assert "<style" not in page and "style=" not in page
-    assert page.count("<script") == 1 and 'src="/static/htmx.min.js"' in page
+    assert "<style" not in page
+    assert "style=" not in page
+    assert page.count("<script") == 1
+    assert 'src="/static/htmx.min.js"' in page
 
 
 def test_session_cookie_is_httponly_and_samesite(web_client):
@@ -93,7 +95,8 @@ def test_session_cookie_is_secure_when_configured():
     )
     with TestClient(app) as client:
         cookie = client.get("/privacy/").headers["set-cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
 
 
 def test_cookie_settings_come_from_the_web_settings_group():
@@ -142,4 +145,5 @@ def test_unknown_web_page_renders_the_html_error(web_client):
     response = web_client.get("/privacy/no-such-page", headers={"HX-Request": "true"})
     assert response.status_code == 404
     assert response.headers["hx-retarget"] == "#flash"
-    assert 'role="alert"' in response.text and "<html" not in response.text
+    assert 'role="alert"' in response.text
+    assert "<html" not in response.text

@@ -4,6 +4,12 @@ A key reads ``rk_<prefix>_<secret>``: ``prefix`` is 8 random letters and digits,
 unique, so authentication is one indexed lookup; ``secret`` is 32 random bytes (URL-safe base64) of
 which only the SHA-256 is stored. The full key is shown once, when it is created. Authentication
 writes nothing (no "last used" column), and every failure gets the same message.
+
+Verified keys are cached per process and database for ``VERIFIED_TTL_S`` (one second): a request
+with a key verified less than a second ago compares its secret's hash with the cached one and
+skips the query; after that the key row is read again, so a revocation made by another process
+(``rujai keys revoke``) takes effect within a second, and one made by ``revoke`` in this process at
+once. Failures are never cached.
 """
 
 from __future__ import annotations
@@ -11,11 +17,15 @@ from __future__ import annotations
 import hmac
 import secrets
 import string
+import time
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rujai.apikeys.models import ApiKey
@@ -33,6 +43,19 @@ UNAUTHORIZED_MESSAGE = "missing or invalid API key"
 _PREFIX_ALPHABET = string.ascii_letters + string.digits
 _URLSAFE = frozenset(string.ascii_letters + string.digits + "-_")
 _DUMMY_HASH = sha256_hex("rujai: no such key")
+VERIFIED_TTL_S = 1.0  # how long a verified key is trusted without reading its row again
+_BY_PREFIX = select(
+    ApiKey.id, ApiKey.name, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at
+).where(ApiKey.prefix == bindparam("prefix"))
+
+
+class _Verified(NamedTuple):
+    secret_hash: str
+    principal: Principal
+    at: float  # time.monotonic() of the read
+
+
+_verified: weakref.WeakKeyDictionary[Engine, dict[str, _Verified]] = weakref.WeakKeyDictionary()
 
 
 def create(
@@ -72,6 +95,7 @@ def revoke(session: Session, *, key_id: UUID, now: datetime, actor: str) -> ApiK
     if key.revoked_at is None:
         key.revoked_at = now
         session.flush()
+        _verified.get(session.get_bind().engine, {}).pop(key.prefix, None)
         detail = {"key_id": str(key.id), "prefix": key.prefix}
         audit_service.record(session, actor=actor, action="api_key.revoke", now=now, detail=detail)
     return _read(key)
@@ -87,20 +111,31 @@ def authenticate(
     session: Session,
     *,
     token: str,
-    now: datetime,  # noqa: ARG001 - kept for key expiry; revocation is immediate, whatever the clock
+    now: datetime,  # noqa: ARG001 - kept for key expiry; revocation does not depend on the clock
 ) -> Principal:
-    """Return the principal of a valid, unrevoked key; raise Unauthorized otherwise."""
+    """Return the principal of a valid, unrevoked key; raise Unauthorized otherwise.
+
+    A key verified in this process less than ``VERIFIED_TTL_S`` ago is not read again.
+    """
     parsed = _parse_token(token)
     if parsed is None:
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
     prefix, secret = parsed
-    stmt = select(ApiKey.id, ApiKey.name, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at)
-    row = session.execute(stmt.where(ApiKey.prefix == prefix)).first()
+    digest, clock = sha256_hex(secret), time.monotonic()
+    cache = _verified.setdefault(session.get_bind().engine, {})
+    hit = cache.get(prefix)
+    fresh = hit is not None and clock - hit.at < VERIFIED_TTL_S
+    if hit is not None and fresh and hmac.compare_digest(digest, hit.secret_hash):
+        return hit.principal
+    row = session.execute(_BY_PREFIX, {"prefix": prefix}).first()
     stored = row.secret_hash if row is not None else _DUMMY_HASH
-    matches = hmac.compare_digest(sha256_hex(secret), stored)
+    matches = hmac.compare_digest(digest, stored)
     if row is None or not matches or row.revoked_at is not None:
+        cache.pop(prefix, None)
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
-    return Principal(key_id=row.id, name=row.name, scopes=frozenset(_known_scopes(row.scopes)))
+    principal = Principal(key_id=row.id, name=row.name, scopes=frozenset(_known_scopes(row.scopes)))
+    cache[prefix] = _Verified(row.secret_hash, principal, clock)
+    return principal
 
 
 def parse_scopes(scopes: Sequence[str]) -> list[Scope]:

@@ -3,7 +3,8 @@
 Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or
 reordering any entry breaks the chain there and ``verify`` names the first broken or missing entry.
 The head row (id=1) holds the last seq and hash; ``record`` locks it, so concurrent appends stay
-gapless.
+gapless. Inside ``at_commit`` entries are queued and appended right before the transaction commits,
+so hot paths (decide) hold that lock for the commit only, not for their whole unit of work.
 
 Entries refer to subjects only by their internal, pseudonymous UUID and ``detail`` refuses keys that
 look like personal data. The log is therefore *not* erased by subject (TH-DSR-04 erasure removes the
@@ -63,8 +64,22 @@ _MOVE_HEAD = (
     .where(_HEAD.c.id == HEAD_ID)
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
+_LOCK_HEAD_SQLITE = (  # a write, so SQLite's write lock is taken before the head is read
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=_HEAD.c.seq)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_NEW_HEAD = {"id": HEAD_ID, "seq": 0, "hash": GENESIS_HASH}
+_CREATE_HEAD = {  # insert-or-ignore, safe against two creators racing
+    "postgresql": postgresql.insert(_HEAD).on_conflict_do_nothing(index_elements=["id"]),
+    "sqlite": sqlite.insert(_HEAD).on_conflict_do_nothing(index_elements=["id"]),
+}
 _HEAD_CACHE = "rujai.audit.head"
 _BATCH = "rujai.audit.batch"
+_QUEUE = "rujai.audit.queue"  # entries waiting for the commit (``at_commit``)
+_DEFER = "rujai.audit.defer"
 
 
 def record(
@@ -81,19 +96,58 @@ def record(
     """Append one entry in the caller's transaction and return its seq (TH-SEC-01).
 
     Inside ``batched`` the call is counted instead, and the batch writes one entry at its end.
+    Inside ``at_commit`` the entry is checked now and appended when the transaction commits; the
+    call returns 0 (its seq is not known yet).
     """
     batch: Counter[str] | None = session.info.get(_BATCH)
     if batch is not None:
         batch[action] += 1
         return 0
     fields = _entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
-    head_seq, head_hash = _head(session)
-    seq = head_seq + 1
-    digest = entry_hash(seq=seq, prev_hash=head_hash, **fields)
-    session.execute(_INSERT_ENTRY, {"seq": seq, "prev_hash": head_hash, "hash": digest, **fields})
-    session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
-    session.info[_HEAD_CACHE] = (session.get_transaction(), seq, digest)
+    if session.info.get(_DEFER):
+        session.info.setdefault(_QUEUE, []).append(fields)
+        return 0
+    return _append(session, [fields])
+
+
+def _append(session: Session, entries: Sequence[dict[str, Any]]) -> int:
+    """Chain ``entries`` after the head, in order, in one insert; move the head; return its seq."""
+    seq, prev = _head(session)
+    rows = []
+    for fields in entries:
+        seq += 1
+        digest = entry_hash(seq=seq, prev_hash=prev, **fields)
+        rows.append({"seq": seq, "prev_hash": prev, "hash": digest, **fields})
+        prev = digest
+    session.execute(_INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+    session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    session.info[_HEAD_CACHE] = (session.get_transaction(), seq, prev)
     return seq
+
+
+@contextmanager
+def at_commit(session: Session) -> Iterator[None]:
+    """Queue the entries recorded inside; append them, in order, when the transaction commits.
+
+    They stay in the caller's transaction (committed with its work, rolled back with it), each
+    checked when recorded, the chain as exact and gapless as ever; only the head's lock is taken
+    at the commit instead of at the first entry, so concurrent decisions serialise on the append
+    alone (TH-SEC-01 with throughput). A savepoint that rolls back keeps its entries queued.
+    """
+    outer = session.info.get(_DEFER, False)
+    session.info[_DEFER] = True
+    try:
+        yield
+    finally:
+        session.info[_DEFER] = outer
+
+
+@event.listens_for(Session, "before_commit")
+def _append_queued(session: Session) -> None:
+    queued = session.info.get(_QUEUE)
+    if queued:  # a savepoint's release appends them too: still inside the caller's transaction
+        session.info[_QUEUE] = []
+        _append(session, queued)
 
 
 @contextmanager
@@ -121,8 +175,10 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_head(session: Session, _previous: Any) -> None:
+def _forget_head(session: Session, previous: Any) -> None:
     session.info.pop(_HEAD_CACHE, None)
+    if previous.parent is None:  # the whole transaction: its queued entries go with it
+        session.info.pop(_QUEUE, None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -318,35 +374,29 @@ def _broken(checked: int, seq: int, problem: str) -> AuditVerifyReport:
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
-    """Create the head row if missing, then lock it; return its (seq, hash)."""
-    _insert_head_if_missing(session)
-    stmt = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
-    head = session.execute(stmt).one()
+    """Lock the head row, creating it first if missing; return its (seq, hash). One statement.
+
+    SQLite ignores FOR UPDATE: there a no-op UPDATE ... RETURNING takes the database's write lock
+    before the head is read, which is what serialises appends.
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = _LOCK_HEAD_SQLITE if dialect == "sqlite" else _LOCK_HEAD
+    head = session.execute(stmt).first()
+    if head is None:
+        _insert_head_if_missing(session, dialect)
+        head = session.execute(stmt).one()
     return int(head.seq), str(head.hash)
 
 
-def _insert_head_if_missing(session: Session) -> None:
-    """Insert head id=1 unless present; safe against two creators racing.
-
-    On SQLite this write also takes the database's write lock before the head is read, which is what
-    serialises appends there (SQLite ignores FOR UPDATE).
-    """
-    values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS_HASH}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(
-            postgresql.insert(AuditHead)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-    elif dialect == "sqlite":
-        session.execute(
-            sqlite.insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["id"])
-        )
+def _insert_head_if_missing(session: Session, dialect: str) -> None:
+    """Insert head id=1 unless present; safe against two creators racing."""
+    create = _CREATE_HEAD.get(dialect)
+    if create is not None:
+        session.execute(create, _NEW_HEAD)
     elif session.get(AuditHead, HEAD_ID) is None:
         try:
             with session.begin_nested():
-                session.execute(insert(AuditHead).values(values))
+                session.execute(insert(AuditHead).values(_NEW_HEAD))
         except IntegrityError:
             pass  # another transaction created it first
 
@@ -439,6 +489,7 @@ def _utc(value: datetime) -> datetime:
 
 __all__: Sequence[str] = (
     "GENESIS_HASH",
+    "at_commit",
     "entry_hash",
     "list_entries",
     "record",

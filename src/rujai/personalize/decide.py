@@ -5,6 +5,11 @@ purpose and categories → if allowed and not in the holdout: insights (only tho
 the verdict covers) + recommender + offer bandit; otherwise the non-personalized fallback (popular
 items, the generic offer), never an error → one stored decision with what it relied on → one
 audit entry (the chokepoint's). Reasons reveal at most one personal data point per item or offer.
+
+Throughput: the chokepoint's entry is appended at the commit (``audit.service.at_commit``), in the
+same transaction as the decision, so the audit head is locked only while committing; the decision
+row is flushed at the commit too. Subject lookup unwraps no key; item names, models and offers
+come from per-process caches (none holds consent state: every request reads it afresh).
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.catalog import service as catalog_service
 from rujai.config import PersonalizeSettings
 from rujai.errors import Invalid
 from rujai.kit.crypto import Keyring
@@ -28,6 +32,7 @@ from rujai.personalize import (
     insights as insights_service,
     offers as offers_service,
     recommend as recommend_service,
+    recommend_serving,
 )
 from rujai.personalize.decision_schemas import (
     DecideCreate,
@@ -72,17 +77,18 @@ def decide(
 ) -> DecisionRead:
     """Return a personalized decision where the policy allows it, else the fallback; store it."""
     placement = _placement(policy, body.placement)
-    subject_id = _find_subject(session, keyring, body, now)
-    verdict = policy_service.check(
-        session,
-        policy=policy,
-        keyring=keyring,
-        subject_id=subject_id,
-        purpose=placement.purpose,
-        categories=placement.categories,
-        now=now,
-        actor=actor,
-    )
+    subject_id = _find_subject(session, keyring, body)
+    with audit_service.at_commit(session):  # the chokepoint's entry, appended at the commit
+        verdict = policy_service.check(
+            session,
+            policy=policy,
+            keyring=keyring,
+            subject_id=subject_id,
+            purpose=placement.purpose,
+            categories=placement.categories,
+            now=now,
+            actor=actor,
+        )
     k = min(body.k, settings.max_items)
     holdout = _in_holdout(verdict, subject_id, settings)
     if verdict.allowed and not holdout and subject_id is not None:
@@ -100,15 +106,10 @@ def _placement(policy: Policy, name: str) -> Placement:
     return placement
 
 
-def _find_subject(
-    session: Session, keyring: Keyring, body: DecideCreate, now: datetime
-) -> uuid.UUID | None:
+def _find_subject(session: Session, keyring: Keyring, body: DecideCreate) -> uuid.UUID | None:
+    """The subject's id; None when unknown or erased (no personal data to use)."""
     ref = SubjectRef(customer_id=body.customer_id, anonymous_id=body.anonymous_id)
-    found = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now, create=False)
-    resolved = found.get(ref)
-    if resolved is None or resolved.data_key is None:
-        return None  # unknown or erased: no personal data to use
-    return resolved.subject_id
+    return identities.resolve_ids(session, keyring=keyring, refs=[ref]).get(ref)
 
 
 def _in_holdout(
@@ -142,7 +143,7 @@ def _personalized(
     )
     if not recs.items:
         return _fallback(session, placement, body, k)
-    names = catalog_service.names(session, item_ids=_named_ids(recs.items))
+    names = recommend_serving.item_names(session, item_ids=_named_ids(recs.items))
     items = [_item(r.item_id, r.score, r.because, names) for r in recs.items]
     segment = values.get("rfm_segment")
     offers = _offers(session, policy, placement, values, segment, now)
@@ -199,7 +200,7 @@ def _offer_reason(variant_key: str, values: Mapping[str, Any]) -> Text:
 def _fallback(session: Session, placement: Placement, body: DecideCreate, k: int) -> _Plan:
     exclude = _context_items(body)
     popular = recommend_service.popular(session, k=k, exclude=exclude)
-    names = catalog_service.names(session, item_ids=popular)
+    names = recommend_serving.item_names(session, item_ids=popular)
     items = [
         DecidedItem(item_id=i, name=_name(i, names), score=None, reason=POPULAR) for i in popular
     ]
@@ -280,12 +281,14 @@ def _store(
         offers=[o.model_dump() for o in plan.offers],
         created_at=now,
     )
-    session.add(row)
-    return _read(row)
+    session.add(row)  # flushed at the commit (or the caller's flush)
+    return _read(row, plan)
 
 
-def _read(row: Decision) -> DecisionRead:
-    reason = _reason_text(row.reason)
+def _read(row: Decision, plan: _Plan | None = None) -> DecisionRead:
+    """The schema of a row; ``plan`` passes the items and offers it was built from as they are."""
+    items = plan.items if plan else [DecidedItem.model_validate(i) for i in row.items]
+    offers = plan.offers if plan else [DecidedOffer.model_validate(o) for o in row.offers]
     return DecisionRead(
         id=row.id,
         placement=row.placement,
@@ -298,9 +301,9 @@ def _read(row: Decision) -> DecisionRead:
         model_version=row.model_version,
         segment=row.segment,
         reason=row.reason,
-        reason_text=reason,
-        items=[DecidedItem.model_validate(i) for i in row.items],
-        offers=[DecidedOffer.model_validate(o) for o in row.offers],
+        reason_text=_reason_text(row.reason),
+        items=items,
+        offers=offers,
         created_at=row.created_at,
     )
 

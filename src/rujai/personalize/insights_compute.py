@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from numpy.typing import ArrayLike, NDArray
-from sqlalchemy import select
+from sqlalchemy import Uuid, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rujai.errors import AppError, Invalid
@@ -45,7 +46,7 @@ VIEW_WEIGHT = 1.0
 TOP_INTERESTS = 3
 _AGE_BANDS = ((20, "under_20"), (30, "20_29"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
 
-USE = Action.USE
+_JSON = json.JSONDecoder()
 _PER_CATEGORY = frozenset(  # refusals that depend on the category asked about
     {Reason.UNKNOWN_CATEGORY, Reason.CATEGORY_NOT_IN_PURPOSE,
      Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT}
@@ -53,9 +54,9 @@ _PER_CATEGORY = frozenset(  # refusals that depend on the category asked about
 _SUBJECT_COLUMNS = (
     Subject.id, Subject.data_key_wrapped, Subject.partner_notified_at, Subject.birth_date_sealed,
 )  # fmt: skip
-_EVENT_COLUMNS = (
-    Event.subject_id, Event.type, Event.category, Event.occurred_at,
-    Event.properties_sealed, Event.is_partner_data,
+_EVENT_COLUMNS = (  # the subject id as text: a UUID object per event costs more than its opening
+    type_coerce(Event.subject_id, Uuid(as_uuid=False)), Event.type, Event.category,
+    Event.occurred_at, Event.properties_sealed, Event.is_partner_data,
 )  # fmt: skip
 
 
@@ -82,11 +83,8 @@ def scope_of(policy: Policy) -> Scope:
         for pid, p in policy.purposes.items()
         if p.profiling
     )
-    opened = frozenset(
-        name
-        for name, t in policy.event_types.items()
-        if name == PURCHASE or "category" in t.properties
-    )
+    types = policy.event_types.items()
+    opened = frozenset(n for n, t in types if n == PURCHASE or "category" in t.properties)
     return Scope(purposes, opened, birth.category if birth is not None else None)
 
 
@@ -103,17 +101,12 @@ def permitted_categories(
         wanted = tuple(c for c in categories if c not in allowed)
         if not wanted:
             continue
-        verdict = decide(policy, facts, purpose=purpose, categories=wanted, action=USE, now=now)
+        ask = partial(decide, policy, facts, purpose=purpose, action=Action.USE, now=now)
+        verdict = ask(categories=wanted)
         if verdict.allowed:
             allowed.update(wanted)
         elif verdict.reason in _PER_CATEGORY:
-            allowed.update(
-                c
-                for c in wanted
-                if decide(
-                    policy, facts, purpose=purpose, categories=(c,), action=USE, now=now
-                ).allowed
-            )
+            allowed.update(c for c in wanted if ask(categories=(c,)).allowed)
     return frozenset(allowed)
 
 
@@ -172,20 +165,21 @@ def _add_events(
     scope: Scope,
 ) -> None:
     """Fold every permitted event of the subjects into their histories (one query)."""
-    ciphers: dict[uuid.UUID, AESGCM] = {}  # one AES-GCM object per subject, made when needed
+    by_text = {str(sid): history for sid, history in histories.items()}
+    ciphers: dict[str, AESGCM] = {}  # one AES-GCM object per subject, made when needed
     rows = session.execute(select(*_EVENT_COLUMNS).where(Event.subject_id.in_(list(histories))))
     for row in rows:
-        sid, history = row.subject_id, histories[row.subject_id]
+        history = by_text[row[0]]
         if row.category not in history.permitted:
             continue
-        if row.is_partner_data and subjects[sid].partner_notified_at is None:
+        if row.is_partner_data and subjects[history.subject_id].partner_notified_at is None:
             continue  # TH-IND-01: not collected from the subject, who was not told yet
         properties: dict[str, Any] = {}
         if row.type in scope.opened_types:
-            cipher = ciphers.get(sid)
+            cipher = ciphers.get(row[0])
             if cipher is None:
-                cipher = ciphers[sid] = AESGCM(keys[sid])
-            properties = _open(cipher, sid, row.properties_sealed)
+                cipher = ciphers[row[0]] = AESGCM(keys[history.subject_id])
+            properties = _open(cipher, history.subject_id, row.properties_sealed)
         _add_event(history, row, properties)
 
 
@@ -195,7 +189,7 @@ def _open(cipher: AESGCM, subject_id: uuid.UUID, sealed: bytes) -> dict[str, Any
         plain = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], event_aad(subject_id))
     except InvalidTag as e:
         raise AppError(f"an event of subject {subject_id} cannot be opened") from e
-    opened: dict[str, Any] = json.loads(plain)
+    opened: dict[str, Any] = _JSON.decode(plain.decode())
     return opened
 
 
@@ -242,11 +236,8 @@ class Population:
 
 
 def cut_points(values: ArrayLike) -> list[float]:
-    """Return the 4 cut points that reproduce ``rfm.quintile_scores`` on ``values``.
-
-    A value scores 1 + (how many cut points it exceeds); for the values the points were taken
-    from this equals their quintile score, and a later value is scored against the same points.
-    """
+    """Return 4 cut points: 1 + how many a value exceeds is its ``rfm.quintile_scores`` score
+    among ``values``, and scores a later value consistently with them."""
     ordered = np.sort(np.asarray(values, dtype=np.float64))
     n = ordered.size
     return [float(ordered[-(-k * n // 5) - 1]) for k in range(1, 5)] if n else []
@@ -262,16 +253,9 @@ def score(values: ArrayLike, cuts: list[float]) -> NDArray[np.int64]:
 def summaries(histories: Iterable[History], end_day: int) -> tuple[list[History], rfm.Summaries]:
     """Summarise the subjects' orders at ``end_day``; return the purchasers in summary order."""
     buyers = [h for h in histories if h.orders]
-    rows = np.array(
-        [(i, day, amount) for i, h in enumerate(buyers) for day, amount in h.orders.values()]
-    ).reshape(-1, 3)
-    result = rfm.summarize_arrays(
-        rows[:, 0].astype(np.int64),
-        rows[:, 1],
-        rows[:, 2],
-        end_day=end_day,
-        unit_days=rfm.WEEK_DAYS,
-    )
+    orders = [(i, day, amount) for i, h in enumerate(buyers) for day, amount in h.orders.values()]
+    who, day, amount = np.array(orders, dtype=np.float64).reshape(-1, 3).T
+    result = rfm.summarize_arrays(who.astype(np.int64), day, amount, end_day=end_day)
     return [buyers[int(i)] for i in result.customer], result
 
 
@@ -285,11 +269,8 @@ def fit_population(histories: Iterable[History], now: datetime) -> Population:
         bgnbd: clv.BgNbdParams | None = clv.fit_bgnbd(s.frequency, s.recency, s.T)
     except Invalid:
         bgnbd = None  # everybody bought for the first time today: nothing to fit yet
-    cuts = {
-        "last_day": cut_points(end_day - s.days_since_last),
-        "orders": cut_points(s.orders),
-        "total_spend": cut_points(s.total_spend),
-    }
+    cuts = {"last_day": cut_points(end_day - s.days_since_last), "orders": cut_points(s.orders),
+            "total_spend": cut_points(s.total_spend)}  # fmt: skip
     return Population(bgnbd, len(buyers) if bgnbd else 0, cuts, len(buyers))
 
 
@@ -313,13 +294,8 @@ def insight_rows(
 
 
 def _row(history: History, name: str, value: Any, lineage: Iterable[str], now: datetime) -> Any:
-    return {
-        "subject_id": history.subject_id,
-        "name": name,
-        "value": value,
-        "categories": sorted(lineage),
-        "computed_at": now,
-    }
+    return {"subject_id": history.subject_id, "name": name, "value": value,
+            "categories": sorted(lineage), "computed_at": now}  # fmt: skip
 
 
 def _purchase_rows(
@@ -333,9 +309,7 @@ def _purchase_rows(
         "recency_days": [int(v) for v in s.days_since_last],
         "frequency": [int(v) for v in s.frequency],
         "orders": [int(v) for v in s.orders],
-        "monetary": [
-            round(float(t) / int(o), 2) for t, o in zip(s.total_spend, s.orders, strict=True)
-        ],
+        "monetary": [round(float(v), 2) for v in s.total_spend / s.orders],
         "total_spend": [round(float(v), 2) for v in s.total_spend],
         "vip_tier": [str(v) for v in rfm.vip_tiers(s.total_spend, policy.insights.vip_tiers)],
     }
@@ -393,10 +367,8 @@ def _other_rows(history: History, suppressed: Collection[str], now: datetime) ->
 def category_affinity(
     interests: Mapping[str, Mapping[str, float]], suppressed: Collection[str]
 ) -> tuple[list[dict[str, Any]], set[str]] | None:
-    """Return the top product categories with their shares, and the data categories behind them.
-
-    Categories the subject removed (TH-DSR-06) are left out before shares are taken.
-    """
+    """Return the top product categories with their shares and the data categories behind them;
+    categories the subject removed (TH-DSR-06) are left out before shares are taken."""
     kept = {c: sources for c, sources in interests.items() if c not in suppressed}
     totals = {c: sum(sources.values()) for c, sources in kept.items()}
     grand = sum(totals.values())

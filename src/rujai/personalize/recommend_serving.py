@@ -4,8 +4,8 @@ The deserialised newest model is cached per process and database. The newest ver
 re-checked with one indexed query at most once a second (monotonic clock) and the model is
 reloaded only when it changed, so a decision never deserialises a model; a process that changes
 the model re-checks on its next request (``forget``). Popularity (purchase counts, an anonymous
-aggregate stored by ``refresh_popular`` and ``train``) and the active catalogue are cached for a
-minute. Import it through ``personalize.recommend``.
+aggregate stored by ``refresh_popular`` and ``train``) and the active catalogue with its names are
+cached for a minute. Import it through ``personalize.recommend``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
+from rujai.catalog import service as catalog_service
 from rujai.kit.crypto import Keyring
 from rujai.personalize import recommend_data as data
 from rujai.personalize.models import InsightModel, RecommenderModel
@@ -57,6 +58,7 @@ class _Aggregates:
     catalogue: Mapping[str, str]  # active item -> product category
     ranked: tuple[str, ...]  # active items, most purchased first
     loaded_at: float
+    names: Mapping[str, tuple[str, str]]  # active item -> (Thai name, English name)
 
 
 @dataclass(slots=True)
@@ -136,6 +138,16 @@ def popular(
         if item not in skip and (category is None or aggregates.catalogue[item] == category)
     )
     return list(itertools.islice(picked, max(k, 0)))
+
+
+def item_names(session: Session, *, item_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """``catalog.service.names`` for the hot path: active items from the cache, the rest queried."""
+    cached = _aggregates(session).names
+    names = {i: cached[i] for i in item_ids if i in cached}
+    missing = [i for i in item_ids if i not in cached]
+    if missing:
+        names.update(catalog_service.names(session, item_ids=missing))
+    return names
 
 
 def refresh_popular(
@@ -241,5 +253,6 @@ def _aggregates(session: Session) -> _Aggregates:
     params = session.scalar(select(InsightModel.params).where(InsightModel.name == POPULAR))
     counts: dict[str, int] = (params or {}).get("counts", {})
     ranked = sorted((i for i in counts if i in catalogue), key=lambda i: (-counts[i], i))
-    slot.aggregates = _Aggregates(catalogue, tuple(ranked), clock)
+    names = catalog_service.names(session, item_ids=list(catalogue))
+    slot.aggregates = _Aggregates(catalogue, tuple(ranked), clock, names)
     return slot.aggregates

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -49,6 +49,15 @@ _COLUMNS = (
     Subject.merged_into_id,
     Subject.partner_notified_at,
 )
+# Prebuilt lookups (expanding IN): building a statement costs more than running it.
+_BY_CUSTOMER = select(Subject.customer_ref.label("blind"), *_COLUMNS).where(
+    Subject.customer_ref.in_(bindparam("blinds", expanding=True))
+)
+_BY_ANONYMOUS = (
+    select(Identity.blind, *_COLUMNS)
+    .join(Subject, Subject.id == Identity.subject_id)
+    .where(Identity.kind == "anonymous", Identity.blind.in_(bindparam("blinds", expanding=True)))
+)
 # The category an identity's value belongs to, for permit checks (STYLE §3).
 CATEGORY_OF_KIND: dict[str, str] = {
     "email": "contact",
@@ -79,12 +88,34 @@ def resolve_many(
         missing_a = {b: a for b, a in anonymous.items() if b not in by_anonymous}
         by_customer.update(_create_customers(session, keyring, missing_c, now))
         by_anonymous.update(_create_anonymous(session, keyring, missing_a, now))
-    found: dict[SubjectRef, Row[Any]] = {}
-    for ref, (is_customer, blind) in blinds.items():
-        row = (by_customer if is_customer else by_anonymous).get(blind)
-        if row is not None:
-            found[ref] = row
+    found = _found(blinds, by_customer, by_anonymous)
     return _resolved(session, keyring, found)
+
+
+def resolve_ids(
+    session: Session, *, keyring: Keyring, refs: Sequence[SubjectRef]
+) -> dict[SubjectRef, uuid.UUID]:
+    """Map refs to subject ids as ``resolve_many(create=False)`` does, unwrapping no key (decide).
+
+    Unknown refs and subjects whose data key was destroyed (TH-DSR-04) are left out.
+    """
+    blinds, customers, anonymous = _blinds(keyring, refs)
+    by_customer = _subjects_by_customer(session, customers)
+    by_anonymous = _subjects_by_anonymous(session, anonymous)
+    found = _found(blinds, by_customer, by_anonymous)
+    rows = _follow_merges(session, {row.id: row for row in found.values()})
+    finals = {ref: rows[_final(rows, row.id)] for ref, row in found.items()}
+    return {ref: row.id for ref, row in finals.items() if row.data_key_wrapped is not None}
+
+
+def _found(
+    blinds: dict[SubjectRef, tuple[bool, str]], *by_kind: dict[str, Row[Any]]
+) -> dict[SubjectRef, Row[Any]]:
+    """Each ref's subject row, from ``by_kind`` = (by customer blind, by anonymous blind)."""
+    rows = (
+        (ref, by_kind[not is_customer].get(blind)) for ref, (is_customer, blind) in blinds.items()
+    )
+    return {ref: row for ref, row in rows if row is not None}
 
 
 def _blinds(
@@ -116,11 +147,7 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, Row[Any]]:
     found: dict[str, Row[Any]] = {}
     for chunk in _chunks(blinds):
-        rows = session.execute(
-            select(Subject.customer_ref.label("blind"), *_COLUMNS).where(
-                Subject.customer_ref.in_(chunk)
-            )
-        )
+        rows = session.execute(_BY_CUSTOMER, {"blinds": chunk})
         found.update({row.blind: row for row in rows})
     return found
 
@@ -128,11 +155,7 @@ def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, 
 def _subjects_by_anonymous(session: Session, blinds: Iterable[str]) -> dict[str, Row[Any]]:
     found: dict[str, Row[Any]] = {}
     for chunk in _chunks(blinds):
-        rows = session.execute(
-            select(Identity.blind, *_COLUMNS)
-            .join(Subject, Subject.id == Identity.subject_id)
-            .where(Identity.kind == "anonymous", Identity.blind.in_(chunk))
-        )
+        rows = session.execute(_BY_ANONYMOUS, {"blinds": chunk})
         found.update({row.blind: row for row in rows})
     return found
 

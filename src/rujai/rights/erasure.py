@@ -12,8 +12,9 @@
    insights, events, traits and identities, consents; then the pieces no domain owns a function
    for yet (trait revisions, merges: see ``_erase_profile_leftovers``) and this domain's own rows
    (verification codes, outbox messages, the link of rights requests);
-5. suppression: the blind indexes of the customer ref and of every identity, so that a later
-   import of the same person is flagged instead of silently re-created;
+5. suppression (``rights.suppression``, re-exported here): the blind indexes of the customer ref
+   and of every identity, so that a later import of the same person is flagged instead of
+   silently re-created;
 6. the data keys are destroyed (crypto-shredding), then the subject rows are deleted — but only
    when no table references them any more. A domain whose erasure left rows behind must not be
    hidden by ``ON DELETE CASCADE``: the subject then stays crypto-shredded (unreadable, the
@@ -35,8 +36,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import rujai.listeners  # noqa: F401 - the unlearning listeners must be registered before erasing
@@ -59,21 +58,15 @@ from rujai.profiles.errors import SubjectErased, SubjectNotFound
 
 # Stand-ins (see _erase_profile_leftovers / _family): the profiles domain has no function for these.
 from rujai.profiles.models import Identity, Subject, SubjectMerge, TraitRevision
-from rujai.rights import verify
-from rujai.rights.models import (
-    LegalHold,
-    OutboxMessage,
-    RightsRequest,
-    Suppression,
-    VerificationCode,
-)
+from rujai.rights import suppression, verify
+from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, VerificationCode
+from rujai.rights.suppression import CUSTOMER_KIND, is_suppressed, suppress, suppressed_many
 
 HOLD_KIND = "tax_invoice"
 HOLD_YEARS = 5
 HOLD_BASIS = "Revenue Code s.87/3: keep tax invoices 5 years"
 PURCHASE = "purchase"
 DEFAULT_CURRENCY = "THB"
-CUSTOMER_KIND = "customer"
 # Not erased per subject: the audit log keeps pseudonymous UUIDs by design (rujai.audit.service).
 # The subject table is deleted last, after the check that nothing else references it.
 NOT_CASCADED = (verify.AUDIT_TABLE, verify.SUBJECT_TABLE)
@@ -117,23 +110,37 @@ def erase(
     version = _unlearn(session, family, now)
     for sid in family:
         _erase_domains(session, sid, now)
-    suppressed = suppress(session, blinds, request_id=request_id, now=now)
-    for sid in family:
-        identities.destroy_data_key(session, subject_id=sid, now=now, actor=actor)
-    leftovers = verify.subject_rows(session, family, skip=NOT_CASCADED)
-    if not leftovers:
-        _delete_subjects(session, family)
-    rows = {t: n - leftovers.get(t, 0) for t, n in before.items() if n - leftovers.get(t, 0)}
-    if not leftovers:
-        rows[verify.SUBJECT_TABLE] = len(family)
+    suppressed = suppression.suppress(session, blinds, request_id=request_id, now=now)
+    leftovers = _shred_and_delete(session, family, now, actor)
     report = ErasureReport(
-        request_id=request_id, profiles=len(family), rows=dict(sorted(rows.items())),
+        request_id=request_id, profiles=len(family), rows=_removed(before, leftovers, family),
         legal_holds=holds, suppressed=suppressed, model_version=version, leftovers=leftovers,
         is_complete=not leftovers, seconds=round(time.perf_counter() - started, 6),
     )  # fmt: skip
     counts = report.model_dump(mode="json", exclude={"request_id", "seconds", "model_version"})
     _audit(session, "rights.erase.done", subject_id, request_id, now, actor, **counts)
     return report
+
+
+def _shred_and_delete(
+    session: Session, family: Sequence[uuid.UUID], now: datetime, actor: str
+) -> dict[str, int]:
+    """Destroy the data keys; delete the subject rows unless something still references them."""
+    for sid in family:
+        identities.destroy_data_key(session, subject_id=sid, now=now, actor=actor)
+    leftovers = verify.subject_rows(session, family, skip=NOT_CASCADED)
+    if not leftovers:
+        _delete_subjects(session, family)
+    return leftovers
+
+
+def _removed(
+    before: dict[str, int], leftovers: dict[str, int], family: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    rows = {t: n - leftovers.get(t, 0) for t, n in before.items() if n - leftovers.get(t, 0)}
+    if not leftovers:
+        rows[verify.SUBJECT_TABLE] = len(family)
+    return dict(sorted(rows.items()))
 
 
 def erase_customer(
@@ -163,11 +170,14 @@ def erase_customer(
 def _family(session: Session, subject_id: uuid.UUID) -> list[uuid.UUID]:
     """Return the subject and the anonymous profiles merged into it (one level: merge rules)."""
     # Stand-in: profiles has no "profiles of this person" function; only ids are read here.
-    if session.scalar(select(Subject.id).where(Subject.id == subject_id)) is None:
-        raise SubjectNotFound(f"subject {subject_id} not found")
-    merged = session.scalars(
-        select(Subject.id).where(Subject.merged_into_id == subject_id).order_by(Subject.id)
+    found = session.scalars(
+        select(Subject.id).where(
+            or_(Subject.id == subject_id, Subject.merged_into_id == subject_id)
+        )
     ).all()
+    if subject_id not in found:
+        raise SubjectNotFound(f"subject {subject_id} not found")
+    merged = sorted(sid for sid in found if sid != subject_id)
     return [*merged, subject_id]  # merged-away profiles first: they point at the subject
 
 
@@ -342,60 +352,19 @@ def _blinds(session: Session, family: Sequence[uuid.UUID]) -> list[tuple[str, st
     rows = session.execute(
         select(Identity.kind, Identity.blind).where(Identity.subject_id.in_(family))
     )
-    return [(CUSTOMER_KIND, ref) for ref in refs if ref] + [(r.kind, r.blind) for r in rows]
-
-
-def suppress(
-    session: Session,
-    blinds: Sequence[tuple[str, str]],
-    *,
-    request_id: uuid.UUID | None,
-    now: datetime,
-) -> int:
-    """Keep the blind indexes of an erased person (never the values); return how many are new."""
-    rows = [
-        {"kind": kind, "blind": blind, "request_id": request_id, "created_at": now}
-        for kind, blind in dict.fromkeys(blinds)
+    return [(suppression.CUSTOMER_KIND, ref) for ref in refs if ref] + [
+        (r.kind, r.blind) for r in rows
     ]
-    if not rows:
-        return 0
-    known = suppressed_many(session, rows)
-    fresh = [row for row in rows if (row["kind"], row["blind"]) not in known]
-    if fresh:
-        session.execute(_insert_ignore(session), fresh)
-    return len(fresh)
 
 
-def _insert_ignore(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(Suppression).on_conflict_do_nothing(index_elements=["kind", "blind"])
-    return sqlite_insert(Suppression).on_conflict_do_nothing(index_elements=["kind", "blind"])
-
-
-def is_suppressed(session: Session, kind: str, blind: str) -> bool:
-    """Return True when this blind index belongs to an erased person (TH-DSR-04)."""
-    found = session.scalar(
-        select(Suppression.blind).where(Suppression.kind == kind, Suppression.blind == blind)
-    )
-    return found is not None
-
-
-def suppressed_many(
-    session: Session, pairs: Iterable[tuple[str, str] | dict[str, Any]]
-) -> set[tuple[str, str]]:
-    """Return which of these (kind, blind) pairs are suppressed, one query per kind and chunk."""
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for pair in pairs:
-        kind, blind = (pair["kind"], pair["blind"]) if isinstance(pair, dict) else pair
-        by_kind[kind].append(blind)
-    found: set[tuple[str, str]] = set()
-    for kind, blinds in by_kind.items():
-        for start in range(0, len(blinds), identities.IN_CHUNK):
-            chunk = blinds[start : start + identities.IN_CHUNK]
-            rows = session.scalars(
-                select(Suppression.blind).where(
-                    Suppression.kind == kind, Suppression.blind.in_(chunk)
-                )
-            )
-            found.update((kind, blind) for blind in rows)
-    return found
+__all__ = [
+    "CUSTOMER_KIND",
+    "ErasureReport",
+    "add_years",
+    "erase",
+    "erase_customer",
+    "is_suppressed",
+    "suppress",
+    "suppressed_many",
+    "tax_invoices",
+]

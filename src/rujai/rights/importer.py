@@ -40,7 +40,7 @@ from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.profiles.schemas import AGE_BANDS, SubjectRef
 from rujai.profiles.sealing import normalise_identity
-from rujai.rights import erasure
+from rujai.rights import suppression
 from rujai.rights.export_format import ExportConsent, ExportDocument
 
 EXPORT_JSON = "export.json"
@@ -106,6 +106,25 @@ def import_export(
             detail={"format_version": document.format_version},
         )  # fmt: skip
         return ImportReport(status="suppressed", subject_id=None, not_imported=[])
+    report = _recreate(session, keyring, policy, document, now, actor)
+    audit_service.record(
+        session, actor=actor, action="rights.import", now=now, subject_id=report.subject_id,
+        outcome="imported", detail=report.model_dump(
+            mode="json", include={"identities", "consents_replayed", "events_accepted"}
+        ),
+    )  # fmt: skip
+    return report
+
+
+def _recreate(
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    document: ExportDocument,
+    now: datetime,
+    actor: str,
+) -> ImportReport:
+    """Subject, consents, identities, traits, facts, events; restriction last (it stops use)."""
     subject_id = _new_subject(session, keyring, document, now)
     skipped: Counter[str] = Counter()
     replayed = _replay_consents(session, keyring, policy, document, now, actor, skipped)
@@ -118,19 +137,12 @@ def import_export(
     accepted, dropped = _ingest_events(session, keyring, policy, document, now, actor)
     if document.subject.is_restricted:
         profiles_service.set_restricted(session, subject_id=subject_id, restricted=True, now=now)
-    report = ImportReport(
+    return ImportReport(
         status="imported", subject_id=subject_id, identities=linked,
         traits_stored=traits.stored, traits_dropped=dict(traits.dropped),
         consents_replayed=replayed, consents_skipped=dict(skipped), events_accepted=accepted,
         events_dropped=dropped,
     )  # fmt: skip
-    audit_service.record(
-        session, actor=actor, action="rights.import", now=now, subject_id=subject_id,
-        outcome="imported", detail=report.model_dump(
-            mode="json", include={"identities", "consents_replayed", "events_accepted"}
-        ),
-    )  # fmt: skip
-    return report
 
 
 def _blinds(keyring: Keyring, document: ExportDocument) -> list[tuple[str, str]]:
@@ -138,7 +150,7 @@ def _blinds(keyring: Keyring, document: ExportDocument) -> list[tuple[str, str]]
     customer_id = document.subject.customer_id
     if customer_id is not None:
         normalised = profiles_service.normalise_customer_id(customer_id)
-        pairs.append((erasure.CUSTOMER_KIND, keyring.blind("customer", normalised)))
+        pairs.append((suppression.CUSTOMER_KIND, keyring.blind("customer", normalised)))
     for identity in document.identities:
         normalised = normalise_identity(identity.kind, identity.value)
         pairs.append((identity.kind, keyring.blind(identity.kind, normalised)))
@@ -147,7 +159,7 @@ def _blinds(keyring: Keyring, document: ExportDocument) -> list[tuple[str, str]]
 
 def _is_suppressed(session: Session, keyring: Keyring, document: ExportDocument) -> bool:
     """True when the person, or any of their identifiers, was erased here (TH-DSR-04)."""
-    return bool(erasure.suppressed_many(session, _blinds(keyring, document)))
+    return bool(suppression.suppressed_many(session, _blinds(keyring, document)))
 
 
 def _new_subject(

@@ -33,7 +33,7 @@ from rujai.profiles.models import Identity
 from rujai.profiles.sealing import normalise_identity
 from rujai.rights import notifier as messages, service
 from rujai.rights.errors import CodeRejected, RequestStateConflict, TooManyCodes
-from rujai.rights.models import VerificationCode
+from rujai.rights.models import RightsRequest, VerificationCode
 from rujai.rights.notifier import Contact, Notifier, OutboxNotifier
 from rujai.rights.schemas import ContactKind, RequestRead, SignInStarted, VerificationStarted
 
@@ -66,13 +66,8 @@ def start_verification(
     """Send a code for a received request to the subject's verified identity of that kind."""
     if identity_kind not in CONTACT_KINDS:
         raise Invalid("identity_kind must be email or phone", field="identity_kind")
-    row = service.load_for_update(session, request_id)
-    if row.status != "received":
-        raise RequestStateConflict(
-            f"request {row.id} is {row.status}: only a received request is verified",
-            field="status",
-        )
     kind: ContactKind = "phone" if identity_kind == "phone" else "email"
+    row = _received(session, request_id)
     contact = None
     if row.subject_id is not None:
         _check_rate(session, VerificationCode.request_id == row.id, now)
@@ -80,20 +75,31 @@ def start_verification(
             session, keyring=keyring, subject_id=row.subject_id, kinds=(kind,), now=now,
             why={"request_id": str(row.id), "template": "verification_code"},
         )  # fmt: skip
-    expires_at = None
+    issued = None
     if contact is not None and row.subject_id is not None:
-        lang = service.language_of(row)
         issued = _issue(
             session, keyring, notifier, contact, row.subject_id, row.id,
-            template="verification_code", lang=lang, now=now, ttl_minutes=ttl_minutes,
+            template="verification_code", lang=service.language_of(row), now=now,
+            ttl_minutes=ttl_minutes,
         )  # fmt: skip
-        expires_at = issued.expires_at
-    outcome = "sent" if contact is not None else "no_verified_identity"
+    outcome = "sent" if issued is not None else "no_verified_identity"
     _audit(session, "rights.verification.started", row.subject_id, now, actor, outcome,
            {"request_id": str(row.id), "identity_kind": kind})  # fmt: skip
+    expires_at = issued.expires_at if issued is not None else None
     return VerificationStarted(
-        request_id=row.id, identity_kind=kind, sent=contact is not None, expires_at=expires_at
+        request_id=row.id, identity_kind=kind, sent=issued is not None, expires_at=expires_at
     )
+
+
+def _received(session: Session, request_id: uuid.UUID) -> RightsRequest:
+    """Load and lock a request that is still waiting for verification (else 409 on status)."""
+    row = service.load_for_update(session, request_id)
+    if row.status != "received":
+        raise RequestStateConflict(
+            f"request {row.id} is {row.status}: only a received request is verified",
+            field="status",
+        )
+    return row
 
 
 def _check_rate(session: Session, where: Any, now: datetime) -> None:
@@ -172,9 +178,7 @@ def confirm(
     actor: str = "subject",
 ) -> RequestRead:
     """Check the code sent for a request and mark the request verified (TH-DSR-00)."""
-    row = service.load_for_update(session, request_id)
-    if row.status != "received":
-        raise RequestStateConflict(f"request {row.id} is {row.status}", field="status")
+    row = _received(session, request_id)
     pending = session.scalars(
         select(VerificationCode)
         .where(VerificationCode.request_id == row.id, VerificationCode.used_at.is_(None))

@@ -55,7 +55,11 @@ class Leftover(BaseModel):
     table: str
     column: str
     rows: int
-    why: str = Field(description="subject_id | customer_id | blind_index | uuid_in_json | model")
+    why: str = Field(
+        description=(
+            "subject_id | customer_id | blind_index | uuid_in_json | personal_data_in_json | model"
+        )
+    )
 
 
 class ModelCheck(BaseModel):

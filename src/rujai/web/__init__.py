@@ -1,7 +1,8 @@
 """The web UI: the customers' privacy center (/privacy) and the staff console (/console).
 
-Owns: server-rendered pages (Jinja2 + htmx), cookie sessions, CSRF, security headers, the Thai/English
-message catalogue. Does not own: any data or rule — pages call domain services and render schemas.
+Owns: server-rendered pages (Jinja2 + htmx), cookie sessions, CSRF, security headers, the
+Thai/English message catalogue. Does not own: any data or rule; pages call domain services and
+render their schemas.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def customer_id_of(session: Session, *, keyring: Keyring, subject_id: uuid.UUID)
 def requests_of_subject(
     session: Session, *, subject_id: uuid.UUID, now: datetime
 ) -> list[RequestRead]:
-    """Return the subject's requests, newest first (to become ``rights.service.list_for_subject``)."""
+    """Return the subject's requests, newest first (for ``rights.service.list_for_subject``)."""
     rows = rights_service.list_requests(session, now=now, limit=MAX_REQUESTS)
     mine = [row for row in rows if row.subject_id == subject_id]
     return sorted(mine, key=lambda row: row.received_at, reverse=True)

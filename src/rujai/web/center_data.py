@@ -23,7 +23,7 @@ from rujai.personalize import insights as insights_service
 from rujai.personalize.schemas import InsightRead
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Lang, Policy
-from rujai.profiles import traits as profiles_traits
+from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.rights import export as rights_export, intake, processing, verification
 from rujai.rights.notifier import kind_title, reference
 from rujai.rights.schemas import RequestCreate, RequestDetail, RequestKind, RequestRead
@@ -92,7 +92,9 @@ class DataPage(View):
     insights: list[InsightView]
     requests: list[RequestView]
     traits: list[tuple[str, str]]
-    objections: list[str]
+    is_restricted: bool
+    objected: list[str]
+    can_object: list[str]
 
 
 def data_page(
@@ -109,6 +111,7 @@ def data_page(
     events = events_service.export_subject(session, keyring=keyring, subject_id=subject_id)
     insights = insights_service.export_subject(session, subject_id=subject_id)
     requests = bridge.requests_of_subject(session, subject_id=subject_id, now=now)
+    subject = profiles_service.get(session, subject_id=subject_id)
     entries = _trait_entries(policy, profile.traits, lang) + _identity_entries(profile, lang)
     audit_read(session, subject_id=subject_id, page="my_data", now=now,
                traits=len(profile.traits), events=len(events), insights=len(insights))  # fmt: skip
@@ -118,7 +121,9 @@ def data_page(
         insights=[_insight(policy, i, lang) for i in insights if i.name not in HIDDEN_INSIGHTS],
         requests=[request_view(r, lang) for r in requests],
         traits=[(n, t.title.get(lang) if t.title else n) for n, t in policy.traits.items()],
-        objections=[o.value for o in Objection],
+        is_restricted=subject.is_restricted,
+        objected=list(subject.objections),
+        can_object=[o.value for o in Objection if o.value not in subject.objections],
     )
 
 
@@ -129,6 +134,8 @@ def _trait_entries(
     out = []
     for name, value in traits.items():
         spec = policy.traits.get(name)
+        if spec is not None and spec.identifier is not None:
+            continue  # shown once, as an identity (with whether it is verified)
         label = spec.title.get(lang) if spec and spec.title else name
         category = spec.category if spec else "other"
         out.append((category, DataEntry(label=label, value=_text(value), source=source)))

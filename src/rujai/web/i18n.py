@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from fastapi import Request
-from rujai.web.messages import MESSAGES
 
 from rujai.kit.time import as_utc, buddhist_year
+from rujai.web.messages import MESSAGES
 
 Lang = Literal["th", "en"]
 LANGS: tuple[Lang, ...] = ("th", "en")
@@ -88,7 +88,7 @@ _CATALOGUE: dict[str, dict[str, str]] = dict(MESSAGES)
 
 
 def register_messages(messages: dict[str, dict[str, str]]) -> None:
-    """Add a module's ``{key: {"th": ..., "en": ...}}`` texts to the catalogue (e.g. the console)."""
+    """Add a module's ``{key: {"th": ..., "en": ...}}`` texts to the catalogue (the console)."""
     _CATALOGUE.update(messages)
 
 

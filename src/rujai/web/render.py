@@ -1,9 +1,9 @@
 """Render pages with Jinja2: a full page, or only its partial when htmx asks (``HX-Request``).
 
 Every template gets ``lang``, ``t`` (the catalogue in the page language), ``csrf`` (the session's
-token), ``brand``, ``dpo`` (TH-DPO-01), ``notice_url`` and ``switch_url`` (the same page in the other
-language). Errors on web paths render ``_error.html`` (inside ``error.html`` for full pages) instead
-of problem+json, as STYLE.md §6 asks.
+token), ``brand``, ``dpo`` (TH-DPO-01), ``notice_url`` and ``switch_url`` (the same page in the
+other language). Errors on web paths render ``_error.html`` (inside ``error.html`` for full
+pages) instead of problem+json, as STYLE.md §6 asks.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "dpo": _dpo(controller, lang),
         "notice_url": f"/v1/notice?lang={lang}&format=html",
         "switch_url": _switch_url(request, other),
+        "demo_hints": _demo_hints(request),
     }
 
 
@@ -77,6 +78,12 @@ def _dpo(controller: Any, lang: Lang) -> dict[str, str | None] | None:
         "phone": dpo.phone,
         "address": dpo.address.get(lang) if dpo.address else None,
     }
+
+
+def _demo_hints(request: Request) -> bool:
+    """Show "read the code in the outbox" hints (``web.demo_hints``; on unless turned off)."""
+    settings = getattr(request.app.state, "settings", None)
+    return bool(getattr(getattr(settings, "web", None), "demo_hints", True))
 
 
 def _switch_url(request: Request, other: Lang) -> str:

@@ -21,7 +21,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -134,7 +134,7 @@ def new_session(ttl_minutes: int, *, now: float) -> WebSession:
 
 
 def cookie_settings(settings: Any) -> CookieSettings:
-    """Read cookie settings from ``settings.web`` (when the app has that group) with safe defaults."""
+    """Read cookie settings from ``settings.web`` (if the app has that group), safe defaults."""
     web = getattr(settings, "web", None)
     return CookieSettings(
         secure=bool(getattr(web, "cookie_secure", False)),
@@ -224,9 +224,8 @@ class WebMiddleware:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 current = scope["state"].get(_STATE_KEY)
-                if writes_cookie and isinstance(current, WebSession):
-                    if current.dirty or current is not loaded:
-                        headers.append("set-cookie", self._cookie(current, settings))
+                if writes_cookie and _changed(current, loaded):
+                    headers.append("set-cookie", self._cookie(current, settings))
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
@@ -254,6 +253,11 @@ class WebMiddleware:
         if settings.secure:
             morsel["secure"] = True
         return morsel.OutputString()
+
+
+def _changed(current: object, loaded: WebSession) -> TypeGuard[WebSession]:
+    """True when the session must be written back: new, renewed, or replaced by sign-in/out."""
+    return isinstance(current, WebSession) and (current.dirty or current is not loaded)
 
 
 def _read_cookie(scope: Scope, name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Who is signed in to the privacy center: the subject's UUID in the signed session, nothing else."""
+"""Who is signed in to the privacy center: the subject's UUID in the session, nothing else."""
 
 from __future__ import annotations
 

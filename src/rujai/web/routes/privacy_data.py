@@ -25,7 +25,7 @@ def _blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Optional = Annotated[str | None, BeforeValidator(_blank_to_none)]
+BlankIsNone = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
 class RequestForm(BaseModel):
@@ -34,9 +34,9 @@ class RequestForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     kind: RequestKind
-    trait: Optional = Field(None, max_length=63)
-    value: Optional = Field(None, max_length=1000)
-    remove_interest: Optional = Field(None, max_length=64)
+    trait: BlankIsNone = Field(None, max_length=63)
+    value: BlankIsNone = Field(None, max_length=1000)
+    remove_interest: BlankIsNone = Field(None, max_length=64)
     objection: Annotated[Objection | None, BeforeValidator(_blank_to_none)] = None
 
     def detail(self) -> RequestDetail:
