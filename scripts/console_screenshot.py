@@ -57,13 +57,14 @@ def play_traffic(server: live.Live, now: datetime) -> None:
                     s, policy=server.policy, keyring=server.keyring, settings=TRAFFIC,
                     body=body, now=at, actor="demo",
                 )  # fmt: skip
+                s.flush()
                 if made.offers:
                     rate = 0.12 if made.personalized else 0.07
                     kind = "converted" if rng.random() < rate else "shown"
                     offers.record_outcome(s, decision_id=made.id, kind=kind, now=at)
         for n, days_ago in enumerate((41, 35, 26, 24, 12, 5, 2, 1)):
             body = RequestCreate(
-                kind=("access", "erasure", "rectification")[n % 3] if n % 3 != 2 else "access",
+                kind=("erasure", "access", "portability")[n % 3],
                 channel="privacy_center",
                 customer_id=names.customer_id(n + 1),
             )

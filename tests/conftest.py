@@ -117,6 +117,7 @@ def settings(db_url: str, factory: sessionmaker[Session]) -> Settings:
         run_migrations_on_start=False,
         security={"master_key": base64.b64encode(TEST_MASTER_KEY).decode()},
         policy={"path": EXAMPLE_POLICY},
+        rights={"retention_interval_hours": 0},
     )
 
 

@@ -50,6 +50,14 @@ class PersonalizeSettings(BaseModel):
     max_items: int = Field(50, ge=1, le=200, description="Most items one decision may return.")
 
 
+class RightsSettings(BaseModel):
+    code_ttl_minutes: int = Field(15, ge=1, le=120, description="Lifetime of a one-time code.")
+    retention_interval_hours: float = Field(
+        24, ge=0, description="How often the server runs retention; 0 turns the schedule off."
+    )
+    outbox_retention_days: int = Field(90, ge=1, description="Days outbox messages are kept.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RUJAI_", env_nested_delimiter="__", extra="forbid"
@@ -59,6 +67,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Keys.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Policy file.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API limits.")
+    rights: RightsSettings = Field(default_factory=RightsSettings, description="Requests.")
     personalize: PersonalizeSettings = Field(
         default_factory=PersonalizeSettings, description="Decisions."
     )

@@ -16,6 +16,7 @@ from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.errors import PayloadTooLarge, install_handlers, problem_response
 from rujai.kit.crypto import Keyring, load_master_key
 from rujai.policy.loader import load_policy_file
+from rujai.rights.retention import start_scheduler
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -25,8 +26,12 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.db.url, echo=settings.db.echo, pool_size=settings.db.pool_size)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        interval = settings.rights.retention_interval_hours
+        scheduler = start_scheduler(app_.state, interval) if interval > 0 else None
         yield
+        if scheduler is not None:
+            scheduler.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -59,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.personalize.router import router as personalize_router
     from rujai.policy.router import router as policy_router
     from rujai.profiles.router import router as profiles_router
+    from rujai.rights.router import router as rights_router
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -71,6 +77,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(catalog_router, prefix="/v1")
     app.include_router(personalize_router, prefix="/v1")
     app.include_router(offers_router.router, prefix="/v1")
+    app.include_router(rights_router, prefix="/v1")
 
 
 class BodyLimit:

@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasure
-from rujai.cli import apikeys, audit, consent, db, offers, policy, profiles, recs, server
+from rujai.cli import (
+    apikeys,
+    audit,
+    consent,
+    db,
+    offers,
+    policy,
+    profiles,
+    recs,
+    requests,
+    retention,
+    server,
+)
 
 app = typer.Typer(no_args_is_help=True, help="rujai (รู้ใจ): personalization under PDPA and GDPR.")
 app.add_typer(db.app, name="db", help="Database migrations.")
@@ -15,6 +27,8 @@ app.add_typer(apikeys.app, name="keys", help="API keys.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log.")
 app.add_typer(offers.app, name="offers", help="Offers, variants and the bandit.")
 app.add_typer(recs.app, name="recs", help="Train and inspect the recommender.")
+app.add_typer(requests.app, name="requests", help="Data subject requests.")
+app.add_typer(retention.app, name="retention", help="Retention purges and reports (TH-RET-01).")
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")
 app.command("ropa")(policy.ropa)
 app.command("serve")(server.serve)
