@@ -58,6 +58,14 @@ class RightsSettings(BaseModel):
     outbox_retention_days: int = Field(90, ge=1, description="Days outbox messages are kept.")
 
 
+class WebSettings(BaseModel):
+    cookie_secure: bool = Field(
+        False, description="Mark cookies Secure (set True behind HTTPS; the demo runs on http)."
+    )
+    session_ttl_minutes: int = Field(30, ge=1, le=1440, description="Web sessions expire after.")
+    demo_hints: bool = Field(True, description="Show demo hints (where to read one-time codes).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RUJAI_", env_nested_delimiter="__", extra="forbid"
@@ -67,6 +75,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Keys.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Policy file.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API limits.")
+    web: WebSettings = Field(default_factory=WebSettings, description="Privacy center, console.")
     rights: RightsSettings = Field(default_factory=RightsSettings, description="Requests.")
     personalize: PersonalizeSettings = Field(
         default_factory=PersonalizeSettings, description="Decisions."

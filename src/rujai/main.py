@@ -17,6 +17,7 @@ from rujai.errors import PayloadTooLarge, install_handlers, problem_response
 from rujai.kit.crypto import Keyring, load_master_key
 from rujai.policy.loader import load_policy_file
 from rujai.rights.retention import start_scheduler
+from rujai.web import mount_web
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_handlers(app)
     _include_routers(app)
+    mount_web(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app
 

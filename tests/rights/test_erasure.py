@@ -168,9 +168,11 @@ def test_erasure_leaves_nothing_that_verify_erasure_can_find(factory, keyring, p
         leftover.table for leftover in before.leftovers
     }
     report = _erase(factory, keyring, policy, person)
-    assert report.is_complete and report.leftovers == {}
+    assert report.is_complete
+    assert report.leftovers == {}
     assert report.profiles == 2  # the customer and the device profile merged into it
-    assert report.rows["event"] == 5 and report.rows["subject"] == 2
+    assert report.rows["event"] == 5
+    assert report.rows["subject"] == 2
     assert report.model_version is not None
     after = _scan(factory, keyring)
     assert after.leftovers == [], after
@@ -205,7 +207,8 @@ def test_erasure_unlearns_the_bandit_and_the_recommender(factory, keyring, polic
         assert s.scalar(select(func.sum(OfferArm.impressions))) == shown - 1
         assert s.get(RecommenderMember, person.subject_id) is None
         check = verify.check_model(s, [person.subject_id])
-    assert check.is_member is False and check.matches_reference is True
+    assert check.is_member is False
+    assert check.matches_reference is True
 
 
 def test_erasure_suppresses_blind_indexes_only(factory, keyring, policy):
@@ -230,7 +233,8 @@ def test_erasure_keeps_the_request_without_its_link(factory, keyring, policy):
     _erase(factory, keyring, policy, person)
     with session_scope(factory) as s:
         request = s.get(RightsRequest, person.request_id)
-        assert request is not None and request.subject_id is None
+        assert request is not None
+        assert request.subject_id is None
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
@@ -251,3 +255,31 @@ def test_erasure_of_an_unknown_subject_is_a_404(factory, keyring, policy):
             s, keyring=keyring, policy=policy, subject_id=uuid.uuid4(), request_id=None,
             now=NOW, actor="test",
         )  # fmt: skip
+
+
+def test_erasure_completes_for_a_subject_already_crypto_shredded(factory, keyring, policy):
+    """A shredded subject's purchases cannot be read any more: no hold, but nothing left."""
+    from rujai.profiles import identities
+
+    person = build_person(factory, keyring, policy)
+    with session_scope(factory) as s:
+        identities.destroy_data_key(s, subject_id=person.subject_id, now=NOW, actor="test")
+    report = _erase(factory, keyring, policy, person)
+    assert report.is_complete
+    assert report.legal_holds == 0
+    assert _scan(factory, keyring).leftovers == []
+
+
+def test_tax_invoices_group_lines_by_order_and_ignore_odd_amounts():
+    lines = [
+        (NOW, {"order_id": "A", "amount": 100.5, "currency": "THB"}),
+        (NOW - timedelta(days=1), {"order_id": "A", "amount": "20"}),
+        (NOW, {"order_id": "B", "amount": True}),
+        (NOW, {"amount": 5}),
+    ]
+    invoices = erasure.tax_invoices(lines)
+    assert invoices == {
+        "A": (Decimal("120.50"), "THB", (NOW - timedelta(days=1)).date()),
+        "B": (Decimal("0.00"), "THB", NOW.date()),
+    }
+    assert erasure.add_years(date(2024, 2, 29), 5) == date(2029, 2, 28)

@@ -19,7 +19,6 @@ from rujai.db import make_engine, make_session_factory, session_scope, upgrade
 from rujai.errors import Invalid
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
-from rujai.policy.service import authorize
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import erasure, export, export_format, importer
 from tests.rights.test_erasure import ANONYMOUS, CUSTOMER, EMAIL, NOW, build_person
@@ -70,7 +69,8 @@ def test_export_holds_everything_about_the_person(copy, person, keyring):
     assert len(document["events"]) == 5
     assert {e["properties"]["order_id"] for e in document["events"]} >= {"O-DEVICE-1"}
     assert all(verify_receipt(keyring, c["receipt"]) for c in document["consents"])
-    assert document["insights"] and all("categories" in i for i in document["insights"])
+    assert document["insights"]
+    assert all("categories" in i for i in document["insights"])
     assert document["recommender"]["item_ids"]
 
 
@@ -78,7 +78,8 @@ def test_export_contains_the_decisions_with_their_reasons(copy, person):
     """Invariant 4 / TH-DSR-01: every decision made about the subject, explained in th and en."""
     decisions = json.loads(copy.read("export.json"))["decisions"]
     assert [d["id"] for d in decisions] == [str(person.decision_id)]
-    assert decisions[0]["reason"] and decisions[0]["reason_text"]["th"]
+    assert decisions[0]["reason"]
+    assert decisions[0]["reason_text"]["th"]
     assert decisions[0]["reason_text"]["en"]
 
 
@@ -96,7 +97,8 @@ def test_export_holds_no_other_subjects_data(factory, keyring, policy, copy):
     with session_scope(factory) as s:
         other = profiles_service.find_id(s, keyring=keyring, customer_id="C-OTHER-1")
     everything = b"".join(copy.read(name) for name in copy.namelist()).decode("utf-8-sig")
-    assert "C-OTHER-" not in everything and str(other) not in everything
+    assert "C-OTHER-" not in everything
+    assert str(other) not in everything
 
 
 def test_csv_tables_are_utf8_with_bom_and_show_thai(copy):
@@ -107,7 +109,8 @@ def test_csv_tables_are_utf8_with_bom_and_show_thai(copy):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert {"name": "first_name", "category": "identity", "value": "สมชาย"} in rows
     events = list(csv.DictReader(io.StringIO(copy.read("csv/events.csv").decode("utf-8-sig"))))
-    assert len(events) == 5 and all(e["properties_item_id"].startswith("SKU-") for e in events)
+    assert len(events) == 5
+    assert all(e["properties_item_id"].startswith("SKU-") for e in events)
 
 
 def test_csv_cells_never_start_a_formula():
@@ -117,8 +120,10 @@ def test_csv_cells_never_start_a_formula():
 
 def test_summary_is_thai_and_english_self_contained_with_buddhist_era_dates(copy):
     html = copy.read("summary.html").decode()
-    assert "สำเนาข้อมูลส่วนบุคคลของคุณ" in html and "A copy of your personal data" in html
-    assert f"พ.ศ. {NOW.year + 543}" in html and "พ.ศ. 2533" in html  # born 1990 = B.E. 2533
+    assert "สำเนาข้อมูลส่วนบุคคลของคุณ" in html
+    assert "A copy of your personal data" in html
+    assert f"พ.ศ. {NOW.year + 543}" in html
+    assert "พ.ศ. 2533" in html
     assert f" {NOW.year}" in html
     assert not re.search(r"<(script|link|img|iframe)\b|url\(|src=|https?://", html)
 
@@ -130,9 +135,12 @@ def test_export_is_authorised_and_audited_with_counts_only(factory, copy, person
         ).all()
     check = [e for e in entries if e.action == "policy.check" and e.purpose == "rights_requests"]
     done = [e for e in entries if e.action == "rights.export"]
-    assert check and check[-1].detail["allowed"] is True
-    assert len(done) == 1 and done[0].detail["events"] == 5
-    assert CUSTOMER not in json.dumps(done[0].detail) and EMAIL not in json.dumps(done[0].detail)
+    assert check
+    assert check[-1].detail["allowed"] is True
+    assert len(done) == 1
+    assert done[0].detail["events"] == 5
+    assert CUSTOMER not in json.dumps(done[0].detail)
+    assert EMAIL not in json.dumps(done[0].detail)
 
 
 def test_restricted_subject_still_gets_their_copy(factory, keyring, policy, person):
@@ -157,7 +165,8 @@ def test_round_trip_into_a_fresh_rujai_reproduces_the_profile(
             report = importer.import_export(
                 s, keyring=other_keys, policy=policy, data=data, now=NOW
             )
-        assert report.status == "imported" and report.events_accepted == 5
+        assert report.status == "imported"
+        assert report.events_accepted == 5
         assert report.consents_skipped == {}
         with session_scope(target) as s, session_scope(factory) as src:
             assert _profile(s, other_keys, policy) == _profile(src, keyring, policy)
@@ -206,7 +215,8 @@ def test_import_of_an_erased_person_is_flagged_not_recreated(
         )  # fmt: skip
     with session_scope(factory) as s:
         report = importer.import_export(s, keyring=keyring, policy=policy, data=data, now=NOW)
-    assert report.status == "suppressed" and report.subject_id is None
+    assert report.status == "suppressed"
+    assert report.subject_id is None
     with session_scope(factory) as s:
         assert profiles_service.find_id(s, keyring=keyring, customer_id=CUSTOMER) is None
 
@@ -238,7 +248,8 @@ def test_round_trip_of_an_anonymous_profile_keeps_its_device_and_events(
     try:
         with session_scope(make_session_factory(engine)) as s:
             report = importer.import_export(s, keyring=keyring, policy=policy, data=data, now=NOW)
-            assert report.status == "imported" and report.events_accepted == 1
+            assert report.status == "imported"
+            assert report.events_accepted == 1
             found = identities.find_by_identity(
                 s, keyring=keyring, kind="anonymous", value="device-rt-77"
             )

@@ -49,7 +49,8 @@ def test_verify_erasure_names_the_table_a_disabled_domain_left(
     person = build_person(factory, keyring, policy)
     monkeypatch.setattr(module, "erase_subject", _noop)
     report = _erase(factory, keyring, policy, person)
-    assert report.is_complete is False and table in report.leftovers
+    assert report.is_complete is False
+    assert table in report.leftovers
     found = _scan(factory, keyring)
     assert table in {leftover.table for leftover in found.leftovers}
     # TH-DSR-04 lockdown: the subject stays, crypto-shredded, instead of a hidden cascade.
@@ -97,7 +98,8 @@ def test_verify_erasure_catches_a_model_that_still_holds_the_subject(
     monkeypatch.setattr(recommend, "unlearn_subject", forget_row_only)
     _erase(factory, keyring, policy, person)
     found = _scan(factory, keyring)
-    assert found.model.is_member is False and found.model.matches_reference is False
+    assert found.model.is_member is False
+    assert found.model.matches_reference is False
     assert [x.table for x in found.leftovers] == ["recommender_model"]
 
 
@@ -119,7 +121,8 @@ def test_cli_export_erase_and_verify_erasure(cli_env, factory, keyring, policy, 
     assert exported.exit_code == 0, exported.output
     assert "export.json" in zipfile.ZipFile(io.BytesIO(out.read_bytes())).namelist()
     left = runner.invoke(rights_cli, ["verify-erasure", CUSTOMER])
-    assert left.exit_code == 1 and "event" in left.output
+    assert left.exit_code == 1
+    assert "event" in left.output
     assert runner.invoke(rights_cli, ["erase", CUSTOMER]).exit_code == 1  # needs --yes
     erased = runner.invoke(rights_cli, ["erase", CUSTOMER, "--yes"])
     assert erased.exit_code == 0, erased.output
@@ -128,15 +131,19 @@ def test_cli_export_erase_and_verify_erasure(cli_env, factory, keyring, policy, 
         rights_cli, ["verify-erasure", CUSTOMER, "--subject", subject, "--also", EMAIL]
     )
     assert clean.exit_code == 0, clean.output
-    assert "nothing left" in clean.output and CUSTOMER not in erased.output
+    assert "nothing left" in clean.output
+    assert CUSTOMER not in erased.output
     refused = runner.invoke(rights_cli, ["import", str(out)])
-    assert refused.exit_code == 1 and "erased" in refused.output
+    assert refused.exit_code == 1
+    assert "erased" in refused.output
 
 
 def test_scan_without_targets_searches_nothing_and_finds_nothing(factory, keyring):
     with session_scope(factory) as s:
         report = verify.scan(s, keyring=keyring)
-    assert report.is_clean and report.needles == 0 and report.subject_ids == []
+    assert report.is_clean
+    assert report.needles == 0
+    assert report.subject_ids == []
     assert report.tables_scanned >= 20
 
 

@@ -43,7 +43,11 @@ from rujai.events.schemas import IngestSummary, TrackEvent
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import age_on
 from rujai.policy.schemas import Policy
-from rujai.profiles import service as profiles_service, traits as profiles_traits
+from rujai.profiles import (
+    identities as profiles_identities,
+    service as profiles_service,
+    traits as profiles_traits,
+)
 
 WINDOW_DAYS = 540
 CHUNK = 200
@@ -243,10 +247,15 @@ def _write(
     later = sorted((c for c in plan.changes if c.at > plan.signup), key=lambda c: c.at)
     for change in (c for c in plan.changes if c.at <= plan.signup):
         _apply(session, keyring, policy, plan, subject.id, change, tally)
-    profiles_traits.set_traits(
+    stored = profiles_traits.set_traits(
         session, keyring=keyring, policy=policy, subject_id=subject.id, traits=plan.traits,
         source="import", now=plan.signup + timedelta(minutes=1),
-    )  # fmt: skip
+    ).stored  # fmt: skip
+    if "email" in stored:  # demo customers confirmed their e-mail at sign-up: they can sign in
+        profiles_identities.add_identity(
+            session, keyring=keyring, subject_id=subject.id, kind="email",
+            value=str(plan.traits["email"]), verified=True, now=plan.signup + timedelta(minutes=2),
+        )  # fmt: skip
     events = plan.history.events
     done = 0
     for change in later:

@@ -200,7 +200,7 @@ def bar_chart(
     """Return vertical bars with their values printed; alert bars are coloured and labelled."""
     if not bars or not any(b.value for b in bars):
         return _empty(chart_id, title, desc, empty)
-    top = _nice_top(max(b.value for b in bars))
+    top = 4 * _nice_top(math.ceil(max(b.value for b in bars) / 4))  # whole-number ticks
     slot = (WIDTH - LEFT - RIGHT) / len(bars)
     parts = [*_open(chart_id, title, desc), *_y_axis(top, fmt)]
     for i, bar in enumerate(bars):
@@ -222,7 +222,13 @@ def _bar(bar: Bar, x0: float, slot: float, top: float, fmt: Formatter, alert_lab
         f'<text x="{centre:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-weight="bold">'
         f"{escape(fmt(bar.value))}</text>"
         f'<text x="{centre:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-        f'fill="{ALERT if bar.alert else MUTED}">{escape(label)}</text>'
+        f'fill="{ALERT if bar.alert else MUTED}">{escape(bar.label)}'
+        + (
+            f'<tspan x="{centre:.1f}" dy="14" font-weight="bold">{escape(alert_label)}</tspan>'
+            if bar.alert
+            else ""
+        )
+        + "</text>"
     )
 
 

@@ -15,14 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from rujai.db import SessionDep
 from rujai.deps import PolicyDep
 from rujai.kit.time import utcnow
-from rujai.personalize import offers as offers_service
-from rujai.rights import service as rights_service
 from rujai.web import staff as staff_service
 from rujai.web.i18n import resolve_lang
 from rujai.web.routes import (
     console_customers,
     console_dashboard,
-    console_metrics,
     console_offers,
     console_records,
     console_requests,
@@ -41,9 +38,6 @@ from rujai.web.routes.console_view import show
 from rujai.web.security import start_session
 
 router = console_router(tags=["console"], dependencies=[Depends(authorize_page)])
-
-DASHBOARD_WEEKS = 12
-DASHBOARD_DAYS = 30
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -89,15 +83,7 @@ def dashboard(
 ) -> HTMLResponse:
     """Show consent rates, personalization reach, offer lift and the request queue."""
     now = utcnow()
-    purposes = [pid for pid, p in policy.purposes.items() if p.basis.is_consent]
-    data = console_dashboard.DashboardData(
-        consent=console_metrics.consent_rates_by_week(
-            session, purposes=purposes, weeks=DASHBOARD_WEEKS, now=now
-        ),
-        reach=console_metrics.reach_by_day(session, days=DASHBOARD_DAYS, now=now),
-        lift=offers_service.lift_report(session),
-        queue=rights_service.list_requests(session, now=now, limit=rights_service.MAX_LIST),
-    )
+    data = console_dashboard.gather(session, policy=policy, now=now)
     charts = console_dashboard.dashboard_context(
         data, policy=policy, lang=resolve_lang(request), now=now
     )

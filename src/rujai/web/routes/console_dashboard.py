@@ -10,12 +10,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from rujai.personalize import offers as offers_service
 from rujai.personalize.schemas import LiftRead
 from rujai.policy.schemas import Policy
+from rujai.rights import service as rights_service
 from rujai.rights.schemas import OPEN_STATUSES, RequestRead
 from rujai.web import charts
 from rujai.web.i18n import Lang, translate
+from rujai.web.routes import console_metrics
 from rujai.web.routes.console_metrics import ConsentRateRead, ReachRead
+
+WEEKS = 12
+DAYS = 30
 
 THAI_SHORT_MONTHS = (
     "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
@@ -39,6 +47,25 @@ class DashboardData:
     queue: list[RequestRead]
 
 
+def gather(session: Session, *, policy: Policy, now: datetime) -> DashboardData:
+    """Read the four dashboards' numbers from their services (counts only)."""
+    purposes = [pid for pid, p in policy.purposes.items() if p.basis.is_consent]
+    return DashboardData(
+        consent=console_metrics.consent_rates_by_week(
+            session, purposes=purposes, weeks=WEEKS, now=now
+        ),
+        reach=console_metrics.reach_by_day(session, days=DAYS, now=now),
+        lift=offers_service.lift_report(session),
+        queue=[
+            item
+            for status in sorted(OPEN_STATUSES)
+            for item in rights_service.list_requests(
+                session, now=now, status=status, limit=rights_service.MAX_LIST
+            )
+        ],
+    )
+
+
 def short_date(day: date, lang: Lang) -> str:
     """Format a day compactly for an axis: ``3 พ.ย.`` or ``3 Nov``."""
     if lang == "th":
@@ -50,7 +77,9 @@ def dashboard_context(
     data: DashboardData, *, policy: Policy, lang: Lang, now: datetime
 ) -> dict[str, Any]:
     """Return the dashboard template's context: four charts and their tables."""
-    open_requests = [r for r in data.queue if r.status in OPEN_STATUSES]
+    open_requests = sorted(
+        (r for r in data.queue if r.status in OPEN_STATUSES), key=lambda r: r.effective_due_at
+    )
     return {
         "consent_chart": _consent_chart(data.consent, policy, lang),
         "consent_table": _consent_table(data.consent, policy, lang),
