@@ -156,7 +156,7 @@ def load(libpq: str, keyring: Keyring, policy: Policy, args: argparse.Namespace)
     """Bulk-load subjects, consents and events; return the heavy subject's id."""
     rng, sealer = random.Random(SEED), BatchSealer()
     subjects = [subject_row(keyring, n) for n in range(args.subjects)]
-    heavy = subjects[0][0][0]
+    heavy: uuid.UUID = subjects[0][0][0]
     notice = (policy.purposes[PURPOSE].notice.version, purpose_notice_hash(policy, PURPOSE, "th"))
     records = [(uuid.uuid4(), row[0]) for row, _ in subjects]
     with psycopg.connect(libpq) as conn:

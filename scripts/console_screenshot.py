@@ -44,7 +44,7 @@ TRAFFIC = PersonalizeSettings(holdout_share=0.2)
 
 def play_traffic(server: live.Live, now: datetime) -> None:
     """Thirty days of offer decisions and outcomes, and a few privacy requests."""
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - simulated traffic, not security
     with session_scope(server.factory) as s:
         for day in range(DAYS, -1, -1):
             for _ in range(DECISIONS_PER_DAY):

@@ -62,6 +62,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.catalog.router import router as catalog_router
     from rujai.consent.router import router as consent_router
+    from rujai.events.router import router as events_router
     from rujai.personalize import offers_router
     from rujai.personalize.router import router as personalize_router
     from rujai.policy.router import router as policy_router
@@ -75,6 +76,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(policy_router, prefix="/v1")
     app.include_router(consent_router, prefix="/v1")
     app.include_router(audit_router, prefix="/v1")
+    app.include_router(events_router, prefix="/v1")
     app.include_router(profiles_router, prefix="/v1")
     app.include_router(catalog_router, prefix="/v1")
     app.include_router(personalize_router, prefix="/v1")

@@ -285,6 +285,22 @@ def test_restriction_signal_deletes_insights_in_the_same_transaction(factory, ke
         ) == []  # fmt: skip
 
 
+def test_withdrawal_during_a_refresh_is_not_undone_by_its_second_pass_th_con_03(
+    factory, keyring, policy
+):
+    """A withdrawal between the passes deletes the insights; rescoring must not bring any back."""
+    a, b, _ = _three_customers(factory, keyring, policy)
+
+    def withdraw_midway(done: int, total: int) -> None:
+        if done == total // 2:  # every chunk rewritten, models not yet refitted
+            with factory() as s, s.begin():
+                make_consent(s, keyring, policy, customer_id="C-INS-A", action="withdraw", now=REF)
+
+    insights.refresh_all(factory, keyring=keyring, policy=policy, now=REF, progress=withdraw_midway)
+    assert _insights(factory, a) == {}
+    assert "rfm_segment" in _insights(factory, b)
+
+
 def test_partner_data_is_ignored_until_the_subject_is_notified_th_ind_01(factory, keyring, policy):
     sid = _customer(factory, keyring, policy, "C-INS-P", ("recommendations",), [])
     with factory() as s, s.begin():

@@ -396,12 +396,14 @@ def test_editing_an_offer_replaces_its_variants(web_client, team, factory):
     post(web_client, "/console/offers/new", OFFER_FORM)
     form = {k: v for k, v in OFFER_FORM.items() if not k.startswith("variant.at_risk")}
     form["variant.champions.en"] = "Champions: 25% off"
+    form["variant.gold.th"], form["variant.gold.en"] = "สมาชิกทอง ลด 30%", "Gold members: 30% off"
     response = post(web_client, "/console/offers/rainy-season", form)
     assert response.headers["HX-Redirect"] == "/console/offers/rainy-season?saved=1"
     with session_scope(factory) as s:
         offer = offers_service.get(s, offer_id="rainy-season")
-    assert set(offer.variants) == {"default", "champions"}
+    assert set(offer.variants) == {"default", "champions", "gold"}
     assert offer.variants["champions"].en == "Champions: 25% off"
+    assert "<details open>" in web_client.get("/console/offers/rainy-season").text
 
 
 def test_preview_shows_the_decision_and_labels_it_a_preview(

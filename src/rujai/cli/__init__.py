@@ -10,6 +10,7 @@ from rujai.cli import (
     audit,
     consent,
     db,
+    imports,
     offers,
     policy,
     profiles,
@@ -27,6 +28,7 @@ app.add_typer(apikeys.app, name="keys", help="API keys.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log.")
 app.add_typer(offers.app, name="offers", help="Offers, variants and the bandit.")
 app.add_typer(recs.app, name="recs", help="Train and inspect the recommender.")
+app.add_typer(imports.app, name="import", help="Import events from files (csv, jsonl, CDNOW).")
 app.add_typer(requests.app, name="requests", help="Data subject requests.")
 app.add_typer(retention.app, name="retention", help="Retention purges and reports (TH-RET-01).")
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")

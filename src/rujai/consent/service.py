@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -50,6 +50,14 @@ from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.schemas import ProfileFacts
 
 TICK = timedelta(microseconds=1)
+_R, _S = ConsentRecord.__table__.c, ConsentState.__table__.c
+# ``consent_history.projected`` as a prebuilt Core query: ``subject_facts`` runs on every decision.
+_PROJECTED = (
+    select(_S.role, _R.purpose, _R.id, _R.action, _R.notice_version, _R.recorded_at,
+           _R.expires_at, _R.is_explicit)
+    .join_from(ConsentState.__table__, ConsentRecord.__table__, _R.id == _S.record_id)
+    .where(_S.subject_id == bindparam("subject_id"))
+)  # fmt: skip
 
 STATUS_OF: dict[Reason, ConsentStatus] = {
     Reason.ALLOWED_CONSENT: "granted",
@@ -128,10 +136,21 @@ def subject_facts(
     moment = now if at is None else at
     profile = profiles_service.facts(session, keyring=keyring, subject_id=subject_id, now=moment)
     if at is None:
-        consents = consent_history.projected(session, subject_id=subject_id)
+        consents = _projected(session, subject_id)
     else:
         consents = consent_history.consents_at(session, subject_id=subject_id, at=at)
     return _subject_facts(profile, consents)
+
+
+def _projected(session: Session, subject_id: uuid.UUID) -> consent_history.Consents:
+    """What ``consent_history.projected`` returns, read without the ORM (the hot path)."""
+    consents: consent_history.Consents = {}
+    for row in session.execute(_PROJECTED, {"subject_id": subject_id}):
+        consents.setdefault(row.purpose, {})[cast(Role, row.role)] = rules.ConsentFact(
+            record_id=row.id, action=row.action, notice_version=row.notice_version,
+            recorded_at=row.recorded_at, expires_at=row.expires_at, is_explicit=row.is_explicit,
+        )  # fmt: skip
+    return consents
 
 
 def subject_facts_many(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Table, delete, insert, select
+from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit import service as audit_service
@@ -298,13 +298,21 @@ def _store_population(session: Session, population: Population, now: datetime) -
 # --- reading, export, erasure, rectification -----------------------------------------------------
 
 
+_FOR_USE = (  # prebuilt: read_for_use runs on every decision
+    select(_TABLE)
+    .where(_TABLE.c.subject_id == bindparam("subject_id"), _TABLE.c.name != SUPPRESSED)
+    .order_by(_TABLE.c.name)
+)
+
+
 def read_for_use(
     session: Session, *, subject_id: uuid.UUID, permitted_categories: Collection[str]
 ) -> dict[str, InsightRead]:
     """Return the insights whose lineage the purpose's verdict permits, by name."""
     allowed = set(permitted_categories)
-    rows = _reads(session, Insight.subject_id == subject_id, Insight.name != SUPPRESSED)
-    return {row.name: row for row in rows if set(row.categories) <= allowed}
+    rows = session.execute(_FOR_USE, {"subject_id": subject_id})
+    reads = (InsightRead.model_validate(row._asdict()) for row in rows)
+    return {read.name: read for read in reads if set(read.categories) <= allowed}
 
 
 def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[InsightRead]:

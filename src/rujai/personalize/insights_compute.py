@@ -171,7 +171,7 @@ def _add_events(
     rows = session.execute(select(*_EVENT_COLUMNS).where(Event.subject_id.in_(list(histories))))
     for row in rows:
         history = by_raw[row[0]]
-        if False:
+        if row.category not in history.permitted:
             continue
         if row.is_partner_data and subjects[history.subject_id].partner_notified_at is None:
             continue  # TH-IND-01: not collected from the subject, who was not told yet

@@ -13,12 +13,14 @@ This is the one piece of module state in the domain, kept on purpose: it holds n
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from time import monotonic
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rujai.personalize.models import DecisionOutcome, Offer
@@ -48,6 +50,7 @@ class _Cache:
 
 
 _cache = _Cache()
+_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # engine -> its URL
 
 
 def invalidate() -> None:
@@ -66,7 +69,10 @@ def note_conversion(offer_id: str) -> None:
 
 def snapshot(session: Session) -> Snapshot:
     """Return the active offers of ``session``'s database, querying at most once a second."""
-    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    engine = session.get_bind().engine
+    key = _keys.get(engine)
+    if key is None:
+        key = _keys[engine] = engine.url.render_as_string(hide_password=True)
     generation, now = _cache.generation, monotonic()
     current = _cache.snapshots.get(key)
     if current is not None and current.generation == generation:

@@ -14,20 +14,22 @@ import itertools
 import math
 import time
 import uuid
+import weakref
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
 from rujai.catalog import service as catalog_service
 from rujai.kit.crypto import Keyring
 from rujai.personalize import recommend_data as data
-from rujai.personalize.models import InsightModel, RecommenderModel
+from rujai.personalize.models import InsightModel, RecommenderMember, RecommenderModel
 from rujai.personalize.recommend_data import CATEGORIES, PURPOSE
 from rujai.personalize.recommender import EaseModel
 from rujai.personalize.schemas import RecItem, Recs
@@ -71,6 +73,9 @@ class _Slot:
 
 
 _slots: dict[str, _Slot] = {}
+_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # engine -> its URL
+_MEMBER = RecommenderMember.__table__.c  # ``data.member_items`` as a prebuilt Core query:
+_MEMBER_ITEMS = select(_MEMBER.item_ids).where(_MEMBER.subject_id == bindparam("subject_id"))
 
 
 def recommend_for(
@@ -91,7 +96,7 @@ def recommend_for(
     loaded = current_model(session)
     if loaded is None or subject_id is None or k < 1:
         return NOT_USED
-    seen = data.member_items(session, subject_id)
+    seen: list[str] | None = session.execute(_MEMBER_ITEMS, {"subject_id": subject_id}).scalar()
     if seen is None and keyring is not None:
         newest = data.interactions(
             session, keyring=keyring, subject_ids=[subject_id], categories=categories,
@@ -224,7 +229,10 @@ def current_model(session: Session) -> _Loaded | None:
 
 
 def _slot(session: Session) -> _Slot:
-    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    engine = session.get_bind().engine
+    key = _keys.get(engine)
+    if key is None:
+        key = _keys[engine] = engine.url.render_as_string(hide_password=True)
     return _slots.setdefault(key, _Slot())
 
 

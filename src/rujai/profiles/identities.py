@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, delete, insert, select
+from sqlalchemy import BindParameter, Row, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -49,14 +49,15 @@ _COLUMNS = (
     Subject.merged_into_id,
     Subject.partner_notified_at,
 )
-# Prebuilt lookups (expanding IN): building a statement costs more than running it.
-_BY_CUSTOMER = select(Subject.customer_ref.label("blind"), *_COLUMNS).where(
-    Subject.customer_ref.in_(bindparam("blinds", expanding=True))
-)
+# Prebuilt Core lookups (expanding IN): building an ORM statement costs more than running it.
+_S, _I = Subject.__table__.c, Identity.__table__.c
+_CORE = (_S.id, _S.data_key_wrapped, _S.merged_into_id, _S.partner_notified_at)
+_BLINDS: BindParameter[str] = bindparam("blinds", expanding=True)
+_BY_CUSTOMER = select(_S.customer_ref.label("blind"), *_CORE).where(_S.customer_ref.in_(_BLINDS))
 _BY_ANONYMOUS = (
-    select(Identity.blind, *_COLUMNS)
-    .join(Subject, Subject.id == Identity.subject_id)
-    .where(Identity.kind == "anonymous", Identity.blind.in_(bindparam("blinds", expanding=True)))
+    select(_I.blind, *_CORE)
+    .join_from(Identity.__table__, Subject.__table__, _S.id == _I.subject_id)
+    .where(_I.kind == "anonymous", _I.blind.in_(_BLINDS))
 )
 # The category an identity's value belongs to, for permit checks (STYLE §3).
 CATEGORY_OF_KIND: dict[str, str] = {

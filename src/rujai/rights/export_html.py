@@ -107,6 +107,7 @@ def render(document: ExportDocument, *, policy: Policy) -> str:
         basis=basis_label,
         retention=labels.retention_phrase,
         value=show_value,
+        trait=lambda name, lang: trait_title(policy, name, lang),
     )
 
 
@@ -133,6 +134,14 @@ def basis_label(basis: str, lang: Lang) -> str:
         return labels.pick(labels.BASIS[LawfulBasis(basis)], lang)
     except (KeyError, ValueError):
         return basis
+
+
+def trait_title(policy: Policy, name: str, lang: Lang) -> str:
+    """Say a trait's name as the policy titles it, else its id."""
+    spec = policy.traits.get(name)
+    if spec is None or spec.title is None:
+        return name
+    return pick_text(spec.title, lang)
 
 
 def show_value(value: Any) -> str:

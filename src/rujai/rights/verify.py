@@ -210,15 +210,21 @@ def _blinds_of_requests(session: Session, requests: Collection[uuid.UUID]) -> li
 
 
 def _erased_subjects(session: Session, requests: Collection[uuid.UUID]) -> set[uuid.UUID]:
-    if not requests:
-        return set()
-    wanted = {str(r) for r in requests}
-    entries = audit_service.list_entries(session, action=ERASE_START, limit=AUDIT_LOOKUP_LIMIT)
-    return {
-        e.subject_id
-        for e in entries
-        if e.subject_id is not None and e.detail.get("request_id") in wanted
-    }
+    """Page back through ``rights.erase.start`` entries until every request is found."""
+    wanted, found = {str(r) for r in requests}, set[uuid.UUID]()
+    before: int | None = None
+    while wanted:
+        entries = audit_service.list_entries(
+            session, action=ERASE_START, limit=AUDIT_LOOKUP_LIMIT, before_seq=before
+        )
+        for entry in entries:
+            if entry.subject_id is not None and entry.detail.get("request_id") in wanted:
+                found.add(entry.subject_id)
+                wanted.discard(entry.detail["request_id"])
+        if len(entries) < AUDIT_LOOKUP_LIMIT:
+            break
+        before = entries[-1].seq
+    return found
 
 
 # --- scanning ------------------------------------------------------------------------------------

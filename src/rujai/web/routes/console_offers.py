@@ -119,6 +119,9 @@ def form_context(policy: Policy, lang: Lang, offer: OfferRead | None) -> dict[st
         "kinds": KINDS,
         "purposes": [(pid, p.title.get(lang)) for pid, p in policy.purposes.items()],
         "audiences": audiences(lang),
+        "more_open": any(
+            k in TIER_LABELS or k in AGE_BANDS for k in (offer.variants if offer else {})
+        ),
         "segments": [(c, getattr(lbl, lang)) for c, lbl in SEGMENT_LABELS.items()],
         "tiers": [(c, getattr(lbl, lang)) for c, lbl in TIER_LABELS.items()],
         "age_bands": AGE_BANDS,
