@@ -63,15 +63,20 @@ def play_traffic(server: live.Live, now: datetime) -> None:
                     kind = "converted" if rng.random() < rate else "shown"
                     offers.record_outcome(s, decision_id=made.id, kind=kind, now=at)
         for n, days_ago in enumerate((41, 35, 26, 24, 12, 5, 2, 1)):
-            body = RequestCreate(
+            request = RequestCreate(
                 kind=("erasure", "access", "portability")[n % 3],
                 channel="privacy_center",
                 customer_id=names.customer_id(n + 1),
             )
             intake.submit(
-                s, keyring=server.keyring, policy=server.policy, body=body,
+                s, keyring=server.keyring, policy=server.policy, body=request,
                 now=now - timedelta(days=days_ago), actor="subject", staff=False,
             )  # fmt: skip
+
+
+def say(line: str) -> None:
+    """Print a progress line of the demo preparation."""
+    sys.stdout.write(f"demo: {line}\n")
 
 
 def main() -> int:
@@ -84,7 +89,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, live.live_server(Path(tmp) / "rujai.db") as server:
         demo_setup.prepare(
             server.factory, keyring=server.keyring, policy=server.policy, customers=CUSTOMERS,
-            now=now, say=lambda line: sys.stdout.write(f"demo: {line}\n"),
+            now=now, say=say,
         )  # fmt: skip
         with session_scope(server.factory) as s:
             logins = staff.ensure_demo_staff(s, now=now)

@@ -8,6 +8,7 @@ from rujai.events import models as events_models
 from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
 from rujai.rights import models as rights_models
+from rujai.web import staff_models
 
 __all__ = [
     "apikeys_models",
@@ -18,4 +19,5 @@ __all__ = [
     "personalize_models",
     "profiles_models",
     "rights_models",
+    "staff_models",
 ]

@@ -17,6 +17,7 @@ from rujai.demo import setup as demo_setup
 from rujai.kit.crypto import create_master_key_file
 from rujai.kit.time import utcnow
 from rujai.main import create_app
+from rujai.web import staff as staff_service
 
 DEMO_SCOPES = ["admin", "decide", "track", "consent"]
 
@@ -53,7 +54,8 @@ def demo(
     console.print(f"database {cfg.db.url} migrated; policy {cfg.policy.path}")
     with session() as s:
         created = apikeys_service.create(s, name="demo", scopes=DEMO_SCOPES, now=utcnow())
-    _print_urls(f"http://{cfg.host}:{port}", created.key)
+        logins = staff_service.ensure_demo_staff(s, now=utcnow())
+    _print_urls(f"http://{cfg.host}:{port}", created.key, logins)
     work = threading.Thread(target=_prepare, args=(cfg, customers), daemon=True)
     work.start()
     if no_serve:
@@ -80,8 +82,18 @@ def _prepare(cfg: Settings, customers: int) -> None:
         engine.dispose()
 
 
-def _print_urls(base: str, key: str) -> None:
+def _print_urls(base: str, key: str, logins: list[tuple[str, str, str]]) -> None:
     console.print(f"\n[bold]rujai demo[/bold] on {base}")
+    console.print(f"  privacy center  {base}/privacy/   (customers sign in with a one-time code)")
+    console.print(f"  staff console   {base}/console/")
+    for username, role, password in logins:
+        console.print(f"    login {username} / {password}   ({role})")
+    if not logins:
+        console.print("    (demo staff exist already; see `rujai staff list`)")
+    console.print("    customers: sign in with a customer id such as BS-000003; the one-time code")
+    console.print(
+        "    goes to the demo outbox: console → Requests → Outbox, or `rujai requests outbox`"
+    )
     console.print(f"  API docs        {base}/docs")
     console.print(f"  purposes        {base}/v1/purposes")
     console.print(f"  notice (th)     {base}/v1/notice?lang=th&format=html")
