@@ -17,6 +17,7 @@ from rujai.cli import (
     recs,
     requests,
     retention,
+    rights,
     server,
     staff,
 )
@@ -32,6 +33,7 @@ app.add_typer(recs.app, name="recs", help="Train and inspect the recommender.")
 app.add_typer(imports.app, name="import", help="Import events from files (csv, jsonl, CDNOW).")
 app.add_typer(requests.app, name="requests", help="Data subject requests.")
 app.add_typer(retention.app, name="retention", help="Retention purges and reports (TH-RET-01).")
+app.add_typer(rights.app, name="rights", help="Subject copies, import, erasure, proof of erasure.")
 app.add_typer(staff.app, name="staff", help="Console staff accounts.")
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")
 app.command("ropa")(policy.ropa)
