@@ -48,6 +48,6 @@ class ConsentState(Base):
     purpose: Mapped[str] = mapped_column(String(63), primary_key=True)
     role: Mapped[str] = mapped_column(String(8), primary_key=True)  # subject | guardian
     record_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("consent_record.id", ondelete="CASCADE")
+        Uuid, ForeignKey("consent_record.id", ondelete="CASCADE"), index=True
     )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

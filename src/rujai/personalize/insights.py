@@ -246,18 +246,13 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         if bind is not None and column.name == "value":
             values = [bind(v) for v in values]
         elif bind is not None:
-            memo = {_key(v): v for v in values}  # subject, lineage, time: few distinct values
-            memo = {k: bind(v) for k, v in memo.items()}
-            values = [memo[_key(v)] for v in values]
+            memo = {v: bind(v) for v in set(values)}  # subject, lineage, time: few distinct
+            values = [memo[v] for v in values]
         columns.append(values)
     params = list(zip(*columns, strict=True))
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO insight ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"  # noqa: S608 - names from the table metadata, values bound
     connection.exec_driver_sql(sql, params)
-
-
-def _key(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
 
 
 def _delete_derived(session: Session, subject_ids: Sequence[uuid.UUID]) -> int:

@@ -301,7 +301,7 @@ def insight_rows(
 
 def _row(history: History, name: str, value: Any, lineage: Iterable[str], now: datetime) -> Any:
     return {"subject_id": history.subject_id, "name": name, "value": value,
-            "categories": sorted(lineage), "computed_at": now}  # fmt: skip
+            "categories": tuple(sorted(lineage)), "computed_at": now}  # fmt: skip
 
 
 def _purchase_rows(

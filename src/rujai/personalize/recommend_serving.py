@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -70,6 +71,9 @@ class _Slot:
     loaded: _Loaded | None = None
     checked_at: float = -math.inf
     aggregates: _Aggregates | None = None
+    # One thread reloads at a time: concurrent requests must not each deserialise the model.
+    model_lock: threading.Lock = field(default_factory=threading.Lock)
+    aggregates_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _slots: dict[str, _Slot] = {}
@@ -214,18 +218,29 @@ def forget(session: Session) -> None:
 
 
 def current_model(session: Session) -> _Loaded | None:
-    """Return the newest model: cached, re-checked at most every ``CHECK_EVERY_S`` seconds."""
+    """Return the newest model: cached, re-checked at most every ``CHECK_EVERY_S`` seconds.
+
+    One thread re-checks at a time. During a periodic re-check the others go on with the cached
+    model; before the first load and after ``forget`` they wait for it.
+    """
     slot = _slot(session)
-    clock = time.monotonic()
-    if clock - slot.checked_at < CHECK_EVERY_S:
+    if time.monotonic() - slot.checked_at < CHECK_EVERY_S:
         return slot.loaded
-    version = data.newest_version(session)
-    if version is None:
-        slot.loaded = None
-    elif slot.loaded is None or slot.loaded.version != version:
-        slot.loaded = _load(session, version)
-    slot.checked_at = clock
-    return slot.loaded
+    wait = slot.loaded is None or slot.checked_at == -math.inf
+    if not slot.model_lock.acquire(blocking=wait):
+        return slot.loaded
+    try:
+        clock = time.monotonic()
+        if clock - slot.checked_at >= CHECK_EVERY_S:
+            version = data.newest_version(session)
+            if version is None:
+                slot.loaded = None
+            elif slot.loaded is None or slot.loaded.version != version:
+                slot.loaded = _load(session, version)
+            slot.checked_at = clock
+        return slot.loaded
+    finally:
+        slot.model_lock.release()
 
 
 def _slot(session: Session) -> _Slot:
@@ -233,7 +248,7 @@ def _slot(session: Session) -> _Slot:
     key = _keys.get(engine)
     if key is None:
         key = _keys[engine] = engine.url.render_as_string(hide_password=True)
-    return _slots.setdefault(key, _Slot())
+    return _slots.get(key) or _slots.setdefault(key, _Slot())
 
 
 def _load(session: Session, version: str) -> _Loaded | None:
@@ -251,16 +266,30 @@ def _load(session: Session, version: str) -> _Loaded | None:
 
 
 def _aggregates(session: Session) -> _Aggregates:
-    """Return the active catalogue and the popularity ranking, reloaded once a minute."""
+    """Return the active catalogue and the popularity ranking, reloaded once a minute.
+
+    One thread reloads; the others go on with the previous minute's until it is done.
+    """
     slot = _slot(session)
-    clock = time.monotonic()
     cached = slot.aggregates
-    if cached is not None and clock - cached.loaded_at < AGGREGATES_TTL_S:
+    if cached is not None and time.monotonic() - cached.loaded_at < AGGREGATES_TTL_S:
         return cached
+    if not slot.aggregates_lock.acquire(blocking=cached is None) and cached is not None:
+        return cached
+    try:
+        fresh = slot.aggregates
+        if fresh is None or time.monotonic() - fresh.loaded_at >= AGGREGATES_TTL_S:
+            fresh = slot.aggregates = _load_aggregates(session)
+        return fresh
+    finally:
+        slot.aggregates_lock.release()
+
+
+def _load_aggregates(session: Session) -> _Aggregates:
+    clock = time.monotonic()
     catalogue = data.active_items(session)
     params = session.scalar(select(InsightModel.params).where(InsightModel.name == POPULAR))
     counts: dict[str, int] = (params or {}).get("counts", {})
     ranked = sorted((i for i in counts if i in catalogue), key=lambda i: (-counts[i], i))
     names = catalog_service.names(session, item_ids=list(catalogue))
-    slot.aggregates = _Aggregates(catalogue, tuple(ranked), clock, names)
-    return slot.aggregates
+    return _Aggregates(catalogue, tuple(ranked), clock, names)

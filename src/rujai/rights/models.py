@@ -55,7 +55,7 @@ class VerificationCode(Base):
         Uuid, ForeignKey("subject.id", ondelete="CASCADE"), index=True
     )
     identity_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("identity.id", ondelete="CASCADE")
+        Uuid, ForeignKey("identity.id", ondelete="CASCADE"), index=True
     )
     purpose: Mapped[str] = mapped_column(String(24))  # request | sign_in
     code_hash: Mapped[str] = mapped_column(String(64))
