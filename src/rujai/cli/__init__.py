@@ -11,6 +11,7 @@ from rujai.cli import (
     consent,
     db,
     imports,
+    insights,
     offers,
     policy,
     profiles,
@@ -29,6 +30,7 @@ app.add_typer(consent.app, name="consent", help="Consent ledger and receipts.")
 app.add_typer(apikeys.app, name="keys", help="API keys.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log.")
 app.add_typer(offers.app, name="offers", help="Offers, variants and the bandit.")
+app.add_typer(insights.app, name="insights", help="Derived values: RFM, tiers, churn, affinity.")
 app.add_typer(recs.app, name="recs", help="Train and inspect the recommender.")
 app.add_typer(imports.app, name="import", help="Import events from files (csv, jsonl, CDNOW).")
 app.add_typer(requests.app, name="requests", help="Data subject requests.")
