@@ -43,6 +43,7 @@ CHECK_EVERY_S = 1.0  # how often serving re-checks the newest version
 AGGREGATES_TTL_S = 60.0  # how long popularity and the active catalogue are cached
 RECENT_LIMIT = 200  # newest events read for a consenting subject who is not yet a member
 EXPLAIN_LIMIT = 2  # items named in ``because``: a little personal data, not a lot
+HEAD_MARGIN = 16  # ranked items read beyond k and the exclusions before the full ranking
 POPULAR = "popular_items"  # the insight_model row holding purchase counts (no personal data)
 NOT_USED = Recs(items=[], model_version=None, personalized=False)
 
@@ -119,20 +120,44 @@ def recommend_for(
 def _ranked(
     session: Session, loaded: _Loaded, row: NDArray[np.int64], k: int, exclude: frozenset[str]
 ) -> list[RecItem]:
-    """Walk the model's ranking, skipping excluded and inactive items; explain each pick."""
+    """Walk the model's ranking, skipping excluded and inactive items; explain each pick.
+
+    The walk starts on a short head of the ranking (``k`` + exclusions + ``HEAD_MARGIN``); it is
+    kept only if its picks all score strictly above the head's last score, which makes them
+    exactly the picks of the full ranking (ties are broken by item index in both). Else the walk
+    is redone on the full ranking.
+    """
     active = _aggregates(session).catalogue
-    ids, scores = loaded.model.recommend(row, len(loaded.vocab))
-    picked: list[RecItem] = []
-    for j, score in zip(ids.tolist(), scores.tolist(), strict=True):
-        item = loaded.item_ids[j]
-        if item in exclude or item not in active:
-            continue
-        reasons = loaded.model.explain(row, j, limit=EXPLAIN_LIMIT)
-        because = [loaded.item_ids[seen] for seen, _ in reasons]
-        picked.append(RecItem(item_id=item, score=score, because=because))
-        if len(picked) == k:
-            break
-    return picked
+    head = min(k + len(exclude) + HEAD_MARGIN, len(loaded.vocab))
+    ids, scores = loaded.model.recommend(row, head)
+    picks = _picks(loaded, ids.tolist(), scores.tolist(), k, exclude, active)
+    complete = len(picks) == k and picks[-1][1] > scores[-1]
+    if head < len(loaded.vocab) and not complete:
+        ids, scores = loaded.model.recommend(row, len(loaded.vocab))
+        picks = _picks(loaded, ids.tolist(), scores.tolist(), k, exclude, active)
+    return [
+        RecItem(item_id=loaded.item_ids[j], score=score, because=_because(loaded, row, j))
+        for j, score in picks
+    ]
+
+
+def _picks(
+    loaded: _Loaded,
+    ids: list[int],
+    scores: list[float],
+    k: int,
+    exclude: frozenset[str],
+    active: Mapping[str, str],
+) -> list[tuple[int, float]]:
+    """The first ``k`` (item index, score) of a ranking that are active and not excluded."""
+    ranked = zip(ids, scores, strict=True)
+    kept = ((j, s) for j, s in ranked if (i := loaded.item_ids[j]) not in exclude and i in active)
+    return list(itertools.islice(kept, k))
+
+
+def _because(loaded: _Loaded, row: NDArray[np.int64], j: int) -> list[str]:
+    reasons = loaded.model.explain(row, j, limit=EXPLAIN_LIMIT)
+    return [loaded.item_ids[seen] for seen, _ in reasons]
 
 
 def popular(

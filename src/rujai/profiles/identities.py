@@ -40,6 +40,7 @@ from rujai.profiles.sealing import (
     seal_value,
     subject_key,
 )
+from rujai.rights.suppression import CUSTOMER_KIND, suppressed_many
 
 IN_CHUNK = 500  # bound parameters per IN (...), well under SQLite's and PostgreSQL's limits
 MAX_MERGE_HOPS = 8
@@ -87,6 +88,14 @@ def resolve_many(
     if create:
         missing_c = {b: c for b, c in customers.items() if b not in by_customer}
         missing_a = {b: a for b, a in anonymous.items() if b not in by_anonymous}
+        # An erased person is not silently re-created (TH-DSR-04): suppressed refs stay unknown,
+        # and the caller drops their data as erased.
+        gone = suppressed_many(
+            session,
+            [(CUSTOMER_KIND, b) for b in missing_c] + [("anonymous", b) for b in missing_a],
+        )
+        missing_c = {b: c for b, c in missing_c.items() if (CUSTOMER_KIND, b) not in gone}
+        missing_a = {b: a for b, a in missing_a.items() if ("anonymous", b) not in gone}
         by_customer.update(_create_customers(session, keyring, missing_c, now))
         by_anonymous.update(_create_anonymous(session, keyring, missing_a, now))
     found = _found(blinds, by_customer, by_anonymous)
