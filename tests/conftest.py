@@ -1,12 +1,12 @@
 """Shared fixtures: real SQLite and PostgreSQL databases, settings, an app client.
 
-Every test that asks for ``db_url`` (directly or through ``session``, ``factory``, ``client``) runs
+Every test that asks for ``db_url`` (directly or via ``session``, ``factory``, ``client``) runs
 once on SQLite and once on PostgreSQL. Each backend gets a fresh database built by
 ``alembic upgrade head`` once per test session; after each test every table is emptied.
 
 PostgreSQL is found through ``RUJAI_TEST_POSTGRES_URL`` (a server URL; databases are created and
-dropped in it). Without it the default local server is tried; if none answers the PostgreSQL runs are
-skipped with that reason, except under CI (``CI=true``), where that is a failure.
+dropped in it). Without it the default local server is tried; if none answers, the PostgreSQL
+runs are skipped with that reason, except under CI (``CI=true``), where that is a failure.
 """
 
 from __future__ import annotations

@@ -121,7 +121,8 @@ def test_consenting_customers_get_personalized_explained_items(client, shop):
         assert decision["model_version"]
         assert decision["consent_record_ids"]
         for item in decision["items"]:
-            assert item["reason"]["th"] and item["reason"]["en"]
+            assert item["reason"]["th"]
+            assert item["reason"]["en"]
     kitchen_ids = {i["item_id"] for i in kitchen["items"]}
     fashion_ids = {i["item_id"] for i in fashion["items"]}
     assert kitchen_ids != fashion_ids
@@ -136,7 +137,8 @@ def test_stored_decision_names_consents_and_model_version(client, shop, factory)
         row = s.get(Decision, __import__("uuid").UUID(decision["id"]))
         assert row.model_version == decision["model_version"]
         assert row.consent_record_ids == decision["consent_record_ids"]
-        assert row.items and all(i["reason"]["th"] for i in row.items)
+        assert row.items
+        assert all(i["reason"]["th"] for i in row.items)
 
 
 def test_withdrawal_makes_the_very_next_decision_the_fallback(
@@ -157,7 +159,8 @@ def test_withdrawal_makes_the_very_next_decision_the_fallback(
     after = _decide(client, shop, "C-003")
     assert after["personalized"] is False
     assert after["reason"] == "withdrawn"
-    assert after["reason_text"]["th"] and after["reason_text"]["en"]
+    assert after["reason_text"]["th"]
+    assert after["reason_text"]["en"]
     assert after["items"], "the fallback still shows popular items"
     assert all(i["score"] is None for i in after["items"])
     other = _decide(client, shop, "C-004")

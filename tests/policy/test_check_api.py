@@ -48,7 +48,8 @@ def test_check_answers_with_basis_and_reason_in_both_languages(client, factory):
     allowed = client.post("/v1/check", json=body, headers=_auth(key)).json()
     assert allowed["allowed"] is True
     assert allowed["lawful_basis"] == "consent"
-    assert allowed["reason_text"]["th"] and allowed["reason_text"]["en"]
+    assert allowed["reason_text"]["th"]
+    assert allowed["reason_text"]["en"]
     assert len(allowed["consent_record_ids"]) == 1
 
 

@@ -231,7 +231,8 @@ def test_decision_table(purpose, categories, subj, expected):
     verdict = run(purpose, categories, subj)
     assert verdict.reason is expected
     assert verdict.allowed == expected.value.startswith("allowed")
-    assert verdict.text("th") and verdict.text("en")
+    assert verdict.text("th")
+    assert verdict.text("en")
     assert verdict.policy_version == POLICY.version
 
 

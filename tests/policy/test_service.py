@@ -1,4 +1,4 @@
-"""The door around ``evaluate``: check, authorize, Permit, audit of every decision, on both databases."""
+"""The door around ``evaluate``: check, authorize, Permit, and the audit of every decision."""
 
 from __future__ import annotations
 
@@ -74,28 +74,33 @@ def test_withdrawal_takes_effect_on_the_very_next_check(session, keyring, policy
 def test_authorize_refusal_is_audited_although_the_work_rolls_back(factory, keyring, policy):
     with session_scope(factory) as s:
         subject = make_subject(s, keyring, "C-2003")
-    with pytest.raises(PolicyDenied) as err, session_scope(factory) as s:
-        # an allowed check first holds the audit head in this transaction (no self-deadlock)
-        policy_service.check(
-            s,
-            policy=policy,
-            keyring=keyring,
-            subject_id=subject.id,
-            purpose="order_fulfilment",
-            categories=["contact"],
-            now=NOW,
-            actor="test",
-        )
-        policy_service.authorize(
-            s,
-            policy=policy,
-            keyring=keyring,
-            subject_id=subject.id,
-            purpose="recommendations",
-            categories=["purchase_history"],
-            now=NOW,
-            actor="test",
-        )
+
+    def refused_work():
+        with session_scope(factory) as s:
+            # an allowed check first holds the audit head in this transaction (no self-deadlock)
+            policy_service.check(
+                s,
+                policy=policy,
+                keyring=keyring,
+                subject_id=subject.id,
+                purpose="order_fulfilment",
+                categories=["contact"],
+                now=NOW,
+                actor="test",
+            )
+            policy_service.authorize(
+                s,
+                policy=policy,
+                keyring=keyring,
+                subject_id=subject.id,
+                purpose="recommendations",
+                categories=["purchase_history"],
+                now=NOW,
+                actor="test",
+            )
+
+    with pytest.raises(PolicyDenied) as err:
+        refused_work()
     assert err.value.reason == "no_consent"
     with session_scope(factory) as s:
         assert _audits(s, "no_consent") == 1

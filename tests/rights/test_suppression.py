@@ -1,4 +1,4 @@
-"""After erasure, the same customer arriving again through ingest is flagged, not re-created (TH-DSR-04)."""
+"""After erasure, the same customer arriving again is flagged, not re-created (TH-DSR-04)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _ingest(session, keyring, policy, customer_id, order_id):
                 item_id="SKU-1",
                 quantity=1,
                 amount=590.0,
-            )  # fmt: skip
+            )
         ],
         source="import",
         is_partner_data=False,
