@@ -91,24 +91,26 @@ def seed(
 ) -> Seeded:
     """Seed the whole brand into the (migrated, empty) database behind ``factory``."""
     started = time.perf_counter()
+    timed: Say = lambda line: say(f"{line} ({time.perf_counter() - started:.0f} s)")  # noqa: E731
     skus = _seed_items(factory, items, now)
     mix = labels(subjects, seed_value)
     _seed_subjects(factory, keyring, list(mix), now)
-    say(f"{len(skus)} items, {subjects} subjects")
+    timed(f"{len(skus)} items, {subjects} subjects")
     _seed_consents(factory, keyring, policy, mix, now - timedelta(days=HISTORY_DAYS + 5), "g")
-    sent, accepted = _seed_events(factory, keyring, policy, mix, skus, seed_value, now, say)
+    timed("grants recorded")
+    sent, accepted = _seed_events(factory, keyring, policy, mix, skus, seed_value, now, timed)
     _seed_consents(factory, keyring, policy, mix, now - timedelta(hours=2), "w")
     with session_scope(factory) as session:
         offers = offers_service.parse_offers(DEMO_OFFERS)
         offers_service.create_many(session, policy=policy, offers=offers, now=now, actor=ACTOR)
-    say("computing insights")
+    timed("withdrawals and offers recorded; computing insights")
     insights_service.refresh_all(factory, keyring=keyring, policy=policy, now=now, actor=ACTOR)
     with session_scope(factory) as session:
         info = recommend_service.train(
             session, keyring=keyring, policy=policy, now=now, actor=ACTOR
         )
         key = apikeys_service.create(session, name="bench", scopes=["decide"], now=now)
-    say(f"recommender {info.version}: {info.n_users} members, {info.n_items} items")
+    timed(f"recommender {info.version}: {info.n_users} members, {info.n_items} items")
     seconds = time.perf_counter() - started
     return Seeded(mix, list(skus), sent, accepted, info.version, key.key, seconds)
 
