@@ -35,6 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
 TEST_MASTER_KEY = bytes(range(32))
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The shared data sets live beside the checkout (../shared/data); never copied into the repo.
+SHARED_DATA = next(
+    (p for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data")) if p.is_dir()),
+    ROOT.parent / "shared" / "data",
+)
 
 
 def _pg_server_url() -> str:

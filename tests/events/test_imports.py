@@ -17,9 +17,9 @@ from rujai.config import get_settings
 from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.events.models import Event
 from rujai.profiles.models import Subject
-from tests.conftest import EXAMPLE_POLICY, TEST_MASTER_KEY
+from tests.conftest import EXAMPLE_POLICY, SHARED_DATA, TEST_MASTER_KEY
 
-CDNOW_MASTER = Path("/work/shared/data/cdnow/CDNOW_master.txt")
+CDNOW_MASTER = SHARED_DATA / "cdnow" / "CDNOW_master.txt"
 SECRET = "somchai.secret@example.com"
 runner = CliRunner()
 

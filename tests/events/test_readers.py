@@ -18,8 +18,9 @@ from rujai.events.readers import (
     read_cdnow,
     read_events,
 )
+from tests.conftest import SHARED_DATA
 
-CDNOW_MASTER = Path("/work/shared/data/cdnow/CDNOW_master.txt")
+CDNOW_MASTER = SHARED_DATA / "cdnow" / "CDNOW_master.txt"
 SECRET = "somchai.secret@example.com"  # fictional personal data that must never reach an error
 
 

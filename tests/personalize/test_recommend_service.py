@@ -10,7 +10,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,13 +31,13 @@ from rujai.personalize.recommender import EaseModel
 from rujai.policy.rules import Objection
 from rujai.profiles import service as profiles_service
 from rujai.profiles.models import Subject
-from tests.conftest import EXAMPLE_POLICY, TEST_MASTER_KEY
+from tests.conftest import EXAMPLE_POLICY, SHARED_DATA, TEST_MASTER_KEY
 from tests.factories import consent_change, make_consent, track_event
 
 L2 = 5.0
 N_ITEMS = 10
 ITEMS = [f"SKU-R{n:02d}" for n in range(N_ITEMS)]
-ML_RATINGS = Path("/work/shared/data/ml-latest-small/ratings.csv")
+ML_RATINGS = SHARED_DATA / "ml-latest-small" / "ratings.csv"
 
 
 @pytest.fixture(autouse=True)
