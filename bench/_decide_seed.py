@@ -152,7 +152,7 @@ def _seed_items(factory: sessionmaker[Session], count: int, now: datetime) -> di
 
 def labels(subjects: int, seed_value: int) -> dict[str, str]:
     """Each customer's consent label, drawn from ``MIX``."""
-    rng = random.Random(f"decide-bench-mix:{seed_value}")  # noqa: S311 - fictional data
+    rng = random.Random(f"decide-bench-mix:{seed_value}")
     names = [label for label, *_ in MIX]
     cum = list(accumulate(share for _, share, *_ in MIX))
     return {customer_id(n): rng.choices(names, cum_weights=cum)[0] for n in range(subjects)}
@@ -292,7 +292,7 @@ def _seed_events(
     say: Say,
 ) -> tuple[int, int]:
     """Ingest every customer's history, 1,000 events per call; return (sent, accepted)."""
-    rng = random.Random(f"decide-bench-events:{seed_value}")  # noqa: S311 - fictional data
+    rng = random.Random(f"decide-bench-events:{seed_value}")
     shop = _Shop(skus, rng)
     pending: list[TrackEvent] = []
     sent = accepted = 0

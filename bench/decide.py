@@ -216,7 +216,9 @@ def server(prepared: Prepared, workers: int, log: Path) -> Iterator[tuple[str, i
         cmd += [str(BENCH), "--host", "127.0.0.1", "--port", str(port), "--workers"]
         cmd += [str(workers), "--no-access-log", "--log-level", "warning"]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.Popen(  # noqa: S603 - our own server, fixed argv
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, log)
@@ -285,9 +287,9 @@ def decide_bodies(subjects: int, items: int, seed: int, count: int = 4096) -> li
     """Prebuilt request bodies: random seeded customers (every consent state) and placements."""
     from _decide_seed import customer_id, item_ids
 
-    rng = random.Random(seed)  # noqa: S311 - load, not secrets
+    rng = random.Random(seed)
     skus = item_ids(items)
-    names, weights = zip(*PLACEMENTS, strict=True)
+    names, weights = [p for p, _ in PLACEMENTS], [w for _, w in PLACEMENTS]
     bodies = []
     for _ in range(count):
         body: dict[str, Any] = {"customer_id": customer_id(rng.randrange(subjects))}
@@ -303,7 +305,7 @@ class Load:
 
     def __init__(self, client: httpx2.AsyncClient, bodies: list[bytes], target: str) -> None:
         self.client, self.bodies, self.target = client, bodies, target
-        self.rng = random.Random(7)  # noqa: S311 - load, not secrets
+        self.rng = random.Random(7)
         self.latencies: list[float] = []
         self.errors = self.personalized = 0
 
@@ -347,10 +349,13 @@ class Load:
 
 
 def _summary(load: Load, seconds: float, cpu: tuple[float, float]) -> dict[str, Any]:
-    lat = sorted(load.latencies)
-    pick = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: 0.0)
+    ok, lat = len(load.latencies), sorted(load.latencies) or [0.0]
+
+    def pick(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
     return {
-        "target": load.target, "ok": len(lat), "errors": load.errors, "rps": len(lat) / seconds,
+        "target": load.target, "ok": ok, "errors": load.errors, "rps": ok / seconds,
         "p50_ms": pick(0.50), "p99_ms": pick(0.99), "personalized": load.personalized,
         "server_cpu": cpu[0] / seconds, "client_cpu": cpu[1] / seconds,
     }  # fmt: skip
@@ -380,9 +385,11 @@ def run_loadgen(cfg: dict[str, Any]) -> None:
 
     def emit(phase: str, result: dict[str, Any]) -> None:
         print(json.dumps({"phase": phase, **result}), flush=True)
+        per_request = result["server_cpu"] / max(result["rps"], 1e-9) * 1000
         note(f"{phase} {result['target']}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f}"
-             f" ms, p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, server CPU "
-             f"{result['server_cpu']:.2f}, load generator CPU {result['client_cpu']:.2f}")  # fmt: skip
+             f" ms, p99 {result['p99_ms']:.1f} ms, errors {result['errors']}; CPU (cores): server "
+             f"{result['server_cpu']:.2f} ({per_request:.2f} ms/request), load generator "
+             f"{result['client_cpu']:.2f}")  # fmt: skip
 
     best = 0.0
     for _ in range(cfg["rounds"]):
@@ -405,7 +412,7 @@ def measure(args: argparse.Namespace, prepared: Prepared, workdir: Path) -> None
             "connections": max(64, args.clients), "seconds": args.seconds, "rounds": args.rounds,
             "server_pid": pid,
         }  # fmt: skip
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - this script as the load generator
             [sys.executable, __file__, "--loadgen", json.dumps(cfg)],
             stdout=subprocess.PIPE, check=True, timeout=args.seconds * 20 + 120,
         )  # fmt: skip
@@ -455,14 +462,21 @@ def main() -> None:
         run_loadgen(json.loads(args.loadgen))
         return
     note(f"{args.db}, {args.subjects} subjects, {args.items} items, {args.clients} clients, "
-         f"{args.seconds:g} s per measurement, {args.workers} worker(s), {os.cpu_count()} CPUs")  # fmt: skip
+         f"{args.seconds:g} s per measurement, {args.workers} worker(s), "
+         f"{os.cpu_count()} CPUs")  # fmt: skip
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         if args.db == "sqlite":
             prepared = stack.enter_context(sqlite_database(args, workdir))
         else:
             prepared = stack.enter_context(postgres_database(args))
+        note(f"load average before measuring: {_loadavg()} (other work shares these CPUs)")
         measure(args, prepared, workdir)
+        note(f"load average after: {_loadavg()}")
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":

@@ -126,10 +126,12 @@ def test_undeclared_property_is_removed_and_reported(session, keyring, policy):
 
 
 def test_missing_required_property_drops_the_event_naming_the_property(session, keyring, policy):
-    event = track_event("purchase", customer_id=CUSTOMER, item_id="SKU-7", quantity=1, amount=9.0)
+    event = track_event(
+        "purchase", customer_id=CUSTOMER, order_id="O-7", item_id="SKU-7", amount=9.0
+    )
     result = ingest(session, keyring, policy, event).results[0]
     assert (result.status, result.reason) == ("dropped", "invalid_properties")
-    assert result.detail == "properties.order_id: required"
+    assert result.detail == "properties.quantity: required"
     assert count(session, Event) == 0
 
 
