@@ -123,6 +123,7 @@ def settings(db_url: str, factory: sessionmaker[Session]) -> Settings:
         security={"master_key": base64.b64encode(TEST_MASTER_KEY).decode()},
         policy={"path": EXAMPLE_POLICY},
         rights={"retention_interval_hours": 0},
+        personalize={"holdout_share": 0.0},  # tests choose their holdout explicitly
     )
 
 

@@ -103,7 +103,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session commits when the endpoint returns, before the response is sent,
+# so a success response means the write is committed (DESIGN invariant 5).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def alembic_config(url: str) -> Any:

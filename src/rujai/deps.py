@@ -13,25 +13,25 @@ from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Policy
 
 
-def get_policy(request: Request) -> Policy:
+async def get_policy(request: Request) -> Policy:
     """Return the policy the server was started with."""
     policy: Policy = request.app.state.policy
     return policy
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     """Return the keyring derived from the master key."""
     keyring: Keyring = request.app.state.keyring
     return keyring
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """Return the settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     """Return the session factory, for work that needs its own short transaction."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     return factory
