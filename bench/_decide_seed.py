@@ -29,7 +29,6 @@ from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.consent import service as consent_service
 from rujai.consent.schemas import ConsentCreate
-from rujai.db import session_scope
 from rujai.demo.offers import DEMO_OFFERS
 from rujai.demo.products import BACKGROUND, CATEGORY_IDS, SEGMENT_SHARES, SEGMENTS, catalogue
 from rujai.events import service as events_service
@@ -43,6 +42,7 @@ from rujai.personalize import (
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities
 from rujai.profiles.schemas import SubjectRef
+from rujai.writer import session_scope
 
 RECS, OFFERS = "recommendations", "personalized_offers"
 CHUNK = 1_000  # customers per resolve_many call; events per ingest call

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
-from rujai.db import make_engine, make_session_factory, session_scope, upgrade
+from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.events.store import BatchSealer
 from rujai.kit.crypto import Keyring, seal
 from rujai.personalize import recommend
@@ -46,6 +46,7 @@ from rujai.policy.notice import purpose_notice_hash
 from rujai.policy.schemas import Policy
 from rujai.profiles.sealing import subject_aad
 from rujai.rights import erasure
+from rujai.writer import session_scope
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POLICY = os.path.join(os.path.dirname(__file__), "..", "examples", "policy.yaml")

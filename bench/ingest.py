@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import rujai.models_registry  # noqa: F401 - fills Base.metadata
 from rujai.consent import service as consent_service
 from rujai.consent.schemas import ConsentCreate
-from rujai.db import make_engine, make_session_factory, session_scope, upgrade
+from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.events import service as events_service
 from rujai.events.models import Event
 from rujai.events.readers import RawEvent, iter_batches
@@ -48,6 +48,7 @@ from rujai.kit.time import utcnow
 from rujai.policy.loader import load_policy_file
 from rujai.policy.schemas import Policy
 from rujai.profiles.models import Subject
+from rujai.writer import session_scope
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -28,6 +28,7 @@ import rujai.models_registry  # noqa: F401 - fills Base.metadata
 from rujai.config import Settings
 from rujai.db import Base, make_engine, make_session_factory, upgrade
 from rujai.kit.crypto import Keyring
+from rujai.main import Storage
 from rujai.policy.loader import load_policy_file
 from rujai.policy.schemas import Policy
 
@@ -125,6 +126,18 @@ def settings(db_url: str, factory: sessionmaker[Session]) -> Settings:
         rights={"retention_interval_hours": 0},
         personalize={"holdout_share": 0.0},  # tests choose their holdout explicitly
     )
+
+
+@pytest.fixture
+def storage(settings: Settings) -> Iterator[Storage]:
+    """A server process's storage (read-only request sessions, the writer), started.
+
+    For tests that build their own small FastAPI app: ``storage.attach(app.state)``.
+    """
+    opened = Storage.open(settings)
+    opened.start()
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -28,6 +28,18 @@ class SecuritySettings(BaseModel):
     )
 
 
+class WriterSettings(BaseModel):
+    max_batch: int = Field(
+        256, ge=1, le=10_000, description="Most units one group commit takes (one transaction)."
+    )
+    max_queue: int = Field(
+        4096, ge=1, description="Units that may wait for the writer; more get 503 Retry-After."
+    )
+    idle_every_s: float = Field(
+        0.2, gt=0, le=60, description="Idle time after which the writer runs its idle work."
+    )
+
+
 class PolicySettings(BaseModel):
     path: Path = Field(Path("examples/policy.yaml"), description="The privacy policy YAML file.")
 
@@ -74,6 +86,9 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database.")
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Keys.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Policy file.")
+    writer: WriterSettings = Field(
+        default_factory=WriterSettings, description="The write path (group commit)."
+    )
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API limits.")
     web: WebSettings = Field(default_factory=WebSettings, description="Privacy center, console.")
     rights: RightsSettings = Field(default_factory=RightsSettings, description="Requests.")

@@ -11,6 +11,7 @@ from rujai.config import Settings
 from rujai.db import SessionDep
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Policy
+from rujai.writer import Writer
 
 
 async def get_policy(request: Request) -> Policy:
@@ -37,10 +38,17 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
     return factory
 
 
+async def get_writer(request: Request) -> Writer:
+    """Return the process's writer: hand it write units and await their commit."""
+    writer: Writer = request.app.state.writer
+    return writer
+
+
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+WriterDep = Annotated[Writer, Depends(get_writer)]
 
 __all__ = [
     "KeyringDep",
@@ -48,4 +56,5 @@ __all__ = [
     "SessionDep",
     "SessionFactoryDep",
     "SettingsDep",
+    "WriterDep",
 ]

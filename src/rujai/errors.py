@@ -12,7 +12,10 @@ pseudonymous id only.
     │   └── PolicyDenied (403)            the policy chokepoint refused (see policy.errors)
     ├── NotFound (404, not_found)
     ├── Conflict (409, conflict)
-    └── PayloadTooLarge (413, payload_too_large)
+    ├── PayloadTooLarge (413, payload_too_large)
+    └── (rujai.writer) Overloaded (503, overloaded), WriteFailed (503, write_failed)
+                                          the write queue is full / a batch could not commit;
+                                          both send ``Retry-After``
 """
 
 from __future__ import annotations
@@ -100,9 +103,13 @@ class PayloadTooLarge(AppError):
 
 
 def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    """Render a problem document with the right media type."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    """Render a problem document with the right media type (and Retry-After when it has one)."""
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if "retry_after" in body:
+        headers["Retry-After"] = str(body["retry_after"])
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,22 +21,24 @@ from rujai.kit.crypto import Keyring, load_master_key
 from rujai.policy.loader import load_policy_file
 from rujai.rights.retention import start_scheduler
 from rujai.web import mount_web
+from rujai.writer import Writer
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the FastAPI application for ``settings``."""
     if settings.run_migrations_on_start:
         upgrade(settings.db.url)
-    engine = make_engine(settings.db.url, echo=settings.db.echo, pool_size=settings.db.pool_size)
+    storage = Storage.open(settings)
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        storage.start()
         interval = settings.rights.retention_interval_hours
         scheduler = start_scheduler(app_.state, interval) if interval > 0 else None
         yield
         if scheduler is not None:
             scheduler.stop()
-        engine.dispose()
+        storage.close()
 
     app = FastAPI(
         title="rujai",
@@ -42,8 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    storage.attach(app.state)
     app.state.policy = load_policy_file(settings.policy.path)
     master = settings.security.master_key
     app.state.keyring = Keyring(
@@ -56,6 +60,44 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """A server process's database access: read-only request sessions and the one writer."""
+
+    read_engine: Engine
+    write_engine: Engine
+    writer: Writer
+
+    @classmethod
+    def open(cls, settings: Settings) -> Storage:
+        """Create the engines and the (not yet started) writer for ``settings``."""
+        db, cfg = settings.db, settings.writer
+        read_engine = make_engine(db.url, echo=db.echo, pool_size=db.pool_size, role="reader")
+        write_engine = make_engine(db.url, echo=db.echo, pool_size=2, role="writer")
+        writer = Writer(
+            make_session_factory(write_engine),
+            max_batch=cfg.max_batch,
+            max_queue=cfg.max_queue,
+            idle_every_s=cfg.idle_every_s,
+        )
+        return cls(read_engine, write_engine, writer)
+
+    def attach(self, state: State) -> None:
+        """Give an app (its ``state``) the request session factory and the writer."""
+        state.engine = self.read_engine
+        state.session_factory = make_session_factory(self.read_engine)
+        state.writer = self.writer
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def close(self) -> None:
+        """Finish queued writes, stop the writer, close every connection."""
+        self.writer.stop()
+        self.read_engine.dispose()
+        self.write_engine.dispose()
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -9,22 +9,22 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.apikeys import service as apikeys_service
 from rujai.apikeys.deps import ConsentPrincipal, require_scope
 from rujai.apikeys.schemas import Principal
-from rujai.db import make_session_factory, session_scope
 from rujai.errors import PROBLEM_JSON, install_handlers
+from rujai.main import Storage
+from rujai.writer import session_scope
 
 NOW = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def api(engine: Engine, factory: sessionmaker[Session]) -> Iterator[TestClient]:
+def api(storage: Storage, factory: sessionmaker[Session]) -> Iterator[TestClient]:
     app = FastAPI()
-    app.state.session_factory = make_session_factory(engine)
+    storage.attach(app.state)
     install_handlers(app)
 
     @app.get("/consents")

@@ -13,15 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from rujai.apikeys import service as apikeys_service
 from rujai.audit.router import router
 from rujai.audit.schemas import AuditEntryRead
-from rujai.db import make_session_factory, session_scope
 from rujai.errors import PROBLEM_JSON, install_handlers
+from rujai.main import Storage
+from rujai.writer import session_scope
 from tests.audit.chain import SUBJECT, T0, build_chain, delete_entry
 
 
 @pytest.fixture
-def api(engine: Engine, factory: sessionmaker[Session]) -> Iterator[TestClient]:
+def api(storage: Storage, factory: sessionmaker[Session]) -> Iterator[TestClient]:
     app = FastAPI()
-    app.state.session_factory = make_session_factory(engine)
+    storage.attach(app.state)
     install_handlers(app)
     app.include_router(router, prefix="/v1")
     with TestClient(app) as client:

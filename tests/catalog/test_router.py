@@ -7,15 +7,15 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.apikeys import service as apikeys_service
 from rujai.catalog import service as catalog_service
 from rujai.catalog.router import router
 from rujai.catalog.schemas import ItemCreate
-from rujai.db import make_session_factory, session_scope
 from rujai.errors import PROBLEM_JSON, install_handlers
+from rujai.main import Storage
+from rujai.writer import session_scope
 from tests.factories import NOW
 
 ITEM = {
@@ -28,9 +28,9 @@ ITEM = {
 
 
 @pytest.fixture
-def api(engine: Engine, factory: sessionmaker[Session]) -> Iterator[TestClient]:
+def api(storage: Storage, factory: sessionmaker[Session]) -> Iterator[TestClient]:
     app = FastAPI()
-    app.state.session_factory = make_session_factory(engine)
+    storage.attach(app.state)
     install_handlers(app)
     app.include_router(router, prefix="/v1")
     with TestClient(app) as client:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.catalog import service as catalog_service
 from rujai.consent import service as consent_service
-from rujai.db import make_engine, make_session_factory, session_scope, upgrade
+from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.demo import seed as demo_seed
 from rujai.demo.history import Shop
 from rujai.demo.names import customer_id
@@ -19,6 +19,7 @@ from rujai.demo.products import SEGMENTS, catalogue
 from rujai.errors import Invalid
 from rujai.events import service as events_service
 from rujai.profiles import service as profiles_service, traits as profiles_traits
+from rujai.writer import session_scope
 
 # In the past, so that no event is "in the future" for the wall clock.
 NOW = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)

@@ -14,12 +14,12 @@ import pytest
 from rujai.apikeys import service as apikeys_service
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
-from rujai.db import session_scope
 from rujai.events import service as events_service
 from rujai.personalize import decide as decide_service, recommend
 from rujai.personalize.models import Decision
 from rujai.personalize.offers import create as create_offer, parse_offers
 from rujai.profiles import service as profiles_service
+from rujai.writer import session_scope
 from tests.factories import make_consent, track_event
 
 NOW = datetime.now(UTC)

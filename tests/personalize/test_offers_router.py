@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.apikeys import service as apikeys_service
-from rujai.db import make_session_factory, session_scope
 from rujai.errors import PROBLEM_JSON, install_handlers
+from rujai.main import Storage
 from rujai.personalize import offers as offers_service
 from rujai.personalize.models import Decision
 from rujai.personalize.offers_router import router
 from rujai.policy.schemas import Policy
+from rujai.writer import session_scope
 from tests.factories import NOW
 
 OFFER: dict[str, Any] = {
@@ -41,9 +41,9 @@ def _fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-def api(engine: Engine, factory: sessionmaker[Session], policy: Policy) -> Iterator[TestClient]:
+def api(storage: Storage, factory: sessionmaker[Session], policy: Policy) -> Iterator[TestClient]:
     app = FastAPI()
-    app.state.session_factory = make_session_factory(engine)
+    storage.attach(app.state)
     app.state.policy = policy
     install_handlers(app)
     app.include_router(router, prefix="/v1")

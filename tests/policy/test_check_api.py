@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from rujai.apikeys import service as apikeys_service
 from rujai.audit.models import AuditEntry
-from rujai.db import session_scope
+from rujai.writer import session_scope
 
 
 def _key(factory, *scopes):

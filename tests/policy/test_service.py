@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from rujai.audit.models import AuditEntry
 from rujai.consent import service as consent_service
-from rujai.db import session_scope
 from rujai.errors import PolicyDenied
 from rujai.policy import service as policy_service
 from rujai.policy.service import Permit
+from rujai.writer import session_scope
 from tests.factories import NOW, consent_change, make_subject
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.config import PersonalizeSettings
-from rujai.db import session_scope
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.personalize import decide as decide_service, insights, offers, recommend
@@ -28,6 +27,7 @@ from rujai.profiles import merge as profiles_merge, service as profiles_service
 from rujai.profiles.schemas import IdentifyCreate
 from rujai.rights import erasure, verify
 from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, Suppression
+from rujai.writer import session_scope
 from tests.factories import make_consent, track_event
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)

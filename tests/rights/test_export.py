@@ -15,12 +15,13 @@ from sqlalchemy import select
 from rujai.audit.models import AuditEntry
 from rujai.consent import service as consent_service
 from rujai.consent.receipts import verify_receipt
-from rujai.db import make_engine, make_session_factory, session_scope, upgrade
+from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.errors import Invalid
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import erasure, export, export_format, importer
+from rujai.writer import session_scope
 from tests.rights.test_erasure import ANONYMOUS, CUSTOMER, EMAIL, NOW, build_person
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from rujai.audit.models import AuditEntry
-from rujai.db import session_scope
 from rujai.events import service as events_service
 from rujai.events.models import Event
 from rujai.personalize.models import Decision
@@ -24,6 +23,7 @@ from rujai.rights.models import (
     RightsRequest,
     VerificationCode,
 )
+from rujai.writer import session_scope
 from tests.factories import make_consent, track_event
 from tests.rights.test_requests import CUSTOMER, NOW, cli_env, person, submit
 
@@ -173,9 +173,13 @@ def test_events_of_a_category_no_purpose_declares_any_more_all_go(factory, keyri
     assert (location.count, location.basis) == (1, retention.NO_PURPOSE)
 
 
-def test_scheduler_runs_in_the_background_and_stops(factory, policy):
+def test_scheduler_runs_in_the_background_and_stops(factory, storage, policy):
     scheduler = retention.RetentionScheduler(
-        factory, lambda: policy, interval_seconds=3600, initial_delay_seconds=0, clock=lambda: NOW
+        storage.writer.run_sync,
+        lambda: policy,
+        interval_seconds=3600,
+        initial_delay_seconds=0,
+        clock=lambda: NOW,
     ).start()
     deadline = time.monotonic() + 30
     while scheduler.runs == 0 and time.monotonic() < deadline:
@@ -189,8 +193,8 @@ def test_scheduler_runs_in_the_background_and_stops(factory, policy):
         assert s.scalar(select(func.count()).select_from(RetentionRun)) == 1
 
 
-def test_start_scheduler_waits_for_its_first_run_and_refuses_a_zero_interval(factory, policy):
-    state = SimpleNamespace(session_factory=factory, policy=policy)
+def test_start_scheduler_waits_for_its_first_run_and_refuses_a_zero_interval(storage, policy):
+    state = SimpleNamespace(writer=storage.writer, policy=policy)
     scheduler = retention.start_scheduler(state, 24, initial_delay_seconds=3600)
     assert scheduler.is_running
     scheduler.stop()

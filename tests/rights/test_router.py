@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.apikeys import service as apikeys_service
 from rujai.config import Settings
-from rujai.db import session_scope
 from rujai.errors import PROBLEM_JSON
 from rujai.rights import processing
 from rujai.rights.models import VerificationCode
+from rujai.writer import session_scope
 from tests.rights.test_requests import CUSTOMER, EMAIL, NOW, code_for, person, submit, verified
 
 

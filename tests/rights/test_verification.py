@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rujai.db import session_scope
 from rujai.rights import verification
 from rujai.rights.errors import CodeRejected, TooManyCodes
 from rujai.rights.models import OutboxMessage, VerificationCode
+from rujai.writer import session_scope
 from tests.rights.test_requests import CUSTOMER, EMAIL, NOW, last_code, outbox, person, submit
 
 UNVERIFIED = "malee.old@example.com"

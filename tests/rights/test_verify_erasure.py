@@ -18,13 +18,13 @@ from rujai.audit import service as audit_service
 from rujai.cli.rights import app as rights_cli
 from rujai.config import get_settings
 from rujai.consent import history as consent_history
-from rujai.db import session_scope
 from rujai.events import service as events_service
 from rujai.personalize import decide, recommend
 from rujai.personalize.models import RecommenderMember
 from rujai.profiles import traits as profiles_traits
 from rujai.rights import erasure, verify
 from rujai.rights.models import RightsRequest
+from rujai.writer import session_scope
 from tests.conftest import EXAMPLE_POLICY, TEST_MASTER_KEY
 from tests.rights.test_erasure import CUSTOMER, EMAIL, NOW, _erase, _scan, build_person
 

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.config import Settings
-from rujai.db import session_scope
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
+from rujai.writer import session_scope
 from tests.web import live, seeding
 
 ARTIFACTS = live.ROOT / "test-artifacts"

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.config import Settings
+from rujai.db import make_engine, make_session_factory
 from rujai.kit.crypto import Keyring
 from rujai.main import create_app
 from rujai.policy.schemas import Policy
@@ -42,10 +44,11 @@ class Live:
     url: str
     app: FastAPI
 
-    @property
+    @cached_property
     def factory(self) -> sessionmaker[Session]:
-        factory: sessionmaker[Session] = self.app.state.session_factory
-        return factory
+        """Sessions of the test's own (writing) engine: the app's request sessions only read."""
+        settings: Settings = self.app.state.settings
+        return make_session_factory(make_engine(settings.db.url))
 
     @property
     def keyring(self) -> Keyring:

@@ -18,7 +18,6 @@ from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.consent import service as consent_service
 from rujai.consent.schemas import ConsentCreate
-from rujai.db import session_scope
 from rujai.events import service as events_service
 from rujai.events.schemas import TrackEvent
 from rujai.kit.crypto import Keyring
@@ -26,6 +25,7 @@ from rujai.personalize import recommend
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import notifier
+from rujai.writer import session_scope
 
 SIGNED_IN = "C-100"
 SIGNED_IN_EMAIL = "somchai.jaidee@example.com"

@@ -18,7 +18,6 @@ from rujai.audit import service as audit_service
 from rujai.catalog import service as catalog_service
 from rujai.cli.staff import app as staff_cli
 from rujai.config import get_settings
-from rujai.db import session_scope
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import utcnow
 from rujai.personalize import decide as decide_service, offers as offers_service, recommend
@@ -29,6 +28,7 @@ from rujai.rights import intake, notifier, verification
 from rujai.rights.schemas import RequestCreate
 from rujai.web import charts, staff
 from rujai.web.routes import console_auth, console_metrics
+from rujai.writer import session_scope
 from tests.factories import make_consent
 from tests.web import seeding
 

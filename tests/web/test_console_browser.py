@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from rujai.db import session_scope
 from rujai.rights import notifier, verify as rights_verify
 from rujai.web import staff
+from rujai.writer import session_scope
 from tests.web import live, seeding
 
 pytestmark = pytest.mark.browser

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from rujai.audit import service as audit_service
 from rujai.consent.receipts import verify_receipt
-from rujai.db import session_scope
 from rujai.profiles import service as profiles_service
 from rujai.rights import notifier
 from rujai.web.i18n import format_date
+from rujai.writer import session_scope
 from tests.web import seeding
 from tests.web.conftest import csrf_of, sign_in
 

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -30,9 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit.models import AuditEntry, AuditHead
 from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport
-from rujai.db import session_scope
+from rujai.db import is_read_only, stage
 from rujai.errors import Invalid
 from rujai.kit.crypto import canonical_json, sha256_hex
+from rujai.writer import session_scope
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -104,6 +106,13 @@ def record(
         batch[action] += 1
         return 0
     fields = _entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
+    if is_read_only(session):  # a request's read session: the writer appends it (db.stage)
+        stage(session, partial(_record_fields, fields=fields))
+        return 0
+    return _record_fields(session, fields)
+
+
+def _record_fields(session: Session, fields: dict[str, Any]) -> int:
     if session.info.get(_DEFER):
         session.info.setdefault(_QUEUE, []).append(fields)
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from rujai.apikeys.deps import AdminPrincipal, DecidePrincipal
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemBatchCreate, ItemRead, ItemsUpsertedRead, ItemUpdate
-from rujai.db import SessionDep
+from rujai.deps import SessionDep, WriterDep
 from rujai.kit.time import utcnow
 
 router = APIRouter(tags=["catalog"])
@@ -50,12 +51,12 @@ def get_item(session: SessionDep, _principal: DecidePrincipal, item_id: ItemId) 
 
 
 @router.post("/items", response_model=ItemsUpsertedRead, responses={**_AUTH_ERRORS, **_INVALID})
-def upsert_items(
-    session: SessionDep, _principal: AdminPrincipal, body: ItemBatchCreate
+async def upsert_items(
+    writer: WriterDep, _principal: AdminPrincipal, body: ItemBatchCreate
 ) -> ItemsUpsertedRead:
     """Create or replace items by SKU, all or none."""
-    written = catalog_service.upsert_many(session, items=body.items, now=utcnow())
-    return ItemsUpsertedRead(upserted=written)
+    work = partial(catalog_service.upsert_many, items=body.items, now=utcnow())
+    return ItemsUpsertedRead(upserted=await writer.run(work))
 
 
 @router.patch(
@@ -63,8 +64,10 @@ def upsert_items(
     response_model=ItemRead,
     responses={**_AUTH_ERRORS, **_NOT_FOUND, **_INVALID},
 )
-def update_item(
-    session: SessionDep, _principal: AdminPrincipal, item_id: ItemId, body: ItemUpdate
+async def update_item(
+    writer: WriterDep, _principal: AdminPrincipal, item_id: ItemId, body: ItemUpdate
 ) -> ItemRead:
     """Change some fields of an item; send ``is_active: false`` to withdraw it."""
-    return catalog_service.update(session, item_id=item_id, change=body, now=utcnow())
+    return await writer.run(
+        partial(catalog_service.update, item_id=item_id, change=body, now=utcnow())
+    )

@@ -13,11 +13,12 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from rujai.config import Settings, get_settings
-from rujai.db import make_engine, make_session_factory, session_scope
+from rujai.db import make_engine, make_session_factory
 from rujai.errors import AppError
 from rujai.kit.crypto import Keyring, load_master_key
 from rujai.policy.loader import load_policy_file
 from rujai.policy.schemas import Policy
+from rujai.writer import session_scope
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)

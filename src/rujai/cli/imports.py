@@ -20,11 +20,12 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.cli._context import console, err_console, exits_on_error, keyring, policy, settings
-from rujai.db import make_engine, make_session_factory, session_scope
+from rujai.db import make_engine, make_session_factory
 from rujai.events import service as events_service
 from rujai.events.readers import ImportLineError, RawEvent, iter_batches, read_cdnow, read_events
 from rujai.events.schemas import IngestSummary
 from rujai.kit.time import utcnow
+from rujai.writer import session_scope
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -5,6 +5,7 @@ Withdrawing is the same call as granting with ``action: withdraw`` (TH-CON-03).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +14,7 @@ from rujai.apikeys.deps import ConsentPrincipal
 from rujai.consent import service as consent_service
 from rujai.consent.receipts import ConsentReceipt
 from rujai.consent.schemas import ConsentCreate, ConsentOverviewRead
-from rujai.deps import KeyringDep, PolicyDep, SessionDep
+from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
 
@@ -58,18 +59,18 @@ def list_consents(
         409: _problem("The notice version is not the current one; show the current notice."),
     },
 )
-def record_consent(
+async def record_consent(
     customer_id: str,
     change: ConsentCreate,
     request: Request,
     principal: ConsentPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> ConsentReceipt:
     """Record a grant or a withdrawal and return its signed receipt."""
-    return consent_service.record(
-        session,
+    work = partial(
+        consent_service.record,
         keyring=keyring,
         policy=policy,
         customer_id=customer_id,
@@ -79,3 +80,4 @@ def record_consent(
         evidence_user_agent=request.headers.get("user-agent"),
         by=principal.actor,
     )
+    return await writer.run(work)

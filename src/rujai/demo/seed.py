@@ -33,7 +33,6 @@ from rujai.audit import service as audit_service
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.consent import service as consent_service
-from rujai.db import session_scope
 from rujai.demo import names
 from rujai.demo.consents import OFFERS, Change, consent_plan, weighted
 from rujai.demo.history import History, Shop, history
@@ -48,6 +47,7 @@ from rujai.profiles import (
     service as profiles_service,
     traits as profiles_traits,
 )
+from rujai.writer import session_scope
 
 WINDOW_DAYS = 540
 CHUNK = 200

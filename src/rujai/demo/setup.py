@@ -9,7 +9,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rujai.db import session_scope
 from rujai.demo import seed as demo_seed
 from rujai.demo.offers import DEMO_OFFERS
 from rujai.kit.crypto import Keyring
@@ -19,6 +18,7 @@ from rujai.personalize import (
     recommend as recommend_service,
 )
 from rujai.policy.schemas import Policy
+from rujai.writer import session_scope
 
 Say = Callable[[str], None]
 

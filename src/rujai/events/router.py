@@ -8,12 +8,13 @@ for this subject, an undeclared type, a missing property (TH-MIN-02), ... A malf
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from rujai.apikeys.deps import AdminPrincipal, TrackPrincipal
-from rujai.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep
+from rujai.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.events import service as events_service
 from rujai.events.schemas import (
@@ -40,37 +41,46 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/track", response_model=EventResult, responses=RESPONSES)
-def track_event(
+async def track_event(
     event: TrackEvent,
     principal: TrackPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> EventResult:
     """Track one event; the result says whether it was accepted, a duplicate, or dropped and why."""
-    return events_service.track(
-        session, keyring=keyring, policy=policy, event=event, now=utcnow(), actor=principal.actor
+    return await writer.run(
+        partial(
+            events_service.track,
+            keyring=keyring,
+            policy=policy,
+            event=event,
+            now=utcnow(),
+            actor=principal.actor,
+        )
     )
 
 
 @router.post("/batch", response_model=IngestSummary, responses=RESPONSES)
-def track_batch(
+async def track_batch(
     batch: BatchCreate,
     principal: TrackPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
     settings: SettingsDep,
 ) -> IngestSummary:
     """Track up to ``api.max_batch_events`` events in one transaction, with per-event results."""
-    return events_service.track_batch(
-        session,
-        keyring=keyring,
-        policy=policy,
-        batch=batch,
-        max_events=settings.api.max_batch_events,
-        now=utcnow(),
-        actor=principal.actor,
+    return await writer.run(
+        partial(
+            events_service.track_batch,
+            keyring=keyring,
+            policy=policy,
+            batch=batch,
+            max_events=settings.api.max_batch_events,
+            now=utcnow(),
+            actor=principal.actor,
+        )
     )
 
 

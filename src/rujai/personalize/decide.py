@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from rujai import db
 from rujai.audit import service as audit_service
 from rujai.config import PersonalizeSettings
 from rujai.errors import Invalid
@@ -281,8 +283,17 @@ def _store(
         offers=[o.model_dump() for o in plan.offers],
         created_at=now,
     )
-    session.add(row)  # flushed at the commit (or the caller's flush)
+    values = {c.key: getattr(row, c.key) for c in _DECISION.columns}
+    db.write(session, partial(_insert_decision, values=values))  # the writer stores it
     return _read(row, plan)
+
+
+_DECISION: Table = Decision.__table__  # type: ignore[assignment]  # a Table at runtime
+_INSERT_DECISION = insert(_DECISION)
+
+
+def _insert_decision(session: Session, *, values: dict[str, Any]) -> None:
+    session.execute(_INSERT_DECISION, values)
 
 
 def _read(row: Decision, plan: _Plan | None = None) -> DecisionRead:

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit import service as audit_service
 from rujai.consent import service as consent_service
-from rujai.db import session_scope
 from rujai.errors import Invalid
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring
@@ -48,6 +47,7 @@ from rujai.policy.schemas import Policy
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.models import Subject
+from rujai.writer import session_scope
 
 CHUNK = 500  # subjects per transaction; also bounds every IN (...) list
 BGNBD = "bgnbd"

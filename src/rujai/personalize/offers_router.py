@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from rujai.apikeys.deps import AdminPrincipal, DecidePrincipal
 from rujai.db import SessionDep
-from rujai.deps import PolicyDep
+from rujai.deps import PolicyDep, WriterDep
 from rujai.kit.time import utcnow
 from rujai.personalize import offers as offers_service
 from rujai.personalize.schemas import (
@@ -56,12 +57,14 @@ def get_offer(session: SessionDep, _principal: DecidePrincipal, offer_id: OfferI
     status_code=201,
     responses={**_AUTH, **_INVALID, 409: {"description": "An offer with this id exists."}},
 )
-def create_offer(
-    session: SessionDep, policy: PolicyDep, principal: AdminPrincipal, body: OfferCreate
+async def create_offer(
+    writer: WriterDep, policy: PolicyDep, principal: AdminPrincipal, body: OfferCreate
 ) -> OfferRead:
     """Create an offer with its eligibility rules and message variants."""
-    return offers_service.create(
-        session, policy=policy, offer=body, now=utcnow(), actor=principal.actor
+    return await writer.run(
+        partial(
+            offers_service.create, policy=policy, offer=body, now=utcnow(), actor=principal.actor
+        )
     )
 
 
@@ -70,16 +73,23 @@ def create_offer(
     response_model=OfferRead,
     responses={**_AUTH, **_NOT_FOUND, **_INVALID},
 )
-def update_offer(
-    session: SessionDep,
+async def update_offer(
+    writer: WriterDep,
     policy: PolicyDep,
     principal: AdminPrincipal,
     offer_id: OfferId,
     body: OfferUpdate,
 ) -> OfferRead:
     """Change some fields of an offer; send ``is_active: false`` to pause it."""
-    return offers_service.update(
-        session, policy=policy, offer_id=offer_id, change=body, now=utcnow(), actor=principal.actor
+    return await writer.run(
+        partial(
+            offers_service.update,
+            policy=policy,
+            offer_id=offer_id,
+            change=body,
+            now=utcnow(),
+            actor=principal.actor,
+        )
     )
 
 
@@ -89,9 +99,10 @@ def update_offer(
     response_class=Response,
     responses={**_AUTH, **_NOT_FOUND},
 )
-def delete_offer(session: SessionDep, principal: AdminPrincipal, offer_id: OfferId) -> Response:
+async def delete_offer(writer: WriterDep, principal: AdminPrincipal, offer_id: OfferId) -> Response:
     """Delete an offer and its bandit statistics."""
-    offers_service.delete(session, offer_id=offer_id, now=utcnow(), actor=principal.actor)
+    work = partial(offers_service.delete, offer_id=offer_id, now=utcnow(), actor=principal.actor)
+    await writer.run(work)
     return Response(status_code=204)
 
 
@@ -100,10 +111,16 @@ def delete_offer(session: SessionDep, principal: AdminPrincipal, offer_id: Offer
     response_model=OutcomeRead,
     responses={**_AUTH, 404: {"description": "No decision with this id."}},
 )
-def record_outcome(
-    session: SessionDep, principal: DecidePrincipal, decision_id: UUID, body: OutcomeCreate
+async def record_outcome(
+    writer: WriterDep, principal: DecidePrincipal, decision_id: UUID, body: OutcomeCreate
 ) -> OutcomeRead:
     """Record that the decision's offer was shown, clicked or converted (idempotent per kind)."""
-    return offers_service.record_outcome(
-        session, decision_id=decision_id, kind=body.kind, now=utcnow(), actor=principal.actor
+    return await writer.run(
+        partial(
+            offers_service.record_outcome,
+            decision_id=decision_id,
+            kind=body.kind,
+            now=utcnow(),
+            actor=principal.actor,
+        )
     )

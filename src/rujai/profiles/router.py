@@ -6,13 +6,14 @@ trait value (TH-SEC-01).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
 from rujai.apikeys.deps import AdminPrincipal, TrackPrincipal
-from rujai.deps import KeyringDep, PolicyDep, SessionDep
+from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
 from rujai.profiles import merge as profiles_merge
@@ -41,16 +42,23 @@ def _auth(scope: str) -> dict[int | str, dict[str, Any]]:
         409: _problem("An identifier is linked to another subject, or the subject was erased."),
     },
 )
-def identify(
+async def identify(
     body: IdentifyCreate,
     principal: TrackPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> IdentifyRead:
     """Tie an anonymous id to a known customer (merging profiles) and set declared traits."""
-    return profiles_merge.identify(
-        session, keyring=keyring, policy=policy, body=body, now=utcnow(), actor=principal.actor
+    return await writer.run(
+        partial(
+            profiles_merge.identify,
+            keyring=keyring,
+            policy=policy,
+            body=body,
+            now=utcnow(),
+            actor=principal.actor,
+        )
     )
 
 
@@ -63,21 +71,23 @@ def identify(
         409: _problem("The merge was already undone or is no longer in effect."),
     },
 )
-def undo_merge(
+async def undo_merge(
     merge_id: UUID,
     principal: AdminPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> MergeRead:
     """Undo a profile merge: rows move back, consent is compensated (append-only)."""
-    return profiles_merge.undo(
-        session,
-        keyring=keyring,
-        policy=policy,
-        merge_id=merge_id,
-        now=utcnow(),
-        actor=principal.actor,
+    return await writer.run(
+        partial(
+            profiles_merge.undo,
+            keyring=keyring,
+            policy=policy,
+            merge_id=merge_id,
+            now=utcnow(),
+            actor=principal.actor,
+        )
     )
 
 

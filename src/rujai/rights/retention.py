@@ -13,9 +13,10 @@ Cut-offs come from the policy:
   retention.
 - consent records are kept as proof of consent (TH-CON-04, GDPR Art. 7(1)); the report says so.
 
-``run`` works in one transaction of its own and stores its report in ``retention_run`` (a dry run
-too, marked as such, having changed nothing else). ``start_scheduler`` runs it periodically in a
-daemon thread with its own sessions; the server starts it in its lifespan and stops it on shutdown.
+``run_in`` works in the caller's transaction (``run`` in one of its own, for the CLI) and stores
+its report in ``retention_run`` (a dry run too, marked as such, having changed nothing else).
+``start_scheduler`` runs it periodically from a daemon thread as one unit of the server's writer;
+the server starts it in its lifespan and stops it on shutdown.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select
@@ -36,7 +38,6 @@ from rujai.audit import service as audit_service
 
 # Stand-ins until the events, personalize and consent domains offer purge and count functions.
 from rujai.consent.models import ConsentRecord
-from rujai.db import session_scope
 from rujai.errors import AppError
 from rujai.events.models import Event
 from rujai.kit.time import utcnow
@@ -50,6 +51,7 @@ from rujai.rights.models import (
     VerificationCode,
 )
 from rujai.rights.schemas import RetentionItem, RetentionReport
+from rujai.writer import session_scope
 
 logger = logging.getLogger(__name__)
 
@@ -67,26 +69,41 @@ def run(
     outbox_days: int = OUTBOX_RETENTION_DAYS,
     actor: str = "system:retention",
 ) -> RetentionReport:
+    """Purge (or, dry, count) in a transaction of its own (the CLI); see ``run_in``."""
+    with session_scope(session_factory) as session:
+        return run_in(
+            session, policy=policy, now=now, dry_run=dry_run, outbox_days=outbox_days, actor=actor
+        )
+
+
+def run_in(
+    session: Session,
+    *,
+    policy: Policy,
+    now: datetime,
+    dry_run: bool,
+    outbox_days: int = OUTBOX_RETENTION_DAYS,
+    actor: str = "system:retention",
+) -> RetentionReport:
     """Purge (or, dry, count) what is past retention; store and return the report (TH-RET-01)."""
     started = time.perf_counter()
-    with session_scope(session_factory) as session:
-        items = [
-            *_event_items(session, policy, now, dry_run),
-            _decision_item(session, policy, now, dry_run),
-            _purge(session, VerificationCode, "verification_code", now - CODE_GRACE,
-                   "one day after the code expired", dry_run, VerificationCode.expires_at),
-            _purge(session, OutboxMessage, "outbox_message", now - timedelta(days=outbox_days),
-                   f"{outbox_days} days after the message", dry_run, OutboxMessage.created_at),
-            _legal_hold_item(session, now, dry_run),
-            _request_item(session, policy, now, dry_run),
-        ]  # fmt: skip
-        report = RetentionReport(
-            id=uuid.uuid4(), started_at=now,
-            finished_at=now + timedelta(seconds=time.perf_counter() - started),
-            is_dry_run=dry_run, policy_version=policy.version, items=items,
-            kept=[_consent_kept(session)],
-        )  # fmt: skip
-        _store(session, report, actor)
+    items = [
+        *_event_items(session, policy, now, dry_run),
+        _decision_item(session, policy, now, dry_run),
+        _purge(session, VerificationCode, "verification_code", now - CODE_GRACE,
+               "one day after the code expired", dry_run, VerificationCode.expires_at),
+        _purge(session, OutboxMessage, "outbox_message", now - timedelta(days=outbox_days),
+               f"{outbox_days} days after the message", dry_run, OutboxMessage.created_at),
+        _legal_hold_item(session, now, dry_run),
+        _request_item(session, policy, now, dry_run),
+    ]  # fmt: skip
+    report = RetentionReport(
+        id=uuid.uuid4(), started_at=now,
+        finished_at=now + timedelta(seconds=time.perf_counter() - started),
+        is_dry_run=dry_run, policy_version=policy.version, items=items,
+        kept=[_consent_kept(session)],
+    )  # fmt: skip
+    _store(session, report, actor)
     return report
 
 
@@ -212,14 +229,14 @@ class RetentionScheduler:
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        write: Callable[[Callable[[Session], RetentionReport]], RetentionReport],
         policy: Callable[[], Policy],
         *,
         interval_seconds: float,
         initial_delay_seconds: float,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._factory, self._policy, self._clock = session_factory, policy, clock
+        self._write, self._policy, self._clock = write, policy, clock
         self._interval, self._delay = interval_seconds, initial_delay_seconds
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rujai-retention", daemon=True)
@@ -243,8 +260,9 @@ class RetentionScheduler:
 
     def run_once(self) -> RetentionReport | None:
         """Run retention now; a failure is logged (no personal data) and the schedule goes on."""
+        work = partial(run_in, policy=self._policy(), now=self._clock(), dry_run=False)
         try:
-            report = run(self._factory, policy=self._policy(), now=self._clock(), dry_run=False)
+            report = self._write(work)
         except (SQLAlchemyError, AppError, OSError):
             logger.exception("scheduled retention run failed; retrying at the next interval")
             return None
@@ -264,13 +282,13 @@ class RetentionScheduler:
 def start_scheduler(
     app_state: Any, interval_hours: float, *, initial_delay_seconds: float = 60.0
 ) -> RetentionScheduler:
-    """Start periodic retention with ``app_state.session_factory`` and ``app_state.policy``."""
+    """Start periodic retention through ``app_state.writer`` with ``app_state.policy``."""
     if interval_hours <= 0:
         raise ValueError(
             "interval_hours must be positive; do not start the scheduler to turn it off"
         )
     return RetentionScheduler(
-        app_state.session_factory,
+        app_state.writer.run_sync,
         lambda: cast(Policy, app_state.policy),
         interval_seconds=interval_hours * 3600,
         initial_delay_seconds=initial_delay_seconds,

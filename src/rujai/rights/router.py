@@ -8,6 +8,7 @@ personal value; the copy of an access/portability request is served as a ZIP on 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 
 from rujai.apikeys.deps import AdminPrincipal, ConsentPrincipal
 from rujai.apikeys.schemas import Scope
-from rujai.deps import KeyringDep, PolicyDep, SessionDep
+from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
 from rujai.rights import intake, processing, service, verification
@@ -53,18 +54,25 @@ STATE: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("", status_code=201, response_model=RequestRead, responses=_auth("consent"))
-def submit_request(
+async def submit_request(
     body: RequestCreate,
     principal: ConsentPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Record a request and its deadline; staff channels need the admin scope."""
-    return intake.submit(
-        session, keyring=keyring, policy=policy, body=body, now=utcnow(),
-        actor=principal.actor, staff=principal.has(Scope.ADMIN),
-    )  # fmt: skip
+    return await writer.run(
+        partial(
+            intake.submit,
+            keyring=keyring,
+            policy=policy,
+            body=body,
+            now=utcnow(),
+            actor=principal.actor,
+            staff=principal.has(Scope.ADMIN),
+        )
+    )
 
 
 @router.get("", response_model=list[RequestRead], responses=_auth("admin"))
@@ -94,18 +102,24 @@ def get_request(request_id: UUID, _principal: ConsentPrincipal, session: Session
     response_model=VerificationStarted,
     responses={**_auth("consent"), **NOT_FOUND, **STATE},
 )
-def start_verification(
+async def start_verification(
     request_id: UUID,
     body: VerificationCreate,
     principal: ConsentPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     keyring: KeyringDep,
 ) -> VerificationStarted:
     """Send a one-time code to the subject's verified identity on file (never another address)."""
-    return verification.start_verification(
-        session, keyring=keyring, request_id=request_id, identity_kind=body.identity_kind,
-        now=utcnow(), actor=principal.actor,
-    )  # fmt: skip
+    return await writer.run(
+        partial(
+            verification.start_verification,
+            keyring=keyring,
+            request_id=request_id,
+            identity_kind=body.identity_kind,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )
 
 
 @router.post(
@@ -113,19 +127,25 @@ def start_verification(
     response_model=RequestRead,
     responses={**_auth("consent"), **NOT_FOUND, **STATE},
 )
-def confirm_verification(
+async def confirm_verification(
     request_id: UUID,
     body: VerificationConfirm,
     _principal: ConsentPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Check the code; restriction, objection to direct marketing, withdrawal run at once."""
-    return processing.confirm_and_run(
-        session, keyring=keyring, policy=policy, request_id=request_id, code=body.code,
-        now=utcnow(),
-    )  # fmt: skip
+    return await writer.run(
+        partial(
+            processing.confirm_and_run,
+            keyring=keyring,
+            policy=policy,
+            request_id=request_id,
+            code=body.code,
+            now=utcnow(),
+        )
+    )
 
 
 @router.post(
@@ -133,18 +153,24 @@ def confirm_verification(
     response_model=RequestRead,
     responses={**_auth("admin"), **NOT_FOUND, **STATE},
 )
-def process_request(
+async def process_request(
     request_id: UUID,
     principal: AdminPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Carry out a verified request (or record why it is refused)."""
-    return processing.process(
-        session, keyring=keyring, policy=policy, request_id=request_id, now=utcnow(),
-        actor=principal.actor,
-    )  # fmt: skip
+    return await writer.run(
+        partial(
+            processing.process,
+            keyring=keyring,
+            policy=policy,
+            request_id=request_id,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )
 
 
 @router.post(
@@ -152,18 +178,25 @@ def process_request(
     response_model=RequestRead,
     responses={**_auth("admin"), **NOT_FOUND, **STATE},
 )
-def refuse_request(
+async def refuse_request(
     request_id: UUID,
     body: RefuseCreate,
     principal: AdminPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Refuse with a legal reason code (422 naming ``refusal_code`` without one)."""
-    return service.refuse(
-        session, keyring=keyring, request_id=request_id, refusal_code=body.refusal_code,
-        note=body.note, now=utcnow(), actor=principal.actor,
-    )  # fmt: skip
+    return await writer.run(
+        partial(
+            service.refuse,
+            keyring=keyring,
+            request_id=request_id,
+            refusal_code=body.refusal_code,
+            note=body.note,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )
 
 
 @router.post(
@@ -171,18 +204,25 @@ def refuse_request(
     response_model=RequestRead,
     responses={**_auth("admin"), **NOT_FOUND, **STATE},
 )
-def extend_request(
+async def extend_request(
     request_id: UUID,
     body: ExtendCreate,
     principal: AdminPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Extend a GDPR deadline once by up to two months, with a reason (EU-01)."""
-    return service.extend(
-        session, keyring=keyring, request_id=request_id, months=body.months,
-        reason=body.reason, now=utcnow(), actor=principal.actor,
-    )  # fmt: skip
+    return await writer.run(
+        partial(
+            service.extend,
+            keyring=keyring,
+            request_id=request_id,
+            months=body.months,
+            reason=body.reason,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )
 
 
 @router.get(
@@ -195,17 +235,19 @@ def extend_request(
         409: _problem("Not a completed access or portability request."),
     },
 )
-def download_export(
+async def download_export(
     request_id: UUID,
     principal: ConsentPrincipal,
-    session: SessionDep,
+    writer: WriterDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> Response:
     """Build and return the copy of a completed access/portability request; the delivery is kept."""
-    data = processing.deliver_export(
-        session, keyring=keyring, policy=policy, request_id=request_id, now=utcnow(),
-        actor=principal.actor,
+    data = await writer.run(
+        partial(
+            processing.deliver_export, keyring=keyring, policy=policy, request_id=request_id,
+            now=utcnow(), actor=principal.actor,
+        )
     )  # fmt: skip
     disposition = f'attachment; filename="rujai-export-{request_id}.zip"'
     return Response(

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.db import SessionDep
+from rujai.db import WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep
 from rujai.errors import Invalid
 from rujai.kit.crypto import Keyring
@@ -135,7 +135,7 @@ def lookup_form(request: Request, policy: PolicyDep, staff: StaffDep) -> HTMLRes
 @router.post("/customers", response_class=HTMLResponse)
 def lookup_customer(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     policy: PolicyDep,
     keyring: KeyringDep,
     staff: StaffDep,

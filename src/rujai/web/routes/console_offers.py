@@ -17,7 +17,7 @@ from fastapi import Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from rujai.db import SessionDep
+from rujai.db import SessionDep, WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep, SettingsDep
 from rujai.errors import Invalid
 from rujai.kit.time import utcnow
@@ -152,7 +152,7 @@ def new_offer(request: Request, policy: PolicyDep, staff: StaffDep) -> HTMLRespo
 
 @router.post("/offers/new")
 def create_offer(
-    request: Request, session: SessionDep, policy: PolicyDep, staff: StaffDep, form: FormDep
+    request: Request, session: WriteSessionDep, policy: PolicyDep, staff: StaffDep, form: FormDep
 ) -> Response:
     """Create an offer from the form (validated as ``OfferCreate``, TH-SEN-01, TH-PUR-01)."""
     offer = offers_service.parse_offers({"id": text(form, "id"), **offer_fields(form)})[0]
@@ -174,7 +174,7 @@ def edit_offer(
 @router.post("/offers/{offer_id}")
 def update_offer(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     policy: PolicyDep,
     staff: StaffDep,
     form: FormDep,

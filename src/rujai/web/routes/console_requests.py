@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rujai.db import SessionDep
+from rujai.db import SessionDep, WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep
 from rujai.kit.time import utcnow
 from rujai.rights import notifier, processing, service as rights_service, verification
@@ -74,7 +74,7 @@ def list_requests(
 @router.post("/requests/{request_id}/verification")
 def send_code(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
     staff: StaffDep,
     request_id: uuid.UUID,
@@ -96,7 +96,7 @@ def send_code(
 @router.post("/requests/{request_id}/confirm")
 def confirm_code(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     policy: PolicyDep,
     keyring: KeyringDep,
     staff: StaffDep,
@@ -114,7 +114,7 @@ def confirm_code(
 @router.post("/requests/{request_id}/process")
 def process_request(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     policy: PolicyDep,
     keyring: KeyringDep,
     staff: StaffDep,
@@ -131,7 +131,7 @@ def process_request(
 @router.post("/requests/{request_id}/refuse")
 def refuse_request(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
     staff: StaffDep,
     request_id: uuid.UUID,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from rujai.db import WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
 from rujai.rights import verification
@@ -57,7 +58,7 @@ def home(request: Request, web: WebSessionDep) -> Response:
 def sign_in(
     request: Request,
     form: Annotated[SignInForm, Form()],
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
 ) -> Response:
     """Send a one-time code to a verified identity on file; the same answer for anyone."""
@@ -81,7 +82,7 @@ def code_form(request: Request) -> HTMLResponse:
 def confirm_code(
     request: Request,
     form: Annotated[CodeForm, Form()],
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
     web: WebSessionDep,
 ) -> Response:
@@ -129,7 +130,7 @@ def change_consent(
     purpose: str,
     form: Annotated[ConsentForm, Form()],
     subject_id: SubjectDep,
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
     policy: PolicyDep,
 ) -> Response:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from rujai.db import WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
 from rujai.policy.rules import Objection
@@ -71,7 +72,7 @@ def my_data(
 
 @router.post("/data/copy")
 def download_copy(
-    subject_id: SubjectDep, session: SessionDep, keyring: KeyringDep, policy: PolicyDep
+    subject_id: SubjectDep, session: WriteSessionDep, keyring: KeyringDep, policy: PolicyDep
 ) -> Response:
     """Download the access copy as a ZIP (TH-DSR-01, TH-DSR-02)."""
     data = center_data.download_copy(
@@ -86,7 +87,7 @@ def submit_request(
     request: Request,
     form: Annotated[RequestForm, Form()],
     subject_id: SubjectDep,
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
     policy: PolicyDep,
 ) -> Response:
@@ -116,7 +117,7 @@ def confirm_request(
     request_id: uuid.UUID,
     form: Annotated[RequestCodeForm, Form()],
     subject_id: SubjectDep,
-    session: SessionDep,
+    session: WriteSessionDep,
     keyring: KeyringDep,
     policy: PolicyDep,
 ) -> Response:
