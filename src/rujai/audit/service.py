@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import Table, bindparam, event, insert, select, text, update
@@ -27,10 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit.detail import canonical_numbers, entry_fields, utc
 from rujai.audit.models import AuditEntry, AuditHead
-from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport
+from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport, SignedHead
 from rujai.db import session_scope
 from rujai.errors import Invalid
 from rujai.kit.crypto import canonical_json, sha256_hex
+
+if TYPE_CHECKING:
+    from rujai.audit.anchor_check import Anchors
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -63,6 +66,7 @@ _HEAD_CACHE = "rujai.audit.head"
 _BATCH = "rujai.audit.batch"
 _QUEUE = "rujai.audit.queue"  # entries waiting for the commit (``at_commit``)
 _DEFER = "rujai.audit.defer"
+ANCHOR_INFO_KEY = "rujai.audit.anchor"  # an ``Anchor`` in the session's info (``current_head``)
 
 
 def record(
@@ -279,11 +283,54 @@ def list_entries(
     return [AuditEntryRead.model_validate(row._mapping) for row in session.execute(stmt)]
 
 
-def verify(session: Session, *, batch_size: int = VERIFY_BATCH) -> AuditVerifyReport:
-    """Walk the chain and report the first broken or missing entry (see ``audit.checker``)."""
-    from rujai.audit.checker import verify_chain  # the checker builds on this module
+def verify(
+    session: Session,
+    *,
+    batch_size: int = VERIFY_BATCH,
+    anchors: Anchors | None = None,
+) -> AuditVerifyReport:
+    """Walk the chain and report the first broken or missing entry (see ``audit.checker``).
 
-    return verify_chain(session, batch_size=batch_size)
+    With ``anchors`` the chain is also checked against signed checkpoints and receipt heads
+    (``audit.anchor_check``): that is what catches truncation and wholesale rewrites.
+    """
+    from rujai.audit.anchor_check import verify_anchored  # both build on this module
+    from rujai.audit.checker import verify_chain
+
+    report = verify_chain(session, batch_size=batch_size)
+    return report if anchors is None else verify_anchored(session, report, anchors)
+
+
+def read_head(session: Session) -> tuple[int, str]:
+    """Return the head's (seq, hash) without locking it; (0, genesis) when there is none."""
+    head = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).first()
+    return (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
+
+
+def entry_hashes(session: Session, seqs: Sequence[int]) -> dict[int, str]:
+    """Return the stored hash of each of ``seqs`` that exists."""
+    found: dict[int, str] = {}
+    for start in range(0, len(seqs), VERIFY_BATCH):
+        chunk = list(seqs[start : start + VERIFY_BATCH])
+        rows = session.execute(select(_ENTRY.c.seq, _ENTRY.c.hash).where(_ENTRY.c.seq.in_(chunk)))
+        found.update({int(row.seq): str(row.hash) for row in rows})
+    return found
+
+
+def appended_in(session: Session) -> bool:
+    """Return True if this transaction has appended or queued entries not yet committed."""
+    cached = session.info.get(_HEAD_CACHE)
+    in_this = cached is not None and cached[0] is session.get_transaction()
+    return in_this or bool(session.info.get(_QUEUE))
+
+
+def current_head(session: Session) -> SignedHead | None:
+    """Return the newest signed checkpoint of the anchor attached to the session, if any.
+
+    Receipts carry it (``audit.anchor.Anchor.attach`` puts the anchor in the factory's info).
+    """
+    source = session.info.get(ANCHOR_INFO_KEY)
+    return source.latest() if source is not None else None
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -316,9 +363,13 @@ def _insert_head_if_missing(session: Session, dialect: str) -> None:
 
 __all__: Sequence[str] = (
     "GENESIS_HASH",
+    "appended_in",
     "at_commit",
+    "current_head",
     "entry_hash",
+    "entry_hashes",
     "list_entries",
+    "read_head",
     "record",
     "record_detached",
     "verify",
