@@ -7,6 +7,7 @@ entry after a row is edited and after a row is deleted (TH-SEC-01).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -19,8 +20,10 @@ from tests.audit.chain import SUBJECT, build_chain, delete_entry, tamper
 
 
 @pytest.fixture
-def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def runner(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
     monkeypatch.setenv("RUJAI_DATABASE_URL", db_url)
+    monkeypatch.setenv("RUJAI_AUDIT__SIGNING_KEY_FILE", str(tmp_path / "audit-signing.key"))
+    monkeypatch.setenv("RUJAI_AUDIT__CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
     monkeypatch.setenv("COLUMNS", "200")
     get_settings.cache_clear()
     yield CliRunner()

@@ -131,8 +131,7 @@ class Anchor:
 
     def attach(self, factory: sessionmaker[Session]) -> None:
         """Make sessions of ``factory`` carry this anchor, so receipts embed its newest head."""
-        info = factory.kw.setdefault("info", {})
-        info[audit_service.ANCHOR_INFO_KEY] = self
+        attach_head_source(factory, self)
 
     def _too_soon(self, now: datetime) -> bool:
         last = self._ticked_at
@@ -148,6 +147,23 @@ class Anchor:
         self._read_at = time.monotonic()
         if head is not None and (self._latest is None or head.seq >= self._latest.seq):
             self._latest = head
+
+
+class CheckpointFile:
+    """Reads the newest checkpoint of a file: for processes that issue receipts but never sign."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def latest(self) -> SignedHead | None:
+        """Return the newest checkpoint in the file (None if none)."""
+        return latest_checkpoint(self.path)
+
+
+def attach_head_source(factory: sessionmaker[Session], source: Anchor | CheckpointFile) -> None:
+    """Make sessions of ``factory`` carry ``source`` (``audit.service.current_head`` reads it)."""
+    info = factory.kw.setdefault("info", {})
+    info[audit_service.ANCHOR_INFO_KEY] = source
 
 
 def _check_still_there(session: Session, last: SignedHead) -> None:
