@@ -117,9 +117,13 @@ def keyring() -> Keyring:
 
 
 @pytest.fixture
-def settings(db_url: str, factory: sessionmaker[Session]) -> Settings:
+def settings(db_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Settings:
     return Settings(
         database_url=db_url,
+        audit={
+            "signing_key_file": tmp_path / "audit-signing.key",
+            "checkpoint_file": tmp_path / "audit-checkpoints.jsonl",
+        },
         run_migrations_on_start=False,
         security={"master_key": base64.b64encode(TEST_MASTER_KEY).decode()},
         policy={"path": EXAMPLE_POLICY},

@@ -40,6 +40,21 @@ class WriterSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    signing_key_file: Path = Field(
+        Path("./var/audit-signing.key"),
+        description="Ed25519 key (PEM, mode 0600) that signs audit checkpoints; created on first "
+        "use. Keep it off the database host.",
+    )
+    checkpoint_file: Path = Field(
+        Path("./var/audit-checkpoints.jsonl"),
+        description="Append-only JSON-lines log of signed audit heads, outside the database.",
+    )
+    checkpoint_every_s: float = Field(
+        1.0, ge=0, description="Least seconds between checkpoints (written only if the log grew)."
+    )
+
+
 class PolicySettings(BaseModel):
     path: Path = Field(Path("examples/policy.yaml"), description="The privacy policy YAML file.")
 
@@ -85,6 +100,7 @@ class Settings(BaseSettings):
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database.")
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Keys.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit anchors.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Policy file.")
     writer: WriterSettings = Field(
         default_factory=WriterSettings, description="The write path (group commit)."

@@ -14,14 +14,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasure
 from rujai import __version__
+from rujai.audit.anchor import Anchor
 from rujai.config import Settings
 from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.errors import PayloadTooLarge, install_handlers, problem_response
 from rujai.kit.crypto import Keyring, load_master_key
+from rujai.kit.time import utcnow
 from rujai.policy.loader import load_policy_file
 from rujai.rights.retention import start_scheduler
 from rujai.web import mount_web
-from rujai.writer import Writer
+from rujai.writer import Writer, session_scope
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -69,6 +71,7 @@ class Storage:
     read_engine: Engine
     write_engine: Engine
     writer: Writer
+    anchor: Anchor
 
     @classmethod
     def open(cls, settings: Settings) -> Storage:
@@ -76,28 +79,40 @@ class Storage:
         db, cfg = settings.db, settings.writer
         read_engine = make_engine(db.url, echo=db.echo, pool_size=db.pool_size, role="reader")
         write_engine = make_engine(db.url, echo=db.echo, pool_size=2, role="writer")
+        anchor = Anchor.from_settings(settings.audit)
         writer = Writer(
             make_session_factory(write_engine),
             max_batch=cfg.max_batch,
             max_queue=cfg.max_queue,
+            idle=lambda session: anchor.tick(session, utcnow()),  # signs a checkpoint now and then
             idle_every_s=cfg.idle_every_s,
         )
-        return cls(read_engine, write_engine, writer)
+        return cls(read_engine, write_engine, writer, anchor)
 
     def attach(self, state: State) -> None:
-        """Give an app (its ``state``) the request session factory and the writer."""
+        """Give an app (its ``state``) the request session factory, the writer and the anchor."""
         state.engine = self.read_engine
-        state.session_factory = make_session_factory(self.read_engine)
+        factory = make_session_factory(self.read_engine)
+        self.anchor.attach(factory)  # receipts issued on request sessions carry the signed head
+        state.session_factory = factory
         state.writer = self.writer
+        state.anchor = self.anchor
 
     def start(self) -> None:
+        """Start the writer; sign the head as found (a checkpoint at every start)."""
+        self._checkpoint()
         self.writer.start()
 
     def close(self) -> None:
-        """Finish queued writes, stop the writer, close every connection."""
+        """Finish queued writes, stop the writer, sign the final head, close every connection."""
         self.writer.stop()
+        self._checkpoint()
         self.read_engine.dispose()
         self.write_engine.dispose()
+
+    def _checkpoint(self) -> None:
+        with session_scope(make_session_factory(self.write_engine)) as session:
+            self.anchor.tick(session, utcnow(), force=True)
 
 
 def _include_routers(app: FastAPI) -> None:

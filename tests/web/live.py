@@ -83,6 +83,10 @@ def live_server(db_file: Path) -> Iterator[Live]:
         database_url=f"sqlite:///{db_file}",
         security={"master_key": base64.b64encode(MASTER_KEY).decode()},
         policy={"path": ROOT / "examples" / "policy.yaml"},
+        audit={
+            "signing_key_file": db_file.parent / "audit-signing.key",
+            "checkpoint_file": db_file.parent / "audit-checkpoints.jsonl",
+        },
     )
     app = web_app(settings)
     port = free_port()

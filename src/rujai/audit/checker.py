@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from rujai.audit.models import AuditEntry, AuditHead
+from rujai.audit.models import AuditEntry
 from rujai.audit.schemas import AuditVerifyReport
 from rujai.audit.service import (
     ENTRY_COLUMNS,
     GENESIS_HASH,
-    HEAD_ID,
     VERIFY_BATCH,
     entry_hash,
+    read_head,
 )
 
 
@@ -25,7 +25,7 @@ def verify_chain(session: Session, *, batch_size: int = VERIFY_BATCH) -> AuditVe
     The walk stops at the head as read when it starts, so appends made meanwhile are not mistaken
     for tampering; a final check still catches entries that no head ever covered.
     """
-    head_seq, head_hash = _read_head(session)
+    head_seq, head_hash = read_head(session)
     last_seq, last_hash, checked = 0, GENESIS_HASH, 0
     for row in _entries_up_to(session, head_seq, batch_size):
         problem = _check_entry(row, expected_seq=last_seq + 1, prev_hash=last_hash)
@@ -54,13 +54,6 @@ def _check_entry(row: Row[Any], *, expected_seq: int, prev_hash: str) -> tuple[i
     return None
 
 
-def _read_head(session: Session) -> tuple[int, str]:
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
-    ).first()
-    return (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
-
-
 def _entries_up_to(session: Session, head_seq: int, batch_size: int) -> Iterator[Row[Any]]:
     """Yield entries with seq <= ``head_seq`` in seq order, ``batch_size`` rows per query."""
     last_seq = 0
@@ -85,7 +78,7 @@ def _check_nothing_past_head(session: Session, checked: int) -> AuditVerifyRepor
     legitimate append seen by the first query is always covered by the head the second one reads.
     """
     newest = session.execute(select(func.max(AuditEntry.seq))).scalar_one_or_none()
-    head_seq, _ = _read_head(session)
+    head_seq, _ = read_head(session)
     if newest is not None and newest > head_seq:
         first = head_seq + 1
         return _broken(checked, first, f"entry #{first} is past the head (head is at #{head_seq})")

@@ -13,15 +13,12 @@ personal data elsewhere; the accountability record stays and the chain stays ver
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import Table, bindparam, event, insert, select, text, update
@@ -29,33 +26,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from rujai.audit.detail import canonical_numbers, entry_fields, utc
 from rujai.audit.models import AuditEntry, AuditHead
-from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport
+from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport, SignedHead
 from rujai.db import is_read_only, stage
 from rujai.errors import Invalid
 from rujai.kit.crypto import canonical_json, sha256_hex
 from rujai.writer import session_scope
+
+if TYPE_CHECKING:
+    from rujai.audit.anchor_check import Anchors
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 VERIFY_BATCH = 1000
 MAX_LIST_LIMIT = 500
 DETACHED_LOCK_WAIT_MS = 3000
-_LENGTHS = {"actor": 64, "action": 64, "purpose": 63, "outcome": 32}
-
-# Detail keys that look like personal data (STYLE §3.6): exact keys, and words marking any key.
-_PII_KEYS = frozenset(
-    {
-        "name", "first_name", "last_name", "full_name", "display_name", "username", "nickname",
-        "customer_id", "external_id", "user_agent", "useragent", "dob", "birthday", "birth_date",
-        "national_id", "citizen_id", "tax_id", "line_id", "ssn", "identifier", "identifiers",
-    }
-)  # fmt: skip
-_PII_WORDS = frozenset(
-    {"email", "phone", "mobile", "msisdn", "ip", "address", "birth", "passport", "postcode"}
-)
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
-
 
 _ENTRY: Table = AuditEntry.__table__  # type: ignore[assignment]  # a Table at runtime
 _HEAD: Table = AuditHead.__table__  # type: ignore[assignment]  # a Table at runtime
@@ -82,6 +68,7 @@ _HEAD_CACHE = "rujai.audit.head"
 _BATCH = "rujai.audit.batch"
 _QUEUE = "rujai.audit.queue"  # entries waiting for the commit (``at_commit``)
 _DEFER = "rujai.audit.defer"
+ANCHOR_INFO_KEY = "rujai.audit.anchor"  # an ``Anchor`` in the session's info (``current_head``)
 
 
 def record(
@@ -105,7 +92,7 @@ def record(
     if batch is not None:
         batch[action] += 1
         return 0
-    fields = _entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
+    fields = entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
     if is_read_only(session):  # a request's read session: the writer appends it (db.stage)
         stage(session, partial(_record_fields, fields=fields))
         return 0
@@ -258,13 +245,13 @@ def entry_hash(
     """Return the SHA-256 (hex) of an entry's canonical JSON, chained to ``prev_hash``."""
     payload = {
         "seq": seq,
-        "at": _utc(at).isoformat(timespec="microseconds"),
+        "at": utc(at).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
         "subject_id": str(subject_id) if subject_id is not None else None,
         "purpose": purpose,
         "outcome": outcome,
-        "detail": _canonical_numbers(detail),
+        "detail": canonical_numbers(detail),
         "prev_hash": prev_hash,
     }
     return sha256_hex(canonical_json(payload))
@@ -305,11 +292,54 @@ def list_entries(
     return [AuditEntryRead.model_validate(row._mapping) for row in session.execute(stmt)]
 
 
-def verify(session: Session, *, batch_size: int = VERIFY_BATCH) -> AuditVerifyReport:
-    """Walk the chain and report the first broken or missing entry (see ``audit.checker``)."""
-    from rujai.audit.checker import verify_chain  # the checker builds on this module
+def verify(
+    session: Session,
+    *,
+    batch_size: int = VERIFY_BATCH,
+    anchors: Anchors | None = None,
+) -> AuditVerifyReport:
+    """Walk the chain and report the first broken or missing entry (see ``audit.checker``).
 
-    return verify_chain(session, batch_size=batch_size)
+    With ``anchors`` the chain is also checked against signed checkpoints and receipt heads
+    (``audit.anchor_check``): that is what catches truncation and wholesale rewrites.
+    """
+    from rujai.audit.anchor_check import verify_anchored  # both build on this module
+    from rujai.audit.checker import verify_chain
+
+    report = verify_chain(session, batch_size=batch_size)
+    return report if anchors is None else verify_anchored(session, report, anchors)
+
+
+def read_head(session: Session) -> tuple[int, str]:
+    """Return the head's (seq, hash) without locking it; (0, genesis) when there is none."""
+    head = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).first()
+    return (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
+
+
+def entry_hashes(session: Session, seqs: Sequence[int]) -> dict[int, str]:
+    """Return the stored hash of each of ``seqs`` that exists."""
+    found: dict[int, str] = {}
+    for start in range(0, len(seqs), VERIFY_BATCH):
+        chunk = list(seqs[start : start + VERIFY_BATCH])
+        rows = session.execute(select(_ENTRY.c.seq, _ENTRY.c.hash).where(_ENTRY.c.seq.in_(chunk)))
+        found.update({int(row.seq): str(row.hash) for row in rows})
+    return found
+
+
+def appended_in(session: Session) -> bool:
+    """Return True if this transaction has appended or queued entries not yet committed."""
+    cached = session.info.get(_HEAD_CACHE)
+    in_this = cached is not None and cached[0] is session.get_transaction()
+    return in_this or bool(session.info.get(_QUEUE))
+
+
+def current_head(session: Session) -> SignedHead | None:
+    """Return the newest signed checkpoint of the anchor attached to the session, if any.
+
+    Receipts carry it (``audit.anchor.Anchor.attach`` puts the anchor in the factory's info).
+    """
+    source = session.info.get(ANCHOR_INFO_KEY)
+    return source.latest() if source is not None else None
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -340,97 +370,15 @@ def _insert_head_if_missing(session: Session, dialect: str) -> None:
             pass  # another transaction created it first
 
 
-def _entry_fields(
-    actor: str,
-    action: str,
-    now: datetime,
-    subject_id: UUID | None,
-    purpose: str | None,
-    outcome: str | None,
-    detail: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """Validate and normalise the fields to store; what is stored is exactly what is hashed."""
-    if now.tzinfo is None:
-        raise ValueError("audit time must be timezone-aware")
-    texts = {"actor": actor, "action": action, "purpose": purpose, "outcome": outcome}
-    for key, value in texts.items():
-        if value is not None and not 0 < len(value) <= _LENGTHS[key]:
-            raise ValueError(f"audit {key} must be 1 to {_LENGTHS[key]} characters")
-        if value is not None:
-            _check_text(value)
-    if "@" in actor:
-        raise ValueError("audit actor must not be an e-mail address; use an internal id")
-    return {**texts, "at": _utc(now), "subject_id": subject_id, "detail": _normalise_detail(detail)}
-
-
-def _normalise_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return ``detail`` as plain JSON data with canonical numbers; refuse personal-data keys."""
-    if detail is None:
-        return {}
-    try:
-        plain = json.loads(json.dumps(dict(detail), allow_nan=False))
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"audit detail must be JSON-serialisable: {e}") from e
-    _refuse_personal_keys(plain)
-    normalised: dict[str, Any] = _canonical_numbers(plain)
-    return normalised
-
-
-def _refuse_personal_keys(value: Any) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _refuse_personal_keys(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            if _looks_personal(key):
-                raise ValueError(
-                    f"audit detail key {key!r} looks like personal data; "
-                    "refer to subjects by UUID only"
-                )
-            _refuse_personal_keys(item)
-    elif isinstance(value, str):
-        _check_text(value)
-
-
-def _check_text(value: str) -> None:
-    """Refuse what PostgreSQL JSONB or UTF-8 cannot store: NUL and lone surrogates."""
-    if "\x00" in value:
-        raise ValueError("audit text must not contain NUL characters")
-    try:
-        value.encode()
-    except UnicodeEncodeError as e:
-        raise ValueError("audit text must be valid Unicode") from e
-
-
-def _looks_personal(key: str) -> bool:
-    lowered = key.strip().lower()
-    words = set(_WORD_SPLIT.split(lowered))
-    return lowered in _PII_KEYS or bool(words & _PII_WORDS)
-
-
-def _canonical_numbers(value: Any) -> Any:
-    """Write integral floats as ints: PostgreSQL JSONB returns 1e16 as an int, SQLite as a float."""
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {str(k): _canonical_numbers(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical_numbers(v) for v in value]
-    return value
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 __all__: Sequence[str] = (
     "GENESIS_HASH",
+    "appended_in",
     "at_commit",
+    "current_head",
     "entry_hash",
+    "entry_hashes",
     "list_entries",
+    "read_head",
     "record",
     "record_detached",
     "verify",

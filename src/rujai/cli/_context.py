@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
+from rujai.audit.anchor import CheckpointFile, attach_head_source
 from rujai.config import Settings, get_settings
 from rujai.db import make_engine, make_session_factory
 from rujai.errors import AppError
@@ -37,8 +38,10 @@ def session() -> Iterator[Session]:
     """Open a session on the configured database; commit on success."""
     cfg = settings()
     engine = make_engine(cfg.db.url)
+    factory = make_session_factory(engine)
+    attach_head_source(factory, CheckpointFile(cfg.audit.checkpoint_file))  # receipts embed it
     try:
-        with session_scope(make_session_factory(engine)) as s:
+        with session_scope(factory) as s:
             yield s
     finally:
         engine.dispose()

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from rujai.cli._context import console, exits_on_error, keyring, policy, session
 from rujai.kit.time import utcnow
-from rujai.rights import notifier as rights_notifier, processing, service, verification
+from rujai.rights import notifier as rights_notifier, processing, receipts, service, verification
 from rujai.rights.schemas import REFUSAL_CODES, RequestRead
 
 app = typer.Typer(no_args_is_help=True)
@@ -63,6 +63,15 @@ def show(request_id: RequestId) -> None:
     with session() as s:
         row = service.get(s, request_id=request_id, now=utcnow())
     console.print_json(row.model_dump_json())
+
+
+@app.command("receipt")
+@exits_on_error
+def receipt(request_id: RequestId) -> None:
+    """Print the signed receipt of a request (JSON), with the audit head of now."""
+    with session() as s:
+        signed = receipts.receipt_for(s, keyring=keyring(), request_id=request_id, now=utcnow())
+    typer.echo(signed.model_dump_json(indent=2))
 
 
 @app.command("verify")

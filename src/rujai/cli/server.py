@@ -10,6 +10,8 @@ import typer
 import uvicorn
 
 from rujai.apikeys import service as apikeys_service
+from rujai.audit import anchor
+from rujai.audit.signing import load_or_create_signer
 from rujai.cli._context import console, exits_on_error, keyring, policy, session, settings
 from rujai.config import Settings, get_settings
 from rujai.db import make_engine, make_session_factory, upgrade
@@ -66,6 +68,17 @@ def demo(
     uvicorn.run(app, host=cfg.host, port=port, log_level="warning", access_log=False)
 
 
+def _checkpoint_audit(cfg: Settings) -> None:
+    """Sign the seeded audit head, so ``rujai audit verify`` has a checkpoint to check against."""
+    signer = load_or_create_signer(cfg.audit.signing_key_file)
+    with session() as s:
+        head = anchor.checkpoint(s, signer, cfg.audit.checkpoint_file, utcnow())
+    if head is not None:
+        console.print(
+            f"[dim]demo:[/dim] audit checkpoint #{head.seq} in {cfg.audit.checkpoint_file}"
+        )
+
+
 def _prepare(cfg: Settings, customers: int) -> None:
     engine = make_engine(cfg.db.url)
     try:
@@ -78,6 +91,7 @@ def _prepare(cfg: Settings, customers: int) -> None:
             say=lambda line: console.print(f"[dim]demo:[/dim] {line}"),
         )
         console.print(f"[bold green]demo data ready[/bold green] in {ready.seconds:.0f} s")
+        _checkpoint_audit(cfg)
     finally:
         engine.dispose()
 

@@ -3,6 +3,10 @@
 A receipt names the subject only by internal UUID; it never holds a customer id, a name or contact
 data. The signature is ``Keyring.sign`` (HMAC-SHA256 under the receipts key) over the canonical JSON
 of every other field, so any change to any field makes ``verify_receipt`` fail.
+
+``audit_head`` is the newest signed audit checkpoint when the receipt was issued (None when there
+was none): a copy of the log's signed state that the holder keeps, so ``rujai audit verify
+--receipt`` can show the log was not rewritten afterwards (TH-SEC-01).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rujai.audit.schemas import SignedHead
 from rujai.consent.schemas import Actor, ConsentAction, ConsentRecordRead
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import as_utc
@@ -38,6 +43,7 @@ class ConsentReceipt(BaseModel):
     expires_at: str | None
     policy_version: str
     controller: str
+    audit_head: SignedHead | None = None
     issued_by: Literal["rujai"] = ISSUER
     signature: str
 
@@ -46,8 +52,14 @@ class ConsentReceipt(BaseModel):
         return self.model_dump(mode="json", exclude={"signature"})
 
 
-def issue(keyring: Keyring, policy: Policy, record: ConsentRecordRead) -> ConsentReceipt:
-    """Build and sign the receipt of a ledger row."""
+def issue(
+    keyring: Keyring,
+    policy: Policy,
+    record: ConsentRecordRead,
+    *,
+    audit_head: SignedHead | None = None,
+) -> ConsentReceipt:
+    """Build and sign the receipt of a ledger row, with the audit head of its time if known."""
     fields: dict[str, Any] = {
         "receipt_id": str(record.id),
         "subject_id": str(record.subject_id),
@@ -62,6 +74,7 @@ def issue(keyring: Keyring, policy: Policy, record: ConsentRecordRead) -> Consen
         "expires_at": as_utc(record.expires_at).isoformat() if record.expires_at else None,
         "policy_version": policy.version,
         "controller": policy.controller.name.get(record.language),
+        "audit_head": audit_head.model_dump(mode="json") if audit_head is not None else None,
         "issued_by": ISSUER,
     }
     return ConsentReceipt(**fields, signature=keyring.sign(fields))

@@ -105,7 +105,8 @@ def record(
         signals.subject_narrowed(
             session, subject_id=subject.id, reason="withdrawn", now=now, purpose=change.purpose
         )
-    return receipts.issue(keyring, policy, ConsentRecordRead.model_validate(row))
+    read = ConsentRecordRead.model_validate(row)
+    return receipts.issue(keyring, policy, read, audit_head=audit_service.current_head(session))
 
 
 def consent_purpose(policy: Policy, purpose_id: str) -> Purpose:

@@ -209,8 +209,12 @@ def _consents(
     session: Session, keyring: Keyring, policy: Policy, subject_id: uuid.UUID
 ) -> list[fmt.ExportConsent]:
     records = consent_history.export_subject(session, subject_id=subject_id)
+    head = audit_service.current_head(session)
     return [
-        fmt.ExportConsent(**record.model_dump(), receipt=receipts.issue(keyring, policy, record))
+        fmt.ExportConsent(
+            **record.model_dump(),
+            receipt=receipts.issue(keyring, policy, record, audit_head=head),
+        )
         for record in records
     ]
 

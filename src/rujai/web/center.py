@@ -264,7 +264,7 @@ def receipt(
     if row is None:
         raise NotFound("no such consent record of yours", field="record_id")
     audit_read(session, subject_id=subject_id, page="consent_receipt", now=now, records=1)
-    return receipts.issue(keyring, policy, row)
+    return receipts.issue(keyring, policy, row, audit_head=audit_service.current_head(session))
 
 
 def why_page(
