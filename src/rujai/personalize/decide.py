@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from rujai import db
 from rujai.audit import service as audit_service
 from rujai.config import PersonalizeSettings
+from rujai.consent import service as consent_service
 from rujai.errors import Invalid
 from rujai.kit.crypto import Keyring
 from rujai.personalize import (
@@ -44,6 +45,7 @@ from rujai.personalize.decision_schemas import (
 )
 from rujai.personalize.models import Decision
 from rujai.personalize.rfm import SEGMENT_LABELS, TIER_LABELS
+from rujai.personalize.serving_cache import CACHE, RECS_TTL_S
 from rujai.policy import service as policy_service
 from rujai.policy.rules import REASON_TEXT, Reason, Verdict
 from rujai.policy.schemas import Placement, Policy, Text
@@ -79,22 +81,23 @@ def decide(
 ) -> DecisionRead:
     """Return a personalized decision where the policy allows it, else the fallback; store it."""
     placement = _placement(policy, body.placement)
-    subject_id = _find_subject(session, keyring, body)
-    with audit_service.at_commit(session):  # the chokepoint's entry, appended at the commit
-        verdict = policy_service.check(
-            session,
-            policy=policy,
-            keyring=keyring,
-            subject_id=subject_id,
-            purpose=placement.purpose,
-            categories=placement.categories,
-            now=now,
-            actor=actor,
-        )
+    found = _find_subject(session, keyring, body)
+    subject_id, version = found if found is not None else (None, -1)
+    facts = CACHE.get(
+        ("facts", subject_id, version, now.date()),
+        lambda: consent_service.subject_facts(
+            session, keyring=keyring, subject_id=subject_id, now=now
+        ),
+    )
+    verdict = policy_service.check_facts(  # the door: evaluated and audited on every decide
+        session, policy=policy, facts=facts, purpose=placement.purpose,
+        categories=placement.categories, now=now, actor=actor,
+    )  # fmt: skip
     k = min(body.k, settings.max_items)
     holdout = _in_holdout(verdict, subject_id, settings)
     if verdict.allowed and not holdout and subject_id is not None:
-        plan = _personalized(session, policy, keyring, placement, verdict, subject_id, body, k, now)
+        serving = _Serving(subject_id, version, keyring, body, k, now)
+        plan = _personalized(session, policy, placement, verdict, serving)
     else:
         plan = _fallback(session, placement, body, k)
     return _store(session, body.placement, placement, verdict, holdout, plan, now)
@@ -108,10 +111,12 @@ def _placement(policy: Policy, name: str) -> Placement:
     return placement
 
 
-def _find_subject(session: Session, keyring: Keyring, body: DecideCreate) -> uuid.UUID | None:
-    """The subject's id; None when unknown or erased (no personal data to use)."""
+def _find_subject(
+    session: Session, keyring: Keyring, body: DecideCreate
+) -> tuple[uuid.UUID, int] | None:
+    """The subject's id and serving version; None when unknown or erased (no data to use)."""
     ref = SubjectRef(customer_id=body.customer_id, anonymous_id=body.anonymous_id)
-    return identities.resolve_ids(session, keyring=keyring, refs=[ref]).get(ref)
+    return identities.resolve_versions(session, keyring, [ref]).get(ref)
 
 
 def _in_holdout(
@@ -124,24 +129,38 @@ def _in_holdout(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    """Who is served and how: the subject at its serving version (the cache key) and the ask."""
+
+    subject_id: uuid.UUID
+    version: int
+    keyring: Keyring
+    body: DecideCreate
+    k: int
+    now: datetime
+
+
 def _personalized(
-    session: Session,
-    policy: Policy,
-    keyring: Keyring,
-    placement: Placement,
-    verdict: Verdict,
-    subject_id: uuid.UUID,
-    body: DecideCreate,
-    k: int,
-    now: datetime,
+    session: Session, policy: Policy, placement: Placement, verdict: Verdict, serving: _Serving
 ) -> _Plan:
-    insights = insights_service.read_for_use(
-        session, subject_id=subject_id, permitted_categories=verdict.categories
+    subject_id, body, k, now = serving.subject_id, serving.body, serving.k, serving.now
+    permitted = frozenset(verdict.categories)
+    insights = CACHE.get(
+        ("insights", subject_id, serving.version, permitted),
+        lambda: insights_service.read_for_use(
+            session, subject_id=subject_id, permitted_categories=permitted
+        ),
     )
     values = {name: read.value for name, read in insights.items()}
     exclude = _context_items(body)
-    recs = recommend_service.recommend_for(
-        session, subject_id=subject_id, k=k, exclude=exclude, now=now, keyring=keyring
+    model = recommend_serving.current_model(session)
+    recs = CACHE.get(
+        ("recs", subject_id, serving.version, model.version if model else None, k, exclude),
+        lambda: recommend_service.recommend_for(
+            session, subject_id=subject_id, k=k, exclude=exclude, now=now, keyring=serving.keyring
+        ),
+        ttl_s=RECS_TTL_S,
     )
     if not recs.items:
         return _fallback(session, placement, body, k)

@@ -90,6 +90,28 @@ def check(
 ) -> Verdict:
     """Return the verdict for one use of a subject's data, audited in the caller's transaction."""
     facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
+    return check_facts(
+        session, policy=policy, facts=facts, purpose=purpose, categories=categories,
+        now=now, actor=actor, action=action,
+    )  # fmt: skip
+
+
+def check_facts(
+    session: Session,
+    *,
+    policy: Policy,
+    facts: SubjectFacts,
+    purpose: str,
+    categories: Sequence[str],
+    now: datetime,
+    actor: str,
+    action: Action = Action.USE,
+) -> Verdict:
+    """``check`` on facts the caller read (decide's serving cache, keyed by serving version).
+
+    The facts must be the subject's current ones: ``consent_service.subject_facts`` as of a
+    serving version read in this request. The verdict is evaluated and audited here, as always.
+    """
     verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
     audit_service.record(session, **_audit_fields(verdict, action, actor, now))
     return verdict

@@ -49,10 +49,13 @@ _COLUMNS = (
     Subject.data_key_wrapped,
     Subject.merged_into_id,
     Subject.partner_notified_at,
+    Subject.serving_version,
 )
 # Prebuilt Core lookups (expanding IN): building an ORM statement costs more than running it.
 _S, _I = Subject.__table__.c, Identity.__table__.c
-_CORE = (_S.id, _S.data_key_wrapped, _S.merged_into_id, _S.partner_notified_at)
+_CORE = (
+    _S.id, _S.data_key_wrapped, _S.merged_into_id, _S.partner_notified_at, _S.serving_version
+)  # fmt: skip
 _BLINDS: BindParameter[str] = bindparam("blinds", expanding=True)
 _BY_CUSTOMER = select(_S.customer_ref.label("blind"), *_CORE).where(_S.customer_ref.in_(_BLINDS))
 _BY_ANONYMOUS = (
@@ -109,13 +112,24 @@ def resolve_ids(
 
     Unknown refs and subjects whose data key was destroyed (TH-DSR-04) are left out.
     """
+    return {ref: sid for ref, (sid, _version) in resolve_versions(session, keyring, refs).items()}
+
+
+def resolve_versions(
+    session: Session, keyring: Keyring, refs: Sequence[SubjectRef]
+) -> dict[SubjectRef, tuple[uuid.UUID, int]]:
+    """``resolve_ids`` with each subject's serving version (what serving caches are keyed by)."""
     blinds, customers, anonymous = _blinds(keyring, refs)
     by_customer = _subjects_by_customer(session, customers)
     by_anonymous = _subjects_by_anonymous(session, anonymous)
     found = _found(blinds, by_customer, by_anonymous)
     rows = _follow_merges(session, {row.id: row for row in found.values()})
     finals = {ref: rows[_final(rows, row.id)] for ref, row in found.items()}
-    return {ref: row.id for ref, row in finals.items() if row.data_key_wrapped is not None}
+    return {
+        ref: (row.id, int(row.serving_version))
+        for ref, row in finals.items()
+        if row.data_key_wrapped is not None
+    }
 
 
 def _found(

@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rujai.db import Base
@@ -32,6 +41,9 @@ class Subject(Base):
     partner_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Moved by database triggers on any change to what decide reads (migration 9d4c1b7e3a20);
+    # serving caches key a subject's state by it. Never written by the application.
+    serving_version: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)
 
 
 class Identity(Base):
