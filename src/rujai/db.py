@@ -54,7 +54,7 @@ def make_engine(
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(url, parsed.database, kwargs, role)
+        engine = _sqlite_engine(url, parsed.database, kwargs, role, pool_size)
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         if role == "reader":
@@ -65,10 +65,18 @@ def make_engine(
     return engine
 
 
-def _sqlite_engine(url: str, database: str | None, kwargs: dict[str, Any], role: str) -> Engine:
+SQLITE_POOL = 48  # FastAPI's thread pool has 40 threads
+
+
+def _sqlite_engine(
+    url: str, database: str | None, kwargs: dict[str, Any], role: str, pool_size: int
+) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    # Enough kept connections for every worker thread: an overflow connection is opened and
+    # closed per request, and opening one runs the PRAGMAs below.
+    kwargs.update(pool_size=max(pool_size, SQLITE_POOL), max_overflow=SQLITE_POOL)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_on_connect)
     if role == "reader":

@@ -64,6 +64,13 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app for settings read from the environment (each ``rujai serve --workers`` process)."""
+    from rujai.config import get_settings
+
+    return create_app(get_settings())
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """A server process's database access: read-only request sessions and the one writer."""

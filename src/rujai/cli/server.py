@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from rujai.apikeys import service as apikeys_service
 from rujai.audit import anchor
@@ -16,6 +18,7 @@ from rujai.cli._context import console, exits_on_error, keyring, policy, session
 from rujai.config import Settings, get_settings
 from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.demo import setup as demo_setup
+from rujai.errors import Invalid
 from rujai.kit.crypto import create_master_key_file
 from rujai.kit.time import utcnow
 from rujai.main import create_app
@@ -24,21 +27,43 @@ from rujai.web import staff as staff_service
 DEMO_SCOPES = ["admin", "decide", "track", "consent"]
 
 
+WORKERS_HELP = (
+    "Server processes. More than 1 needs PostgreSQL: each process has its own writer and they "
+    "share the database. SQLite stays one process, because SQLite has one writer per database "
+    "file: a second process would wait for the first one's write lock, not add throughput."
+)
+
+
 @exits_on_error
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help=WORKERS_HELP)] = 1,
 ) -> None:
-    """Run the HTTP server (migrations are applied first)."""
+    """Run the HTTP server (migrations are applied first).
+
+    One process by default. On PostgreSQL ``--workers N`` runs N processes on one port; caches
+    follow each other through the database (serving versions, model and offer version rows).
+    """
     cfg = settings()
+    if workers > 1 and make_url(cfg.db.url).get_backend_name() == "sqlite":
+        raise Invalid(
+            f"--workers {workers} needs PostgreSQL: SQLite has one writer per database file, "
+            "so rujai serves it from one process (set RUJAI_DATABASE_URL to a PostgreSQL URL)",
+            field="workers",
+        )
     # No access log: paths carry customer ids (personal data stays out of logs).
-    uvicorn.run(
-        create_app(cfg),
-        host=host or cfg.host,
-        port=port or cfg.port,
-        log_level="info",
-        access_log=False,
-    )
+    common: dict[str, Any] = {
+        "host": host or cfg.host, "port": port or cfg.port, "log_level": "info",
+        "access_log": False,
+    }  # fmt: skip
+    if workers == 1:
+        uvicorn.run(create_app(cfg), **common)
+        return
+    if cfg.run_migrations_on_start:
+        upgrade(cfg.db.url)  # once, here, not racing in every worker
+    os.environ["RUJAI_RUN_MIGRATIONS_ON_START"] = "false"  # the workers read settings afresh
+    uvicorn.run("rujai.main:app_from_environment", factory=True, workers=workers, **common)
 
 
 @exits_on_error
