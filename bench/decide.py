@@ -1,13 +1,13 @@
 """``/v1/decide`` over HTTP against the same app's no-op endpoint (the framework floor).
 
     python bench/decide.py [--db sqlite|postgresql] [--subjects 10000] [--items 2000]
-                           [--clients 16] [--seconds 10] [--workers 1] [--reuse]
+                           [--clients 16] [--seconds 10] [--workers 1] [--scaling] [--reuse]
 
 Seeds a fresh database (``bench/_decide_seed.py``: customers with mixed consent states, items,
 purchase and view histories, offers, insights, a trained recommender; ``--reuse`` keeps a pristine
-seeded copy in ``var/bench/`` and runs on a fresh copy of it), starts ``rujai serve`` (or uvicorn
-with ``--workers N``) as a subprocess on 127.0.0.1, and drives it from a second process: asyncio
-and ``httpx2.AsyncClient`` over keep-alive connections.
+seeded copy in ``var/bench/`` and runs on a fresh copy of it), starts ``rujai serve --workers N``
+(N = 1 unless told; more only on PostgreSQL) as a subprocess on 127.0.0.1, and drives it from a
+second process: asyncio and ``httpx2.AsyncClient`` over keep-alive connections.
 
 Phase A (closed loop, ``--clients`` concurrent clients): decide and the floor (``GET /healthz``:
 same app, same middleware; no auth, no database) for ``--seconds`` each, alternating twice; the
@@ -16,6 +16,11 @@ the floor at the same rate; latency runs from each request's scheduled start (no
 omission). Decide bodies: random seeded customers, placements home_for_you 40 %, product_page
 30 % (with an item in context), app_offer 30 %. The machine has 2 cores: the server and this load
 generator share them, so both are CPU-bound together; their CPU use is noted on stderr.
+
+Server CPU per request (``*_server_cpu_ms_per_request``) is the CPU time of every server process
+and thread during a maximum-load round over the requests it answered. ``--scaling`` (PostgreSQL)
+measures 1 then 2 workers on the same database and prints ``decide_scaling_2v1`` and
+``floor_scaling_2v1``: throughput with 2 workers over 1.
 
 Figures on stdout as ``name = value unit``; settings and progress on stderr.
 """
@@ -186,14 +191,6 @@ def _prepared(url: str, meta: dict[str, Any]) -> Prepared:
 # --- the server ----------------------------------------------------------------------------------
 
 
-def server_app() -> Any:
-    """The app as ``rujai serve`` builds it (uvicorn's ``--factory`` for ``--workers`` > 1)."""
-    from rujai.config import get_settings
-    from rujai.main import create_app
-
-    return create_app(get_settings())
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -208,13 +205,10 @@ def server(prepared: Prepared, workers: int, log: Path) -> Iterator[tuple[str, i
         **os.environ, "RUJAI_DATABASE_URL": prepared.url, "RUJAI_POLICY__PATH": str(POLICY),
         "RUJAI_SECURITY__MASTER_KEY": prepared.master_key, "RUJAI_RUN_MIGRATIONS_ON_START": "0",
     }  # fmt: skip
-    if workers == 1:
-        cmd = [str(Path(sys.executable).parent / "rujai"), "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port)]
-    else:
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "decide:server_app", "--app-dir"]
-        cmd += [str(BENCH), "--host", "127.0.0.1", "--port", str(port), "--workers"]
-        cmd += [str(workers), "--no-access-log", "--log-level", "warning"]
+    env["RUJAI_AUDIT__SIGNING_KEY_FILE"] = str(log.parent / "audit-signing.key")
+    env["RUJAI_AUDIT__CHECKPOINT_FILE"] = str(log.parent / "audit-checkpoints.jsonl")
+    cmd = [str(Path(sys.executable).parent / "rujai"), "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--workers", str(workers)]  # the product as it ships
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own server, fixed argv
             cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT
@@ -404,8 +398,11 @@ def run_loadgen(cfg: dict[str, Any]) -> None:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def measure(args: argparse.Namespace, prepared: Prepared, workdir: Path) -> None:
-    with server(prepared, args.workers, workdir / "server.log") as (base, pid):
+def measure(
+    args: argparse.Namespace, prepared: Prepared, workdir: Path, workers: int
+) -> list[dict[str, Any]]:
+    """Serve ``prepared`` with ``workers`` processes, run the load generator; its results."""
+    with server(prepared, workers, workdir / "server.log") as (base, pid):
         cfg = {
             "base": base, "api_key": prepared.api_key, "subjects": prepared.subjects,
             "items": prepared.items, "seed": args.seed, "clients": args.clients,
@@ -418,13 +415,21 @@ def measure(args: argparse.Namespace, prepared: Prepared, workdir: Path) -> None
         )  # fmt: skip
         rss = server_peak_rss_mb(pid)
     results = [json.loads(line) for line in done.stdout.decode().splitlines() if line]
-    report(results, prepared, rss)
+    return [{**r, "rss": rss} for r in results]
 
 
-def report(results: list[dict[str, Any]], prepared: Prepared, rss: float) -> None:
-    maxed = [r for r in results if r["phase"] == "max"]
-    decide = max((r for r in maxed if r["target"] == "decide"), key=lambda r: r["rps"])
-    floor = max((r for r in maxed if r["target"] == "floor"), key=lambda r: r["rps"])
+def _best(results: list[dict[str, Any]], target: str) -> dict[str, Any]:
+    maxed = [r for r in results if r["phase"] == "max" and r["target"] == target]
+    return max(maxed, key=lambda r: r["rps"])
+
+
+def _cpu_ms(result: dict[str, Any]) -> float:
+    return float(result["server_cpu"]) / max(float(result["rps"]), 1e-9) * 1000
+
+
+def report(results: list[dict[str, Any]], prepared: Prepared) -> None:
+    rss = max(r["rss"] for r in results)
+    decide, floor = _best(results, "decide"), _best(results, "floor")
     half = {r["target"]: r for r in results if r["phase"] == "half"}
     answered = sum(r["ok"] for r in results if r["target"] == "decide")
     personalized = sum(r["personalized"] for r in results if r["target"] == "decide")
@@ -438,6 +443,10 @@ def report(results: list[dict[str, Any]], prepared: Prepared, rss: float) -> Non
     figure("decide_p99_ms", round(half["decide"]["p99_ms"], 2), "ms")
     figure("floor_p50_ms", round(half["floor"]["p50_ms"], 2), "ms")
     figure("floor_p99_ms", round(half["floor"]["p99_ms"], 2), "ms")
+    # Server CPU per request at maximum load (all server processes, every thread).
+    figure("decide_server_cpu_ms_per_request", round(_cpu_ms(decide), 3), "ms")
+    figure("floor_server_cpu_ms_per_request", round(_cpu_ms(floor), 3), "ms")
+    figure("server_cpu_ratio", round(_cpu_ms(decide) / _cpu_ms(floor), 2), "x")
     figure("personalized_share", round(personalized / max(answered, 1), 3), "share")
     figure("subjects", prepared.subjects, "subjects")
     figure("items", prepared.items, "items")
@@ -454,6 +463,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--scaling", action="store_true", help="1 and 2 workers back to back (PostgreSQL)."
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--reuse", action="store_true", help="Keep/use a seeded copy in var/bench.")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
@@ -461,6 +473,8 @@ def main() -> None:
     if args.loadgen:
         run_loadgen(json.loads(args.loadgen))
         return
+    if (args.workers > 1 or args.scaling) and args.db == "sqlite":
+        parser.error("--workers > 1 and --scaling need --db postgresql (SQLite: one writer)")
     note(f"{args.db}, {args.subjects} subjects, {args.items} items, {args.clients} clients, "
          f"{args.seconds:g} s per measurement, {args.workers} worker(s), "
          f"{os.cpu_count()} CPUs")  # fmt: skip
@@ -471,8 +485,23 @@ def main() -> None:
         else:
             prepared = stack.enter_context(postgres_database(args))
         note(f"load average before measuring: {_loadavg()} (other work shares these CPUs)")
-        measure(args, prepared, workdir)
+        if not args.scaling:
+            report(measure(args, prepared, workdir, args.workers), prepared)
+        else:
+            scaling(args, prepared, workdir)
         note(f"load average after: {_loadavg()}")
+
+
+def scaling(args: argparse.Namespace, prepared: Prepared, workdir: Path) -> None:
+    """1 then 2 workers back to back; throughput with 2 over 1, for decide and the floor."""
+    one = measure(args, prepared, workdir, 1)
+    two = measure(args, prepared, workdir, 2)
+    note("figures with 2 workers:")
+    report(two, prepared)
+    for target in ("decide", "floor"):
+        rps1, rps2 = _best(one, target)["rps"], _best(two, target)["rps"]
+        figure(f"{target}_rps_1_worker", round(rps1, 1), "req/s")
+        figure(f"{target}_scaling_2v1", round(rps2 / rps1, 3), "x")
 
 
 def _loadavg() -> str:

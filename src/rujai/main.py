@@ -16,7 +16,7 @@ import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasur
 from rujai import __version__
 from rujai.audit.anchor import Anchor
 from rujai.config import Settings
-from rujai.db import make_engine, make_session_factory, upgrade
+from rujai.db import WalCheckpointer, make_engine, make_session_factory, upgrade
 from rujai.errors import PayloadTooLarge, install_handlers, problem_response
 from rujai.kit.crypto import Keyring, load_master_key
 from rujai.kit.time import utcnow
@@ -79,6 +79,7 @@ class Storage:
     write_engine: Engine
     writer: Writer
     anchor: Anchor
+    checkpointer: WalCheckpointer
 
     @classmethod
     def open(cls, settings: Settings) -> Storage:
@@ -94,7 +95,7 @@ class Storage:
             idle=lambda session: anchor.tick(session, utcnow()),  # signs a checkpoint now and then
             idle_every_s=cfg.idle_every_s,
         )
-        return cls(read_engine, write_engine, writer, anchor)
+        return cls(read_engine, write_engine, writer, anchor, WalCheckpointer(write_engine))
 
     def attach(self, state: State) -> None:
         """Give an app (its ``state``) the request session factory, the writer and the anchor."""
@@ -109,11 +110,13 @@ class Storage:
         """Start the writer; sign the head as found (a checkpoint at every start)."""
         self._checkpoint()
         self.writer.start()
+        self.checkpointer.start()
 
     def close(self) -> None:
         """Finish queued writes, stop the writer, sign the final head, close every connection."""
         self.writer.stop()
         self._checkpoint()
+        self.checkpointer.stop()
         self.read_engine.dispose()
         self.write_engine.dispose()
 

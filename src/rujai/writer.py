@@ -34,16 +34,17 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rujai.db import run_kept
+from rujai.db import Deferred, Staged, flush_deferred, run_kept
 from rujai.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -88,9 +89,10 @@ class WriterStopped(WriteFailed):
 
 @dataclass(slots=True)
 class _Unit(Generic[T]):
-    work: Work[T]
+    work: Work[T] | None
     future: Future[T]
     queued_at: float
+    deferred: list[Deferred] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -103,6 +105,7 @@ class WriterStats:
     failed_batches: int = 0
     largest_batch: int = 0
     idle_runs: int = 0
+    split_batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
     def note_batch(self, size: int) -> None:
@@ -163,14 +166,28 @@ class Writer:
 
     def submit(self, work: Work[T]) -> Future[T]:
         """Queue ``work`` for the next batch; its future completes after that batch's commit."""
+        return self._put(_Unit(work, Future(), time.monotonic()))
+
+    def _put(self, unit: _Unit[T]) -> Future[T]:
         if not self._accepting:
             raise WriterStopped("the server is not accepting writes right now; retry")
-        unit: _Unit[T] = _Unit(work, Future(), time.monotonic())
         try:
             self._queue.put_nowait(unit)
         except queue.Full:
             raise Overloaded("too many writes are waiting; retry in a moment") from None
         return unit.future
+
+    def submit_staged(self, items: Sequence[Staged]) -> Future[None]:
+        """Queue what a read session staged: its writes run as one unit, its rows are gathered."""
+        writes = [item for item in items if not isinstance(item, Deferred)]
+        rows = [item for item in items if isinstance(item, Deferred)]
+        work = partial(_run_all, writes) if writes else None
+        unit: _Unit[None] = _Unit(work, Future(), time.monotonic(), rows)
+        return self._put(unit)
+
+    async def run_staged(self, items: Sequence[Staged]) -> None:
+        """``submit_staged`` and await the commit (the request session's teardown)."""
+        await asyncio.wrap_future(self.submit_staged(items))
 
     async def run(self, work: Work[T]) -> T:
         """Submit ``work`` and await its commit (for ``async`` request handlers)."""
@@ -255,21 +272,56 @@ class Writer:
         return batch, False
 
     def _commit(self, batch: list[_Unit[Any]]) -> None:
-        """Run every unit in a savepoint of one transaction; commit; then complete the futures."""
-        self.stats.note_batch(len(batch))
-        done: list[tuple[_Unit[Any], Any, BaseException | None]] = []
-        session = self._factory()
+        """Store the batch in one transaction, then complete each unit's future.
+
+        If the batch cannot be stored (a gathered row refused, the commit failed) and it holds
+        more than one unit, each unit is stored alone, so one bad unit fails only itself.
+        """
+        running = [unit for unit in batch if unit.future.set_running_or_notify_cancel()]
+        if not running:
+            return
+        self.stats.note_batch(len(running))
         try:
-            for unit in batch:
-                if unit.future.set_running_or_notify_cancel():
-                    done.append(_run_unit(session, unit))
-            session.commit()
+            done = self._store(running)
         # Whatever stops the commit fails this batch's requests; none may be left hanging.
         except Exception as e:  # noqa: BLE001 - each request gets WriteFailed with this cause
-            self._fail_batch(session, done, e)
+            if len(running) == 1:
+                self._fail(running, e)
+                return
+            self.stats.split_batches += 1
+            for unit in running:
+                self._commit_alone(unit)
             return
+        self._complete(done)
+
+    def _commit_alone(self, unit: _Unit[Any]) -> None:
+        try:
+            done = self._store([unit])
+        except Exception as e:  # noqa: BLE001 - the request gets WriteFailed with this cause
+            self._fail([unit], e)
+            return
+        self._complete(done)
+
+    def _store(self, units: list[_Unit[Any]]) -> list[tuple[_Unit[Any], Any, BaseException | None]]:
+        """Run every unit in a savepoint, store the gathered rows, commit; raise if that fails."""
+        session = self._factory()
+        try:
+            done, rows = [], []
+            for unit in units:
+                result = _run_unit(session, unit)
+                done.append(result)
+                if result[2] is None:
+                    rows.extend(unit.deferred)
+            flush_deferred(session, rows)  # one statement per kind for the whole batch
+            session.commit()
+            return done
+        except BaseException:
+            session.rollback()
+            raise
         finally:
             session.close()
+
+    def _complete(self, done: list[tuple[_Unit[Any], Any, BaseException | None]]) -> None:
         for unit, value, error in done:
             if error is None:
                 unit.future.set_result(value)
@@ -277,19 +329,12 @@ class Writer:
                 self.stats.failed_units += 1
                 unit.future.set_exception(error)
 
-    def _fail_batch(
-        self,
-        session: Session,
-        done: list[tuple[_Unit[Any], Any, BaseException | None]],
-        error: BaseException,
-    ) -> None:
-        session.rollback()
+    def _fail(self, units: list[_Unit[Any]], error: BaseException) -> None:
         self.stats.failed_batches += 1
-        logger.error("write batch of %d units failed: %s", len(done), type(error).__name__)
-        for unit, _value, own in done:
-            failure = own or WriteFailed("the change could not be stored; nothing was kept")
-            if own is None:
-                failure.__cause__ = error
+        logger.error("write batch of %d units failed: %s", len(units), type(error).__name__)
+        for unit in units:
+            failure = WriteFailed("the change could not be stored; nothing was kept")
+            failure.__cause__ = error
             unit.future.set_exception(failure)
 
     def _run_idle(self) -> None:
@@ -315,8 +360,15 @@ class Writer:
                 unit.future.set_exception(WriterStopped("the writer stopped before this write"))
 
 
+def _run_all(writes: list[Callable[[Session], object]], session: Session) -> None:
+    for write in writes:
+        write(session)
+
+
 def _run_unit(session: Session, unit: _Unit[T]) -> tuple[_Unit[T], T | None, BaseException | None]:
     """Run one unit in its own savepoint; on failure roll it back and keep its kept writes."""
+    if unit.work is None:  # rows only: nothing can fail before they are stored
+        return unit, None, None
     savepoint = session.begin_nested()
     try:
         value = unit.work(session)

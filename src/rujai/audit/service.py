@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rujai.audit.detail import canonical_numbers, entry_fields, utc
 from rujai.audit.models import AuditEntry, AuditHead
 from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport, SignedHead
-from rujai.db import is_read_only, stage
+from rujai.db import Deferred, defer, is_read_only, register_flusher
 from rujai.errors import Invalid
 from rujai.kit.crypto import canonical_json, sha256_hex
 from rujai.writer import session_scope
@@ -93,10 +92,24 @@ def record(
         batch[action] += 1
         return 0
     fields = entry_fields(actor, action, now, subject_id, purpose, outcome, detail)
-    if is_read_only(session):  # a request's read session: the writer appends it (db.stage)
-        stage(session, partial(_record_fields, fields=fields))
+    if is_read_only(session):  # a request's read session: the writer appends it with its batch
+        defer(session, Deferred(DEFERRED_KIND, fields))
         return 0
     return _record_fields(session, fields)
+
+
+DEFERRED_KIND = "audit"
+
+
+def _record_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """The writer's flusher: a batch's deferred entries, chained in one insert (one head lock)."""
+    if session.info.get(_DEFER):
+        session.info.setdefault(_QUEUE, []).extend(entries)
+    elif entries:
+        _append(session, entries)
+
+
+register_flusher(DEFERRED_KIND, _record_many)
 
 
 def _record_fields(session: Session, fields: dict[str, Any]) -> int:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -261,7 +260,7 @@ def _named_ids(recs: Sequence[Any]) -> list[str]:
 
 def _name(item_id: str, names: Mapping[str, tuple[str, str]]) -> Text:
     th, en = names.get(item_id, (item_id, item_id))
-    return Text(th=th, en=en)
+    return Text.model_construct(th=th, en=en)
 
 
 def _item(
@@ -269,10 +268,15 @@ def _item(
 ) -> DecidedItem:
     if because:  # one personal data point at most (PDPA.md: a little data, not a lot)
         th, en = names.get(because[0], (because[0], because[0]))
-        reason = Text(th=f"เพราะคุณสนใจ {th}", en=f"Because you were interested in {en}")
+        reason = Text.model_construct(
+            th=f"เพราะคุณสนใจ {th}", en=f"Because you were interested in {en}"
+        )
     else:
         reason = PICKED
-    return DecidedItem(item_id=item_id, name=_name(item_id, names), score=score, reason=reason)
+    # Built from stored, valid values: constructed without validation (the hot path).
+    return DecidedItem.model_construct(
+        item_id=item_id, name=_name(item_id, names), score=float(score), reason=reason
+    )
 
 
 def _store(
@@ -285,34 +289,54 @@ def _store(
     now: datetime,
 ) -> DecisionRead:
     personalized = verdict.allowed and not holdout and plan.model_version is not None
-    row = Decision(
-        id=uuid.uuid4(),
-        subject_id=verdict.subject_id,
-        placement=placement_name,
-        purpose=placement.purpose,
-        personalized=personalized,
-        is_holdout=holdout,
-        reason=verdict.reason.value if not holdout else "holdout",
-        lawful_basis=verdict.lawful_basis.value if verdict.lawful_basis else None,
-        consent_record_ids=[str(i) for i in verdict.consent_record_ids] if personalized else [],
-        insights_used=plan.insights_used,
-        model_version=plan.model_version,
-        segment=plan.segment,
-        items=[i.model_dump() for i in plan.items],
-        offers=[o.model_dump() for o in plan.offers],
-        created_at=now,
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "subject_id": verdict.subject_id,
+        "placement": placement_name,
+        "purpose": placement.purpose,
+        "personalized": personalized,
+        "is_holdout": holdout,
+        "reason": verdict.reason.value if not holdout else "holdout",
+        "lawful_basis": verdict.lawful_basis.value if verdict.lawful_basis else None,
+        "consent_record_ids": [str(i) for i in verdict.consent_record_ids] if personalized else [],
+        "insights_used": plan.insights_used,
+        "model_version": plan.model_version,
+        "segment": plan.segment,
+        "items": [i.model_dump() for i in plan.items],
+        "offers": [o.model_dump() for o in plan.offers],
+        "created_at": now,
+    }  # the row as a dict: no ORM object on the hot path
+    db.defer(session, db.Deferred(_DEFERRED_KIND, values))  # stored with the writer's batch
+    return _read_values(values, plan)
+
+
+def _read_values(values: Mapping[str, Any], plan: _Plan) -> DecisionRead:
+    """The schema of a row just built from ``plan`` (its parts are already valid models)."""
+    return DecisionRead.model_construct(
+        **{name: values[name] for name in _READ_FIELDS},
+        reason_text=_reason_text(values["reason"]),
+        items=plan.items,
+        offers=plan.offers,
     )
-    values = {c.key: getattr(row, c.key) for c in _DECISION.columns}
-    db.write(session, partial(_insert_decision, values=values))  # the writer stores it
-    return _read(row, plan)
+
+
+_READ_FIELDS = (
+    "id", "placement", "purpose", "personalized", "is_holdout", "lawful_basis",
+    "consent_record_ids", "insights_used", "model_version", "segment", "reason", "created_at",
+)  # fmt: skip
 
 
 _DECISION: Table = Decision.__table__  # type: ignore[assignment]  # a Table at runtime
 _INSERT_DECISION = insert(_DECISION)
+_DEFERRED_KIND = "decision"
 
 
-def _insert_decision(session: Session, *, values: dict[str, Any]) -> None:
-    session.execute(_INSERT_DECISION, values)
+def _insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The writer's flusher: every decision of a batch in one statement."""
+    session.execute(_INSERT_DECISION, rows)
+
+
+db.register_flusher(_DEFERRED_KIND, _insert_decisions)
 
 
 def _read(row: Decision, plan: _Plan | None = None) -> DecisionRead:

@@ -58,6 +58,9 @@ _CORE = (
 )  # fmt: skip
 _BLINDS: BindParameter[str] = bindparam("blinds", expanding=True)
 _BY_CUSTOMER = select(_S.customer_ref.label("blind"), *_CORE).where(_S.customer_ref.in_(_BLINDS))
+_BY_ONE_CUSTOMER = select(_S.customer_ref.label("blind"), *_CORE).where(
+    _S.customer_ref == bindparam("blind")
+)
 _BY_ANONYMOUS = (
     select(_I.blind, *_CORE)
     .join_from(Identity.__table__, Subject.__table__, _S.id == _I.subject_id)
@@ -169,8 +172,12 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, Row[Any]]:
+    wanted = list(blinds)
+    if len(wanted) == 1:  # decide's case: a plain equality, no expanding IN to compile
+        row = session.execute(_BY_ONE_CUSTOMER, {"blind": wanted[0]}).first()
+        return {str(row.blind): row} if row is not None else {}  # type: ignore[dict-item]
     found: dict[str, Row[Any]] = {}
-    for chunk in _chunks(blinds):
+    for chunk in _chunks(wanted):
         rows = session.execute(_BY_CUSTOMER, {"blinds": chunk})
         found.update({row.blind: row for row in rows})
     return found
