@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -128,7 +128,16 @@ def facts(
     session: Session, *, keyring: Keyring, subject_id: uuid.UUID, now: datetime
 ) -> ProfileFacts:
     """Return age at ``now`` (birth date, else band), restriction and objections: one query."""
-    return _facts(keyring, _load(session, subject_id), now)
+    row = session.execute(_FACTS, {"subject_id": subject_id}).first()  # Core: the hot path
+    if row is None:
+        raise SubjectNotFound(f"subject {subject_id} not found")
+    return _facts(keyring, row, now)
+
+
+_FACTS = select(
+    Subject.id, Subject.birth_date_sealed, Subject.data_key_wrapped, Subject.age_band,
+    Subject.is_restricted, Subject.objections,
+).where(Subject.id == bindparam("subject_id"))  # fmt: skip
 
 
 def facts_many(
@@ -141,7 +150,7 @@ def facts_many(
     return {row.id: _facts(keyring, row, now) for row in rows}
 
 
-def _facts(keyring: Keyring, row: Subject, now: datetime) -> ProfileFacts:
+def _facts(keyring: Keyring, row: Any, now: datetime) -> ProfileFacts:
     return ProfileFacts(
         subject_id=row.id,
         age=_age(keyring, row, now),
@@ -150,7 +159,7 @@ def _facts(keyring: Keyring, row: Subject, now: datetime) -> ProfileFacts:
     )
 
 
-def _age(keyring: Keyring, row: Subject, now: datetime) -> int | None:
+def _age(keyring: Keyring, row: Any, now: datetime) -> int | None:
     if row.birth_date_sealed is not None and row.data_key_wrapped is not None:
         key = keyring.unwrap(row.data_key_wrapped)
         raw = open_sealed(key, row.birth_date_sealed, _aad("birth_date", row.id))
