@@ -57,3 +57,28 @@ def test_no_print_or_logging_of_raw_request_bodies():
         if re.search(r"log\w*\.(info|debug|warning|error)\(.*(body|email|phone)", path.read_text())
     ]
     assert offenders == []
+
+
+def test_only_the_writer_commits():
+    """The write path has one owner: every commit in rujai is in ``rujai/writer.py``."""
+    pattern = re.compile(r"\.commit\(\)|\.begin_nested\(\)|engine\.begin\(\)")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in SRC.rglob("*.py")
+        if path != SRC / "writer.py" and pattern.search(path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_request_handlers_never_open_their_own_database_access():
+    """Routers and web routes read through the request's read-only session and write through the
+    writer; none builds an engine, a session factory or a unit of work of its own."""
+    handlers = [
+        *SRC.rglob("router.py"),
+        *SRC.rglob("*_router.py"),
+        *(SRC / "web" / "routes").glob("*.py"),
+    ]
+    forbidden = re.compile(r"\b(session_scope|make_engine|make_session_factory|sessionmaker)\b")
+    offenders = [str(p.relative_to(ROOT)) for p in handlers if forbidden.search(p.read_text())]
+    assert handlers
+    assert offenders == []

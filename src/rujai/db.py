@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from weakref import WeakSet
 
 from fastapi import Depends, Request
@@ -17,8 +17,10 @@ from sqlalchemy import JSON, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -275,6 +277,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
         if staged:
             await request.app.state.writer.run_staged(staged)
+
+
+async def run_reads(session: Session, work: Callable[[], T]) -> T:
+    """Run a request's reads: inline on SQLite, in a worker thread on a network database.
+
+    SQLite reads are in-process CPU work of microseconds, cheaper than a hop to a thread; a
+    PostgreSQL read is a network round trip, which must not hold the event loop meanwhile.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return work()
+    return await run_in_threadpool(work)
 
 
 def get_write_session(request: Request) -> Iterator[Session]:

@@ -11,10 +11,16 @@ transaction, commits that transaction once, and only then completes each unit's 
 
 - **Acknowledged means stored.** A future completes after the commit returned, so a response sent
   after awaiting it describes committed rows (DESIGN invariant 5).
-- **A unit that fails fails alone.** Its savepoint rolls back (with the audit entries it queued),
+- **Rows gathered per batch.** What a request's read session deferred (``db.Deferred``: decision
+  rows, audit entries) is gathered over the whole batch and stored with one statement per kind
+  (``db.register_flusher``); the audit chain takes its head lock once per batch.
+- **A unit that fails fails alone.** Its savepoint rolls back (with the audit entries it wrote),
   its writes kept on rollback (``db.keep_even_on_rollback``: audited refusals) still run, and the
-  others commit. If the commit itself fails, every unit of that batch gets ``WriteFailed`` (503)
-  and nothing of the batch is stored; the next batch starts afresh.
+  others commit. If the gathered rows or the commit fail, the batch is rolled back and each of its
+  units is stored alone, so only the unit at fault gets ``WriteFailed`` (503); nothing is ever
+  half-stored: a unit is in the database whole or not at all.
+- **Forms borrow the writer.** ``lend`` runs a form handler's body as one unit in the writer's
+  transaction, for handlers that read what they write (console, privacy center).
 - **Back-pressure, never a hang.** A full queue refuses new units with ``Overloaded`` (503 with
   ``Retry-After``), the one deliberate 5xx; a stopped writer refuses with ``WriterStopped``.
 - **Reads never wait for it.** Requests read through their own read-only sessions (another pool);

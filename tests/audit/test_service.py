@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit import service as audit_service
@@ -212,37 +211,6 @@ def test_hash_is_the_same_on_every_backend(factory: sessionmaker[Session]) -> No
         assert audit_service.verify(s).ok
     assert entry.detail == {"big": 10**16, "ratio": 0.25, "th": "ภาษาไทย"}
     assert entry.hash == "d2f689ea85e3e1b469ee57ffa0459dec02411c3632b714c41aa843db3946b36a"
-
-
-def test_record_detached_commits_even_when_the_caller_rolls_back(
-    factory: sessionmaker[Session],
-) -> None:
-    with factory() as s:
-        audit_service.list_entries(s)  # the request has read, not written
-        seq = audit_service.record_detached(
-            factory, actor="system", action="request.deny", now=T0, outcome="deny"
-        )
-        s.rollback()
-    with factory() as s:
-        entries = audit_service.list_entries(s)
-        report = audit_service.verify(s)
-    assert seq == 1
-    assert [(e.seq, e.action, e.outcome) for e in entries] == [(1, "request.deny", "deny")]
-    assert report.ok
-
-
-def test_record_detached_gives_up_instead_of_hanging_when_the_caller_holds_the_head(
-    factory: sessionmaker[Session],
-) -> None:
-    """A detached append behind the caller's own lock fails within seconds, not never."""
-    with factory() as s:
-        audit_service.record(s, actor="system", action="request.allow", now=T0)
-        with pytest.raises(OperationalError):
-            audit_service.record_detached(factory, actor="system", action="request.deny", now=T0)
-        s.commit()
-    seq = audit_service.record_detached(factory, actor="system", action="request.deny", now=T0)
-    assert seq == 2
-    assert _verify(factory).ok
 
 
 def test_head_row_is_created_on_first_record(session: Session) -> None:

@@ -2,9 +2,10 @@
 
 Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or
 reordering any entry breaks the chain there and ``verify`` names the first broken or missing entry.
-The head row (id=1) holds the last seq and hash; ``record`` locks it, so concurrent appends stay
-gapless. Inside ``at_commit`` entries are queued and appended right before the transaction commits,
-so hot paths (decide) hold that lock for the commit only, not for their whole unit of work.
+The head row (id=1) holds the last seq and hash; the first append of a transaction locks it, so
+concurrent appends stay gapless. In the server every append happens in the writer's batch
+(``rujai.writer``): entries recorded on a request's read session are deferred and chained, all of
+a batch's at once, in one insert under one head lock per batch, never one lock per request.
 
 Entries refer to subjects only by their internal, pseudonymous UUID and ``detail`` refuses keys that
 look like personal data. The log is therefore *not* erased by subject (TH-DSR-04 erasure removes the
@@ -20,10 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, event, insert, select, text, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from rujai.audit.detail import canonical_numbers, entry_fields, utc
 from rujai.audit.models import AuditEntry, AuditHead
@@ -31,7 +31,6 @@ from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport, SignedHead
 from rujai.db import Deferred, defer, is_read_only, register_flusher
 from rujai.errors import Invalid
 from rujai.kit.crypto import canonical_json, sha256_hex
-from rujai.writer import session_scope
 
 if TYPE_CHECKING:
     from rujai.audit.anchor_check import Anchors
@@ -65,8 +64,6 @@ _CREATE_HEAD = {  # insert-or-ignore, safe against two creators racing
 }
 _HEAD_CACHE = "rujai.audit.head"
 _BATCH = "rujai.audit.batch"
-_QUEUE = "rujai.audit.queue"  # entries waiting for the commit (``at_commit``)
-_DEFER = "rujai.audit.defer"
 ANCHOR_INFO_KEY = "rujai.audit.anchor"  # an ``Anchor`` in the session's info (``current_head``)
 
 
@@ -103,9 +100,7 @@ DEFERRED_KIND = "audit"
 
 def _record_many(session: Session, entries: list[dict[str, Any]]) -> None:
     """The writer's flusher: a batch's deferred entries, chained in one insert (one head lock)."""
-    if session.info.get(_DEFER):
-        session.info.setdefault(_QUEUE, []).extend(entries)
-    elif entries:
+    if entries:
         _append(session, entries)
 
 
@@ -113,9 +108,6 @@ register_flusher(DEFERRED_KIND, _record_many)
 
 
 def _record_fields(session: Session, fields: dict[str, Any]) -> int:
-    if session.info.get(_DEFER):
-        session.info.setdefault(_QUEUE, []).append(fields)
-        return 0
     return _append(session, [fields])
 
 
@@ -132,31 +124,6 @@ def _append(session: Session, entries: Sequence[dict[str, Any]]) -> int:
     session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     session.info[_HEAD_CACHE] = (session.get_transaction(), seq, prev)
     return seq
-
-
-@contextmanager
-def at_commit(session: Session) -> Iterator[None]:
-    """Queue the entries recorded inside; append them, in order, when the transaction commits.
-
-    They stay in the caller's transaction (committed with its work, rolled back with it), each
-    checked when recorded, the chain as exact and gapless as ever; only the head's lock is taken
-    at the commit instead of at the first entry, so concurrent decisions serialise on the append
-    alone (TH-SEC-01 with throughput). A savepoint that rolls back keeps its entries queued.
-    """
-    outer = session.info.get(_DEFER, False)
-    session.info[_DEFER] = True
-    try:
-        yield
-    finally:
-        session.info[_DEFER] = outer
-
-
-@event.listens_for(Session, "before_commit")
-def _append_queued(session: Session) -> None:
-    queued = session.info.get(_QUEUE)
-    if queued:  # a savepoint's release appends them too: still inside the caller's transaction
-        session.info[_QUEUE] = []
-        _append(session, queued)
 
 
 @contextmanager
@@ -184,63 +151,13 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_head(session: Session, previous: Any) -> None:
+def _forget_head(session: Session, _previous: Any) -> None:
     session.info.pop(_HEAD_CACHE, None)
-    if previous.parent is None:  # the whole transaction: its queued entries go with it
-        session.info.pop(_QUEUE, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_head_on_commit(session: Session) -> None:
     session.info.pop(_HEAD_CACHE, None)
-
-
-def record_detached(
-    factory: sessionmaker[Session],
-    *,
-    actor: str,
-    action: str,
-    now: datetime,
-    subject_id: UUID | None = None,
-    purpose: str | None = None,
-    outcome: str | None = None,
-    detail: Mapping[str, Any] | None = None,
-) -> int:
-    """Append one entry in its own short transaction (for denials whose request rolls back).
-
-    Call it before the caller's transaction has written an audit entry (on SQLite: anything at
-    all), or after that transaction has ended: else the caller holds the lock this needs, and
-    rather than hang it gives up after ``DETACHED_LOCK_WAIT_MS`` with
-    ``sqlalchemy.exc.OperationalError``.
-    """
-    with session_scope(factory) as session, _lock_wait(session, DETACHED_LOCK_WAIT_MS):
-        return record(
-            session,
-            actor=actor,
-            action=action,
-            now=now,
-            subject_id=subject_id,
-            purpose=purpose,
-            outcome=outcome,
-            detail=detail,
-        )
-
-
-@contextmanager
-def _lock_wait(session: Session, ms: int) -> Iterator[None]:
-    """Bound how long this transaction waits for a lock, then restore the connection's setting."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text(f"SET LOCAL lock_timeout = {int(ms)}"))
-    if dialect != "sqlite":
-        yield
-        return
-    previous = int(session.execute(text("PRAGMA busy_timeout")).scalar_one())
-    session.execute(text(f"PRAGMA busy_timeout = {int(ms)}"))
-    try:
-        yield
-    finally:
-        session.execute(text(f"PRAGMA busy_timeout = {previous}"))
 
 
 def entry_hash(
@@ -343,7 +260,7 @@ def appended_in(session: Session) -> bool:
     """Return True if this transaction has appended or queued entries not yet committed."""
     cached = session.info.get(_HEAD_CACHE)
     in_this = cached is not None and cached[0] is session.get_transaction()
-    return in_this or bool(session.info.get(_QUEUE))
+    return in_this
 
 
 def current_head(session: Session) -> SignedHead | None:
@@ -371,28 +288,18 @@ def _lock_head(session: Session) -> tuple[int, str]:
 
 
 def _insert_head_if_missing(session: Session, dialect: str) -> None:
-    """Insert head id=1 unless present; safe against two creators racing."""
-    create = _CREATE_HEAD.get(dialect)
-    if create is not None:
-        session.execute(create, _NEW_HEAD)
-    elif session.get(AuditHead, HEAD_ID) is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(AuditHead).values(_NEW_HEAD))
-        except IntegrityError:
-            pass  # another transaction created it first
+    """Insert head id=1 unless present (insert-or-ignore); safe against two creators racing."""
+    session.execute(_CREATE_HEAD[dialect], _NEW_HEAD)  # rujai runs on SQLite and PostgreSQL
 
 
 __all__: Sequence[str] = (
     "GENESIS_HASH",
     "appended_in",
-    "at_commit",
     "current_head",
     "entry_hash",
     "entry_hashes",
     "list_entries",
     "read_head",
     "record",
-    "record_detached",
     "verify",
 )

@@ -6,10 +6,13 @@ the verdict covers) + recommender + offer bandit; otherwise the non-personalized
 items, the generic offer), never an error → one stored decision with what it relied on → one
 audit entry (the chokepoint's). Reasons reveal at most one personal data point per item or offer.
 
-Throughput: the chokepoint's entry is appended at the commit (``audit.service.at_commit``), in the
-same transaction as the decision, so the audit head is locked only while committing; the decision
-row is flushed at the commit too. Subject lookup unwraps no key; item names, models and offers
-come from per-process caches (none holds consent state: every request reads it afresh).
+Throughput: the chokepoint's audit entry and the decision row are deferred to the writer's batch
+(``rujai.writer``), which stores every decision and entry of the batch in one statement each and
+commits before the response is sent. The subject is found with one indexed read that also returns
+its serving version; its consent facts, insights and recommendations come from the per-process
+``serving_cache`` under that version, which database triggers move on every change (a withdrawal
+by any process is seen by the next decide). The verdict itself is evaluated and audited on every
+decide. Item names, models and offers come from per-process caches with version rows.
 """
 
 from __future__ import annotations

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Response
 
 from rujai.apikeys.deps import DecidePrincipal
+from rujai.db import run_reads
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep
 from rujai.kit.time import utcnow
 from rujai.personalize import decide as decide_service
@@ -32,17 +35,15 @@ async def decide(
 ) -> Response:
     """Personalized where the policy allows it, the non-personalized default where not.
 
-    Runs on the event loop: its reads are a few indexed lookups (the rest is cached per
-    process), cheaper inline than a hop to a worker thread; its writes go to the writer. The
-    body is serialised once, straight from the model (``response_model`` documents it).
+    Its reads are a few indexed lookups (the rest is cached per process): inline on SQLite, in
+    a worker thread on PostgreSQL (``db.run_reads``); its writes go to the writer. The body is
+    serialised once, straight from the model (``response_model`` documents it).
     """
-    decision = decide_service.decide(
+    decision = await run_reads(
         session,
-        policy=policy,
-        keyring=keyring,
-        settings=settings.personalize,
-        body=body,
-        now=utcnow(),
-        actor=principal.actor,
-    )
+        partial(
+            decide_service.decide, session, policy=policy, keyring=keyring,
+            settings=settings.personalize, body=body, now=utcnow(), actor=principal.actor,
+        ),
+    )  # fmt: skip
     return Response(decision.model_dump_json(), media_type="application/json")

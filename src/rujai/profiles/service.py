@@ -134,10 +134,12 @@ def facts(
     return _facts(keyring, row, now)
 
 
-_FACTS = select(
+_FACT_COLUMNS = (
     Subject.id, Subject.birth_date_sealed, Subject.data_key_wrapped, Subject.age_band,
     Subject.is_restricted, Subject.objections,
-).where(Subject.id == bindparam("subject_id"))  # fmt: skip
+)  # fmt: skip
+_FACTS = select(*_FACT_COLUMNS).where(Subject.id == bindparam("subject_id"))
+_FACTS_MANY = select(*_FACT_COLUMNS).where(Subject.id.in_(bindparam("ids", expanding=True)))
 
 
 def facts_many(
@@ -146,7 +148,7 @@ def facts_many(
     """Return the facts of many subjects in one query; unknown ids are left out."""
     if not subject_ids:
         return {}
-    rows = session.scalars(select(Subject).where(Subject.id.in_(list(subject_ids))))
+    rows = session.execute(_FACTS_MANY, {"ids": list(subject_ids)})  # Core: batch ingest's path
     return {row.id: _facts(keyring, row, now) for row in rows}
 
 
