@@ -33,6 +33,16 @@ def _decide(url: str, auth: dict[str, str], customer_id: str) -> dict:
     return response.json()
 
 
+def _model_version_in(url: str, auth: dict[str, str], customer_id: str, old: str) -> str | None:
+    """The model version ``url`` decides with, waiting (15 s at most) for it to leave ``old``."""
+    deadline = time.monotonic() + 15
+    version = _decide(url, auth, customer_id)["model_version"]
+    while version == old and time.monotonic() < deadline:
+        time.sleep(0.2)
+        version = _decide(url, auth, customer_id)["model_version"]
+    return version
+
+
 def _hammer(urls: list[str], auth: dict[str, str], seconds: float) -> list[int]:
     """Decide from four clients per process at once; return every status code."""
     statuses: list[int] = []
@@ -69,13 +79,17 @@ def test_two_processes_decide_together_and_see_each_others_withdrawals(
         statuses = _hammer([a.url, b.url], shop, seconds=2.0)
         assert statuses
         assert set(statuses) == {200}
-        assert _decide(b.url, shop, "C-003")["personalized"] is True  # now cached in b
+        cached = _decide(b.url, shop, "C-003")  # now cached in b
+        assert cached["personalized"] is True
+        before_model = cached["model_version"]
         response = httpx.post(
             f"{a.url}/v1/subjects/C-003/consents", json=WITHDRAW, headers=shop, timeout=30
         )
         assert response.status_code == 201, response.text
         after = _decide(b.url, shop, "C-003")
         assert (after["personalized"], after["reason"]) == (False, "withdrawn")
+        # The withdrawal unlearned C-003 in a: b swaps to that model without a restart.
+        assert _model_version_in(b.url, shop, "C-004", before_model) != before_model
     with factory() as s:
         report = audit_service.verify(
             s, anchors=Anchors(signer.public_key, tmp_path / "audit-checkpoints.jsonl")

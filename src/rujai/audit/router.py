@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from rujai.apikeys.deps import AdminPrincipal
 from rujai.audit import service as audit_service
+from rujai.audit.anchor import Anchor
+from rujai.audit.anchor_check import Anchors
 from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport
 from rujai.db import SessionDep
 
@@ -44,6 +46,14 @@ def list_audit_entries(
 
 
 @router.get("/audit/verify", response_model=AuditVerifyReport, responses=_AUTH_ERRORS)
-def verify_audit_chain(session: SessionDep, _principal: AdminPrincipal) -> AuditVerifyReport:
-    """Walk the whole chain and report the first broken or missing entry."""
-    return audit_service.verify(session)
+def verify_audit_chain(
+    request: Request, session: SessionDep, _principal: AdminPrincipal
+) -> AuditVerifyReport:
+    """Walk the whole chain; check it against the signed checkpoints outside the database.
+
+    Reports the first broken or missing entry, or where the chain no longer matches a signed
+    head (a truncated or rewritten history).
+    """
+    anchor: Anchor | None = getattr(request.app.state, "anchor", None)
+    anchors = Anchors(anchor.signer.public_key, anchor.path) if anchor is not None else None
+    return audit_service.verify(session, anchors=anchors)
