@@ -146,32 +146,47 @@ class _Serving:
 def _personalized(
     session: Session, policy: Policy, placement: Placement, verdict: Verdict, serving: _Serving
 ) -> _Plan:
-    subject_id, body, k, now = serving.subject_id, serving.body, serving.k, serving.now
-    permitted = frozenset(verdict.categories)
-    insights = CACHE.get(
-        ("insights", subject_id, serving.version, permitted),
-        lambda: insights_service.read_for_use(
-            session, subject_id=subject_id, permitted_categories=permitted
-        ),
-    )
-    values = {name: read.value for name, read in insights.items()}
+    subject_id, body, k = serving.subject_id, serving.body, serving.k
     exclude = _context_items(body)
     model = recommend_serving.current_model(session)
-    recs = CACHE.get(
-        ("recs", subject_id, serving.version, model.version if model else None, k, exclude),
-        lambda: recommend_service.recommend_for(
-            session, subject_id=subject_id, k=k, exclude=exclude, now=now, keyring=serving.keyring
-        ),
+    picked = CACHE.get(  # the explained items, ready to serve
+        ("items", subject_id, serving.version, model.version if model else None, k, exclude),
+        lambda: _picked_items(session, serving, exclude),
         ttl_s=RECS_TTL_S,
     )
-    if not recs.items:
+    if picked is None:
         return _fallback(session, placement, body, k)
-    names = recommend_serving.item_names(session, item_ids=_named_ids(recs.items))
-    items = [_item(r.item_id, r.score, r.because, names) for r in recs.items]
+    items, model_version = picked
+    if placement.kind == "items":  # no offer: no insight is read, none is used (lineage)
+        return _Plan(items, [], model_version, [], None)
+    permitted = frozenset(verdict.categories)
+    values = CACHE.get(
+        ("insights", subject_id, serving.version, permitted),
+        lambda: {
+            name: read.value
+            for name, read in insights_service.read_for_use(
+                session, subject_id=subject_id, permitted_categories=permitted
+            ).items()
+        },
+    )
     segment = values.get("rfm_segment")
-    offers = _offers(session, policy, placement, values, segment, now)
-    used = sorted(insights) if offers else []
-    return _Plan(items, offers, recs.model_version, used, segment)
+    offers = _offers(session, policy, placement, values, segment, serving.now)
+    used = sorted(values) if offers else []
+    return _Plan(items, offers, model_version, used, segment)
+
+
+def _picked_items(
+    session: Session, serving: _Serving, exclude: tuple[str, ...]
+) -> tuple[list[DecidedItem], str | None] | None:
+    """The recommender's picks for the subject, named and explained; None when it has none."""
+    recs = recommend_service.recommend_for(
+        session, subject_id=serving.subject_id, k=serving.k, exclude=exclude, now=serving.now,
+        keyring=serving.keyring,
+    )  # fmt: skip
+    if not recs.items:
+        return None
+    names = recommend_serving.item_names(session, item_ids=_named_ids(recs.items))
+    return [_item(r.item_id, r.score, r.because, names) for r in recs.items], recs.model_version
 
 
 def _offers(
