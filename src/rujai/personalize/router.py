@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from rujai.apikeys.deps import DecidePrincipal
 from rujai.db import run_reads
-from rujai.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep
+from rujai.deps import SessionDep
 from rujai.kit.time import utcnow
 from rujai.personalize import decide as decide_service
 from rujai.personalize.decision_schemas import DecideCreate, DecisionRead
@@ -26,19 +26,18 @@ router = APIRouter(tags=["personalize"])
     },
 )
 async def decide(
-    body: DecideCreate,
-    session: SessionDep,
-    policy: PolicyDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    principal: DecidePrincipal,
+    request: Request, body: DecideCreate, session: SessionDep, principal: DecidePrincipal
 ) -> Response:
     """Personalized where the policy allows it, the non-personalized default where not.
 
     Its reads are a few indexed lookups (the rest is cached per process): inline on SQLite, in
     a worker thread on PostgreSQL (``db.run_reads``); its writes go to the writer. The body is
-    serialised once, straight from the model (``response_model`` documents it).
+    serialised once, straight from the model (``response_model`` documents it). Policy, keyring
+    and settings are read from the app's state here rather than as three more dependencies to
+    solve on every page view.
     """
+    state = request.app.state
+    policy, keyring, settings = state.policy, state.keyring, state.settings
     decision = await run_reads(
         session,
         partial(

@@ -174,7 +174,8 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 def _subjects_by_customer(session: Session, blinds: Iterable[str]) -> dict[str, Row[Any]]:
     wanted = list(blinds)
     if len(wanted) == 1:  # decide's case: a plain equality, no expanding IN to compile
-        row = session.execute(_BY_ONE_CUSTOMER, {"blind": wanted[0]}).first()
+        # On the connection: a Core statement needs none of the ORM's execution machinery.
+        row = session.connection().execute(_BY_ONE_CUSTOMER, {"blind": wanted[0]}).first()
         return {str(row.blind): row} if row is not None else {}  # type: ignore[dict-item]
     found: dict[str, Row[Any]] = {}
     for chunk in _chunks(wanted):
