@@ -97,6 +97,7 @@ class Anchor:
         self._latest: SignedHead | None = None
         self._read_at: float | None = None  # monotonic time the file was last read
         self._ticked_at: datetime | None = None
+        self._refused: str | None = None  # the last refusal logged
 
     @classmethod
     def from_settings(cls, settings: AuditSettings) -> Anchor:
@@ -120,7 +121,11 @@ class Anchor:
             try:
                 self._remember(checkpoint(session, self.signer, self.path, now))
             except AuditHistoryRewritten as e:
-                logger.error("audit checkpoint refused: %s (run `rujai audit verify`)", e.message)
+                if e.message != self._refused:  # once per problem, not once per tick
+                    logger.error(
+                        "audit checkpoint refused: %s (run `rujai audit verify`)", e.message
+                    )
+                    self._refused = e.message
                 return None
             return self._latest
 
