@@ -237,13 +237,20 @@ def _offer_reason(variant_key: str, values: Mapping[str, Any]) -> Text:
 
 def _fallback(session: Session, placement: Placement, body: DecideCreate, k: int) -> _Plan:
     exclude = _context_items(body)
-    popular = recommend_service.popular(session, k=k, exclude=exclude)
-    names = recommend_serving.item_names(session, item_ids=popular)
-    items = [
-        DecidedItem(item_id=i, name=_name(i, names), score=None, reason=POPULAR) for i in popular
-    ]
+    items = CACHE.get(  # the same for everyone: no personal data in it
+        ("popular", k, exclude), lambda: _popular_items(session, k, exclude), ttl_s=RECS_TTL_S
+    )
     offers = _generic_offers(session, placement) if placement.kind != "items" else []
     return _Plan(items, offers, None, [], None)
+
+
+def _popular_items(session: Session, k: int, exclude: tuple[str, ...]) -> list[DecidedItem]:
+    popular = recommend_service.popular(session, k=k, exclude=exclude)
+    names = recommend_serving.item_names(session, item_ids=popular)
+    return [
+        DecidedItem.model_construct(item_id=i, name=_name(i, names), score=None, reason=POPULAR)
+        for i in popular
+    ]
 
 
 def _generic_offers(session: Session, placement: Placement) -> list[DecidedOffer]:

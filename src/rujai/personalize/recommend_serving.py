@@ -34,6 +34,7 @@ from rujai.personalize.models import InsightModel, RecommenderMember, Recommende
 from rujai.personalize.recommend_data import CATEGORIES, PURPOSE
 from rujai.personalize.recommender import EaseModel
 from rujai.personalize.schemas import RecItem, Recs
+from rujai.personalize.serving_cache import CACHE as SERVING_CACHE
 from rujai.policy import service as policy_service
 from rujai.policy.schemas import Policy
 from rujai.profiles import service as profiles_service
@@ -232,8 +233,9 @@ def show_for_customer(
 
 
 def clear_caches() -> None:
-    """Forget every cached model and aggregate of this process (tests; after a restore)."""
+    """Forget every cached model, aggregate and serving entry of this process (tests; restore)."""
     _slots.clear()
+    SERVING_CACHE.clear()
 
 
 def forget(session: Session) -> None:
