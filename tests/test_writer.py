@@ -195,3 +195,34 @@ def test_a_lent_session_commits_on_exit_and_rolls_back_on_error(writer, factory)
         failing_handler()
     with factory() as s:
         assert s.scalars(select(Item.id).order_by(Item.id)).all() == ["LENT-1"]
+
+
+def test_a_lent_unit_in_a_failed_batch_fails_instead_of_running_twice(writer, factory):
+    """A form handler's block ran once; if its batch must be split, it gets WriteFailed (503)."""
+    release, _held = _hold(writer)
+    outcome: list[BaseException | None] = []
+
+    def handler() -> None:
+        try:
+            with writer.lend() as session:
+                session.execute(_ITEM, _row("LENT-X"))
+            outcome.append(None)
+        except WriteFailed as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=handler)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while writer._queue.qsize() < 1 and time.monotonic() < deadline:  # the lend is queued
+        time.sleep(0.01)
+    good = writer.submit_staged([Deferred(_KIND, _row("ROW-A"))])
+    clash = writer.submit_staged([Deferred(_KIND, _row("ROW-A"))])  # fails the gathered insert
+    release.set()
+    thread.join(30)
+    assert good.result(10) is None
+    with pytest.raises(WriteFailed):
+        clash.result(10)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], WriteFailed)
+    with factory() as s:
+        assert s.scalars(select(Item.id)).all() == ["ROW-A"]

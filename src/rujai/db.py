@@ -162,11 +162,9 @@ class WalCheckpointer:
             logger.debug("WAL checkpoint skipped: %s", type(e).__name__)
 
 
-def make_session_factory(
-    engine: Engine, *, info: dict[str, Any] | None = None
-) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory whose sessions never expire objects on commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False, info=info)
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
 AFTER_ROLLBACK = "rujai.after_rollback"
@@ -227,7 +225,7 @@ def flush_deferred(session: Session, items: Iterable[Deferred]) -> None:
 def defer(session: Session, item: Deferred) -> None:
     """Store ``item`` now on a writing session; on a request's read session, stage it."""
     if is_read_only(session):
-        session.info.setdefault(STAGED, []).append(item)
+        stage(session, item)
     else:
         flush_deferred(session, [item])
 
@@ -240,19 +238,22 @@ def write(session: Session, work: Callable[[Session], object]) -> None:
         work(session)
 
 
-def stage(session: Session, write: Callable[[Session], object]) -> None:
-    """Hand ``write`` to the writer when this read session's request succeeds (see get_session)."""
-    session.info.setdefault(STAGED, []).append(write)
-
-
 Staged = Callable[[Session], object] | Deferred
 
 
+def stage(session: Session, item: Staged) -> None:
+    """Hand ``item`` to the writer when this read session's request succeeds (see get_session)."""
+    session.info.setdefault(STAGED, []).append(item)
+
+
 def take_staged(session: Session, *, succeeded: bool) -> list[Staged]:
-    """Remove and return what the writer must run for this read session's request."""
-    staged = session.info.pop(STAGED, []) if succeeded else []
-    session.info.pop(STAGED, None)
-    return [*staged, *session.info.pop(AFTER_ROLLBACK, [])]
+    """Remove and return what the writer must store for this read session's request.
+
+    What was staged goes only if the request succeeded; refusals kept on rollback always go.
+    """
+    staged: list[Staged] = session.info.pop(STAGED, [])
+    kept: list[Staged] = session.info.pop(AFTER_ROLLBACK, [])
+    return [*staged, *kept] if succeeded else kept
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

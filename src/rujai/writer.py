@@ -39,7 +39,6 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
@@ -97,7 +96,6 @@ class WriterStopped(WriteFailed):
 class _Unit(Generic[T]):
     work: Work[T] | None
     future: Future[T]
-    queued_at: float
     deferred: list[Deferred] = field(default_factory=list)
 
 
@@ -112,14 +110,11 @@ class WriterStats:
     largest_batch: int = 0
     idle_runs: int = 0
     split_batches: int = 0
-    batch_sizes: list[int] = field(default_factory=list)
 
     def note_batch(self, size: int) -> None:
         self.batches += 1
         self.units += size
         self.largest_batch = max(self.largest_batch, size)
-        if len(self.batch_sizes) < 10_000:
-            self.batch_sizes.append(size)
 
 
 _STOP = object()
@@ -148,10 +143,6 @@ class Writer:
         self._accepting = False
         self.stats = WriterStats()
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._accepting
-
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
         if self._thread is not None and self._thread.is_alive():
@@ -172,7 +163,7 @@ class Writer:
 
     def submit(self, work: Work[T]) -> Future[T]:
         """Queue ``work`` for the next batch; its future completes after that batch's commit."""
-        return self._put(_Unit(work, Future(), time.monotonic()))
+        return self._put(_Unit(work, Future()))
 
     def _put(self, unit: _Unit[T]) -> Future[T]:
         if not self._accepting:
@@ -188,7 +179,7 @@ class Writer:
         writes = [item for item in items if not isinstance(item, Deferred)]
         rows = [item for item in items if isinstance(item, Deferred)]
         work = partial(_run_all, writes) if writes else None
-        unit: _Unit[None] = _Unit(work, Future(), time.monotonic(), rows)
+        unit: _Unit[None] = _Unit(work, Future(), rows)
         return self._put(unit)
 
     async def run_staged(self, items: Sequence[Staged]) -> None:
@@ -218,6 +209,8 @@ class Writer:
         failure: list[BaseException] = []
 
         def work(session: Session) -> None:
+            if lent.done():  # its batch failed and is being stored unit by unit: not re-runnable
+                raise WriteFailed("the batch holding this change failed; nothing was kept")
             lent.set_result(session)
             if not finished.wait(timeout_s):
                 raise WriteFailed("the change took too long and was not stored")

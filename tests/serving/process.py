@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import EXAMPLE_POLICY, TEST_MASTER_KEY
+from tests.web.live import free_port
 
 RUJAI = Path(sys.executable).parent / "rujai"
 
@@ -31,12 +31,6 @@ class Server:
         """``kill -9``: no shutdown, no flush, nothing but what is already durable."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(db_url: str, workdir: Path) -> dict[str, str]:
@@ -57,7 +51,7 @@ def server_env(db_url: str, workdir: Path) -> dict[str, str]:
 @contextmanager
 def running_server(db_url: str, workdir: Path, name: str = "server") -> Iterator[Server]:
     """Start ``rujai serve`` and wait until it answers; stop it (if still alive) at the end."""
-    port = _free_port()
+    port = free_port()
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv

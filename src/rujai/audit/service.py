@@ -81,8 +81,8 @@ def record(
     """Append one entry in the caller's transaction and return its seq (TH-SEC-01).
 
     Inside ``batched`` the call is counted instead, and the batch writes one entry at its end.
-    Inside ``at_commit`` the entry is checked now and appended when the transaction commits; the
-    call returns 0 (its seq is not known yet).
+    On a request's read session the entry is checked now and deferred to the writer, which
+    chains the entries of its whole batch at once; the call returns 0 (its seq is not known yet).
     """
     batch: Counter[str] | None = session.info.get(_BATCH)
     if batch is not None:
@@ -92,22 +92,6 @@ def record(
     if is_read_only(session):  # a request's read session: the writer appends it with its batch
         defer(session, Deferred(DEFERRED_KIND, fields))
         return 0
-    return _record_fields(session, fields)
-
-
-DEFERRED_KIND = "audit"
-
-
-def _record_many(session: Session, entries: list[dict[str, Any]]) -> None:
-    """The writer's flusher: a batch's deferred entries, chained in one insert (one head lock)."""
-    if entries:
-        _append(session, entries)
-
-
-register_flusher(DEFERRED_KIND, _record_many)
-
-
-def _record_fields(session: Session, fields: dict[str, Any]) -> int:
     return _append(session, [fields])
 
 
@@ -124,6 +108,11 @@ def _append(session: Session, entries: Sequence[dict[str, Any]]) -> int:
     session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     session.info[_HEAD_CACHE] = (session.get_transaction(), seq, prev)
     return seq
+
+
+DEFERRED_KIND = "audit"
+# The writer's flusher: a batch's deferred entries, chained in one insert under one head lock.
+register_flusher(DEFERRED_KIND, _append)
 
 
 @contextmanager

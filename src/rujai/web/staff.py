@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Annotated, ClassVar, Literal, NoReturn, get_args
+from typing import Annotated, Any, ClassVar, Literal, NoReturn, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, St
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
+from rujai import db
 from rujai.audit import service as audit_service
 from rujai.db import keep_even_on_rollback
 from rujai.errors import AppError, Conflict, NotFound, Unauthorized
@@ -193,14 +194,20 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
         raise AccountLocked(_locked_message(row.locked_until, now))
     if not _verify(row.password_hash, password):
         _count_failure(session, row, now)
+    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if _hasher.check_needs_rehash(row.password_hash):
-        row.password_hash = _hasher.hash(password)
-    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
-    session.flush()
-    audit_service.record(
-        session, actor=f"staff:{row.username}", action="staff.login", now=now, outcome="ok"
-    )
-    return StaffRead.model_validate(row)
+        values["password_hash"] = _hasher.hash(password)
+    staff_id, actor = row.id, f"staff:{row.username}"
+
+    def write(s: Session) -> None:
+        s.execute(update(StaffUser).where(StaffUser.id == staff_id).values(**values))
+        audit_service.record(s, actor=actor, action="staff.login", now=now, outcome="ok")
+
+    # The password is checked on whatever session the caller has (in the server a read-only
+    # one, so the writer never waits for argon2); only the short update goes to the writer.
+    db.write(session, write)
+    read = StaffRead.model_validate(row)
+    return read.model_copy(update={k: v for k, v in values.items() if k != "password_hash"})
 
 
 def _count_failure(session: Session, row: StaffUser, now: datetime) -> NoReturn:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rujai.db import SessionDep, WriteSessionDep
+from rujai.db import SessionDep
 from rujai.deps import PolicyDep
 from rujai.kit.time import utcnow
 from rujai.web import staff as staff_service
@@ -56,7 +56,7 @@ def login_page(
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    session: WriteSessionDep,
+    session: SessionDep,
     throttle: ThrottleDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
