@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from weakref import WeakSet
 
 from fastapi import Depends, Request
@@ -35,7 +35,15 @@ JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
+    """Every table names the columns that hold personal data in ``__personal__`` (``()``: none).
+
+    A table with any is a personal table: only its own domain reads or writes it, and other code
+    reaches it through that domain's service functions, which take a ``Permit`` or return counts
+    (``tests/test_architecture.py`` holds the rule, ``docs/architecture.md`` explains it).
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    __personal__: ClassVar[tuple[str, ...]]
 
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -50,6 +50,9 @@ def make_rules_policy() -> Policy:
                 "analytics": _purpose("consent", ["browsing"], consent_valid_days=365),
                 "health_offers": _purpose("explicit_consent", ["health", "purchase_history"]),
                 "fulfilment": _purpose("contract", ["contact", "purchase_history"], required=True),
+                "requests": _purpose(
+                    "legal_obligation", ["contact", "purchase_history", "browsing"], required=True
+                ),
                 "fraud": _purpose(
                     "legitimate_interest", ["browsing", "contact"], li_balancing="needed"
                 ),

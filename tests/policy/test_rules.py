@@ -4,7 +4,10 @@ Properties (hypothesis) over random subjects, consent histories, purposes and ca
 - a consent purpose is never allowed without a current grant for a valid notice version (TH-CON-04);
 - a sensitive category is never allowed without explicit consent (TH-SEN-01);
 - a withdrawal always denies the next check, and a re-grant allows again (TH-CON-03);
-- a restricted subject is denied everything but storage (TH-DSR-05).
+- a restricted subject is denied everything but storage and answering their own requests
+  (TH-DSR-05, TH-DSR-01);
+- answering a rights request is allowed only for a legal-obligation purpose, whatever the subject's
+  restriction, objections and consents.
 """
 
 from __future__ import annotations
@@ -361,7 +364,8 @@ def test_withdrawal_denies_the_next_check_and_regrant_allows_again(request, subj
     adult = SubjectFacts(subject_id=SID, consents={request.purpose: {**roles, "subject": regrant}})
     again = evaluate(request, POLICY, adult, NOW)
     scope_ok = all(c in POLICY.purposes[request.purpose].categories for c in request.categories)
-    assert again.allowed == scope_ok
+    answers_rights = request.action is Action.ANSWER_RIGHTS  # never on consent (legal duty only)
+    assert again.allowed == (scope_ok and not answers_rights)
 
 
 @settings(max_examples=300, deadline=None)
@@ -371,13 +375,28 @@ def test_restricted_subject_is_denied_everything_but_storage(request, subj):
         subject_id=SID, age=subj.age, is_restricted=True, consents=subj.consents
     )
     verdict = evaluate(request, POLICY, restricted, NOW)
-    if request.action is not Action.STORE:
+    if request.action not in (Action.STORE, Action.ANSWER_RIGHTS):
         assert not verdict.allowed
         if request.purpose in POLICY.purposes and verdict.reason not in (
             Reason.UNKNOWN_CATEGORY,
             Reason.CATEGORY_NOT_IN_PURPOSE,
         ):
             assert verdict.reason is Reason.RESTRICTED
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests_st, subjects_st)
+def test_answering_rights_needs_a_legal_obligation_and_nothing_else(request, subj):
+    """TH-DSR-01, TH-DSR-05: a restricted or objecting subject still gets their own copy."""
+    ask = CheckRequest(request.purpose, request.categories, Action.ANSWER_RIGHTS)
+    verdict = evaluate(ask, POLICY, subj, NOW)
+    purpose = POLICY.purposes.get(request.purpose)
+    in_scope = purpose is not None and all(c in purpose.categories for c in request.categories)
+    legal = purpose is not None and purpose.basis is LawfulBasis.LEGAL_OBLIGATION
+    sensitive = any(c in POLICY.index.sensitive_categories for c in request.categories)
+    assert verdict.allowed == (in_scope and legal and not sensitive)
+    if in_scope and not legal:
+        assert verdict.reason is Reason.NOT_A_RIGHTS_PURPOSE
 
 
 def test_a_copied_policy_rebuilds_its_lookup_tables():

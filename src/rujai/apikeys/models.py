@@ -16,6 +16,7 @@ class ApiKey(Base):
     """An API key; only the SHA-256 of its secret is stored."""
 
     __tablename__ = "api_key"
+    __personal__ = ()
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(100))

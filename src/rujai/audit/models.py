@@ -17,6 +17,9 @@ class AuditEntry(Base):
     """One operation on personal data or on access. ``detail`` never holds personal data."""
 
     __tablename__ = "audit_entry"
+    __personal__ = (  # the pseudonymous subject id only; details hold no personal data
+        "subject_id",
+    )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -34,6 +37,7 @@ class AuditHead(Base):
     """The single row that holds the chain's last sequence number and hash (locked on append)."""
 
     __tablename__ = "audit_head"
+    __personal__ = ()
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)

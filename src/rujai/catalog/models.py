@@ -16,6 +16,7 @@ class Item(Base):
     """A product, identified by the brand's SKU, with Thai and English names and a price in baht."""
 
     __tablename__ = "item"
+    __personal__ = ()
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_th: Mapped[str] = mapped_column(String(200))

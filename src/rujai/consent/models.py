@@ -16,6 +16,7 @@ class ConsentRecord(Base):
     """One grant or withdrawal (TH-CON-04). Rows are never updated; erasure deletes them."""
 
     __tablename__ = "consent_record"
+    __personal__ = ("subject_id", "actor_ref", "evidence_ip_hash", "evidence_ua_hash")
     __table_args__ = (Index("ix_consent_record_subject_time", "subject_id", "recorded_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -41,6 +42,7 @@ class ConsentState(Base):
     """Current projection: the latest record per subject, purpose and role (subject / guardian)."""
 
     __tablename__ = "consent_state"
+    __personal__ = ("subject_id",)
 
     subject_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True

@@ -16,6 +16,7 @@ class Event(Base):
     """Something a subject did. Only declared properties are kept, sealed under the subject key."""
 
     __tablename__ = "event"
+    __personal__ = ("subject_id", "message_id", "properties_sealed")
     __table_args__ = (Index("ix_event_subject_time", "subject_id", "occurred_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -36,6 +37,7 @@ class EventDropCount(Base):
     """How many events of a type were dropped for a reason on a day. No personal data."""
 
     __tablename__ = "event_drop_count"
+    __personal__ = ()
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     event_type: Mapped[str] = mapped_column(String(63), primary_key=True)

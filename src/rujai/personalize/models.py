@@ -27,6 +27,7 @@ class Insight(Base):
     """A derived value about a subject with its lineage: the categories it was computed from."""
 
     __tablename__ = "insight"
+    __personal__ = ("subject_id", "value")
 
     subject_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
@@ -41,6 +42,7 @@ class RecommenderModel(Base):
     """One version of the recommender; the newest serves. ``blob`` holds the matrices (npz)."""
 
     __tablename__ = "recommender_model"
+    __personal__ = ("blob",)  # the blob is learnt from interactions (unlearnt on erasure)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     version: Mapped[str] = mapped_column(String(64), unique=True)
@@ -57,6 +59,7 @@ class RecommenderMember(Base):
     """A subject whose interactions are in the current model, with exactly what was used."""
 
     __tablename__ = "recommender_member"
+    __personal__ = ("subject_id", "item_ids")
 
     subject_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
@@ -70,6 +73,7 @@ class Offer(Base):
     """A coupon, discount or message with eligibility rules and message variants per segment."""
 
     __tablename__ = "offer"
+    __personal__ = ()
 
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # coupon | discount | message
@@ -91,6 +95,7 @@ class OfferArm(Base):
     """Thompson-sampling statistics of one offer in one segment (no personal data)."""
 
     __tablename__ = "offer_arm"
+    __personal__ = ()
 
     offer_id: Mapped[str] = mapped_column(
         String(63), ForeignKey("offer.id", ondelete="CASCADE"), primary_key=True
@@ -104,6 +109,7 @@ class Decision(Base):
     """One answer to a personalization request, with everything it relied on (invariant 4)."""
 
     __tablename__ = "decision"
+    __personal__ = ("subject_id", "segment", "items", "offers", "insights_used")
     __table_args__ = (Index("ix_decision_subject_time", "subject_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -129,6 +135,7 @@ class DecisionOutcome(Base):
     """What happened after a decision: shown, clicked, converted (at most once each)."""
 
     __tablename__ = "decision_outcome"
+    __personal__ = ("decision_id",)  # links to a subject's decision
     __table_args__ = (UniqueConstraint("decision_id", "kind"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -144,6 +151,7 @@ class InsightModel(Base):
     """Population-level parameters behind insights (e.g. the fitted BG/NBD); no personal data."""
 
     __tablename__ = "insight_model"
+    __personal__ = ()
 
     name: Mapped[str] = mapped_column(String(48), primary_key=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -20,12 +20,18 @@ Role = Literal["subject", "guardian"]
 
 
 class Action(StrEnum):
-    """What is done with the data. Restriction (TH-DSR-05) leaves only STORE."""
+    """What is done with the data. Restriction (TH-DSR-05) leaves only STORE and ANSWER_RIGHTS."""
 
     COLLECT = "collect"
     STORE = "store"
     USE = "use"
     DISCLOSE = "disclose"
+    # Serving the subject's own rights request (a copy, a correction, an erasure): only for a
+    # legal-obligation purpose, and not stopped by a restriction or an objection (PDPA s.30-34).
+    ANSWER_RIGHTS = "answer_rights"
+
+
+KEPT_UNDER_RESTRICTION = frozenset({Action.STORE, Action.ANSWER_RIGHTS})  # TH-DSR-05
 
 
 class Objection(StrEnum):
@@ -54,6 +60,7 @@ class Reason(StrEnum):
     NOTICE_OUTDATED = "notice_outdated"
     GUARDIAN_CONSENT_REQUIRED = "guardian_consent_required"
     GUARDIAN_CO_CONSENT_PENDING = "guardian_co_consent_pending"
+    NOT_A_RIGHTS_PURPOSE = "not_a_rights_purpose"
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -100,6 +107,10 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.GUARDIAN_CO_CONSENT_PENDING: (
         "รอความยินยอมจากผู้ใช้อำนาจปกครอง",
         "Waiting for a parent or guardian to consent as well.",
+    ),
+    Reason.NOT_A_RIGHTS_PURPOSE: (
+        "วัตถุประสงค์นี้ไม่ใช่การดำเนินการตามคำขอใช้สิทธิตามกฎหมาย",
+        "This purpose is not the legal duty of answering your requests.",
     ),
 }
 
@@ -177,6 +188,8 @@ def evaluate(
 def _scope_refusal(request: CheckRequest, index: PolicyIndex, entry: PurposeIndex) -> Reason | None:
     if request.action is Action.COLLECT and not entry.collects:
         return Reason.PURPOSE_DOES_NOT_COLLECT  # TH-PUR-01
+    if request.action is Action.ANSWER_RIGHTS and entry.basis is not LawfulBasis.LEGAL_OBLIGATION:
+        return Reason.NOT_A_RIGHTS_PURPOSE
     for category in request.categories:
         if category not in index.known_categories:
             return Reason.UNKNOWN_CATEGORY
@@ -188,10 +201,10 @@ def _scope_refusal(request: CheckRequest, index: PolicyIndex, entry: PurposeInde
 def _subject_refusal(
     request: CheckRequest, entry: PurposeIndex, subject: SubjectFacts
 ) -> Reason | None:
-    if subject.is_restricted and request.action is not Action.STORE:
+    if subject.is_restricted and request.action not in KEPT_UNDER_RESTRICTION:
         return Reason.RESTRICTED  # TH-DSR-05
     objections = subject.objections
-    if not objections:
+    if not objections or request.action is Action.ANSWER_RIGHTS:
         return None
     purpose = entry.purpose
     if purpose.direct_marketing and Objection.DIRECT_MARKETING in objections:

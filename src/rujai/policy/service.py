@@ -9,9 +9,11 @@ returns personal data takes one and checks ``permit.covers(subject_id, category)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -22,11 +24,16 @@ from rujai.consent import service as consent_service
 from rujai.db import keep_even_on_rollback
 from rujai.errors import PolicyDenied
 from rujai.kit.crypto import Keyring
-from rujai.policy.rules import Action, CheckRequest, SubjectFacts, Verdict, evaluate
+from rujai.policy.rules import Action, CheckRequest, Reason, SubjectFacts, Verdict, evaluate
 from rujai.policy.schemas import CheckCreate, Policy, VerdictRead
 from rujai.profiles import service as profiles_service
 
 _SEAL = object()
+BULK_CHUNK = 500  # subjects per consent query in ``authorize_many``; bounds every IN (...) list
+_PER_CATEGORY = frozenset(  # refusals that depend on the category asked about
+    {Reason.UNKNOWN_CATEGORY, Reason.CATEGORY_NOT_IN_PURPOSE,
+     Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,60 @@ class Permit:
                 f"permit for purpose {self.purpose!r} does not cover category {category!r}",
                 reason="permit_scope",
             )
+
+    def require_subject(self, subject_id: UUID) -> None:
+        """Raise PolicyDenied unless this permit is for ``subject_id`` (any category)."""
+        if subject_id != self.verdict.subject_id:
+            raise PolicyDenied(
+                f"permit for purpose {self.purpose!r} is for another subject", reason="permit_scope"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PermitSet:
+    """Proof that a purpose may use some categories of many subjects (from ``authorize_many``).
+
+    Bulk work (training, insights, retention) reads through one: the owning domain's bulk reads
+    take it and read only the subjects and categories it holds. ``grants[subject]`` is the set of
+    categories allowed for that subject; subjects refused are absent.
+    """
+
+    purposes: tuple[str, ...]
+    action: Action
+    grants: Mapping[UUID, frozenset[str]]
+    issued_at: datetime
+    _seal: object = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._seal is not _SEAL:
+            raise TypeError("a PermitSet is issued only by rujai.policy.service.authorize_many")
+
+    def __len__(self) -> int:
+        return len(self.grants)
+
+    @property
+    def subject_ids(self) -> list[UUID]:
+        """The subjects with some permitted category, in order."""
+        return sorted(self.grants)
+
+    def categories_of(self, subject_id: UUID) -> frozenset[str]:
+        """Return the categories permitted for ``subject_id`` (empty if none)."""
+        return self.grants.get(subject_id, frozenset())
+
+    def covers(self, subject_id: UUID, category: str) -> bool:
+        """Return True if this permit set allows reading ``category`` of ``subject_id``."""
+        return category in self.grants.get(subject_id, ())
+
+    def union(self, other: PermitSet) -> PermitSet:
+        """Return the grants of both sets (each grant was authorised on its own)."""
+        if other.action is not self.action:
+            raise PolicyDenied("permit sets for different actions", reason="permit_scope")
+        grants = dict(self.grants)
+        for sid, categories in other.grants.items():
+            grants[sid] = grants.get(sid, frozenset()) | categories
+        purposes = tuple(dict.fromkeys((*self.purposes, *other.purposes)))
+        issued = min(self.issued_at, other.issued_at)
+        return PermitSet(purposes, self.action, grants, issued, _seal=_SEAL)
 
 
 def decide(
@@ -166,6 +227,72 @@ def authorize(
         )
     audit_service.record(session, **fields)
     return Permit(verdict=verdict, issued_at=now, _seal=_SEAL)
+
+
+def authorize_many(
+    session: Session,
+    *,
+    policy: Policy,
+    keyring: Keyring,
+    subject_ids: Collection[UUID],
+    purpose: str,
+    categories: Sequence[str],
+    now: datetime,
+    actor: str,
+    action: Action = Action.USE,
+    per_category: bool = False,
+) -> PermitSet:
+    """Return the permits of every subject whose verdict allows the use now; audit the batch once.
+
+    ``per_category``: a subject refused for a reason that depends on a category (a sensitive
+    one, say) is asked again category by category and gets the categories that pass. The audit
+    entry holds counts only: asked, allowed, and refusals by reason.
+    """
+    grants: dict[UUID, frozenset[str]] = {}
+    refused: Counter[str] = Counter()
+    for chunk in _chunks(subject_ids):
+        facts = consent_service.subject_facts_many(
+            session, keyring=keyring, subject_ids=chunk, now=now
+        )
+        for sid in chunk:
+            fact = facts.get(sid)
+            if fact is None:
+                refused["unknown_subject"] += 1  # erased or never known: nothing to read
+                continue
+            allowed, reason = _allowed(policy, fact, purpose, categories, action, now, per_category)
+            if allowed:
+                grants[sid] = allowed
+            else:
+                refused[reason.value] += 1
+    audit_service.record(
+        session, actor=actor, action="policy.authorize_many", now=now, subject_id=None,
+        purpose=purpose, outcome="recorded",
+        detail={"categories": list(categories), "action": action.value,
+                "asked": len(subject_ids), "allowed": len(grants), "refused": dict(refused),
+                "policy_version": policy.version},
+    )  # fmt: skip
+    return PermitSet((purpose,), action, grants, now, _seal=_SEAL)
+
+
+def _allowed(
+    policy: Policy,
+    facts: SubjectFacts,
+    purpose: str,
+    categories: Sequence[str],
+    action: Action,
+    now: datetime,
+    per_category: bool,
+) -> tuple[frozenset[str], Reason]:
+    verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
+    if verdict.allowed or not per_category or verdict.reason not in _PER_CATEGORY:
+        return frozenset(categories) if verdict.allowed else frozenset(), verdict.reason
+    ask = partial(decide, policy, facts, purpose=purpose, action=action, now=now)
+    return frozenset(c for c in categories if ask(categories=(c,)).allowed), verdict.reason
+
+
+def _chunks(values: Collection[UUID]) -> Iterator[list[UUID]]:
+    items = list(dict.fromkeys(values))
+    return (items[i : i + BULK_CHUNK] for i in range(0, len(items), BULK_CHUNK))
 
 
 def issue_batch_permit(verdict: Verdict, *, now: datetime) -> Permit:

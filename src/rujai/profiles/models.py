@@ -26,6 +26,18 @@ class Subject(Base):
     """A customer. The brand's customer id is kept only sealed plus a blind index for lookups."""
 
     __tablename__ = "subject"
+    __personal__ = (  # personal columns
+        "id",
+        "customer_ref",
+        "customer_id_sealed",
+        "data_key_wrapped",
+        "birth_date_sealed",
+        "age_band",
+        "is_restricted",
+        "objections",
+        "merged_into_id",
+        "partner_notified_at",
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     customer_ref: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
@@ -50,6 +62,7 @@ class Identity(Base):
     """Another identifier of a subject (email, phone, anonymous device id, ...), by blind index."""
 
     __tablename__ = "identity"
+    __personal__ = ("subject_id", "blind", "value_sealed")
     __table_args__ = (UniqueConstraint("kind", "blind"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -67,6 +80,7 @@ class Trait(Base):
     """A profile attribute declared in the policy, sealed under the subject's data key."""
 
     __tablename__ = "trait"
+    __personal__ = ("subject_id", "value_sealed")
 
     subject_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
@@ -82,6 +96,7 @@ class SubjectMerge(Base):
     """An anonymous profile merged into a known one; ``detail`` lists moved row ids (no PII)."""
 
     __tablename__ = "subject_merge"
+    __personal__ = ("into_subject_id", "from_subject_id", "detail")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     into_subject_id: Mapped[uuid.UUID] = mapped_column(
@@ -100,6 +115,7 @@ class TraitRevision(Base):
     """A trait value that was replaced (rectification keeps history, TH-DSR-06), still sealed."""
 
     __tablename__ = "trait_revision"
+    __personal__ = ("subject_id", "value_sealed")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     subject_id: Mapped[uuid.UUID] = mapped_column(

@@ -18,6 +18,7 @@ class RightsRequest(Base):
     """A data subject request and its life cycle (TH-DSR-00). Survives erasure without the link."""
 
     __tablename__ = "rights_request"
+    __personal__ = ("subject_id", "staff_ref", "detail", "result", "refusal_note")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     subject_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -46,6 +47,7 @@ class VerificationCode(Base):
     """A one-time code sent to an identity already on file; only its hash is kept."""
 
     __tablename__ = "verification_code"
+    __personal__ = ("subject_id", "identity_id", "code_hash")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     request_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -69,6 +71,7 @@ class OutboxMessage(Base):
     """A message the notifier sends (demo: kept here for the console and CLI to show)."""
 
     __tablename__ = "outbox_message"
+    __personal__ = ("subject_id", "recipient_sealed", "body_sealed")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     subject_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -86,6 +89,7 @@ class Suppression(Base):
     """What is left of an erased identity: its blind index only, so a re-import is flagged."""
 
     __tablename__ = "suppression"
+    __personal__ = ("blind",)
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     blind: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -97,6 +101,11 @@ class LegalHold(Base):
     """A minimal record the law requires us to keep after erasure (e.g. a tax invoice, 5 years)."""
 
     __tablename__ = "legal_hold"
+    __personal__ = (  # invoices kept under a legal obligation after erasure
+        "reference",
+        "amount",
+        "issued_on",
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     record_kind: Mapped[str] = mapped_column(String(32))  # tax_invoice
@@ -113,6 +122,7 @@ class RetentionRun(Base):
     """One run of the retention job and what it purged (TH-RET-01)."""
 
     __tablename__ = "retention_run"
+    __personal__ = ()
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)

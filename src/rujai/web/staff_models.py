@@ -16,6 +16,7 @@ class StaffUser(Base):
     """A console account: marketer, dpo or admin; only the argon2id hash of the password is kept."""
 
     __tablename__ = "staff_user"
+    __personal__ = ("username", "display_name")  # staff are data subjects too
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     username: Mapped[str] = mapped_column(String(32), unique=True)
