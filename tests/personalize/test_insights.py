@@ -27,8 +27,10 @@ from rujai.kit.crypto import Keyring
 from rujai.personalize import clv, insights, rfm
 from rujai.personalize.insights_compute import cut_points, score
 from rujai.personalize.models import Insight, InsightModel
+from rujai.policy import service as policy_service
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Policy
+from rujai.policy.service import Permit
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.models import Subject
@@ -322,11 +324,16 @@ def test_read_for_use_returns_only_insights_whose_lineage_is_permitted(factory, 
     _refresh(factory, keyring, policy)
     with factory() as s, s.begin():
         insights.remove_interest(s, subject_id=sid, category="garden", now=REF)
-        purchases_only = insights.read_for_use(s, subject_id=sid, permitted_categories=PURCHASES)
-        both = insights.read_for_use(
-            s, subject_id=sid, permitted_categories=["purchase_history", "browsing"]
-        )
-        nothing = insights.read_for_use(s, subject_id=sid, permitted_categories=[])
+
+        def permit(categories: list[str]) -> Permit:
+            return policy_service.authorize(
+                s, policy=policy, keyring=keyring, subject_id=sid,
+                purpose="personalized_offers", categories=categories, now=REF, actor="test",
+            )  # fmt: skip
+
+        purchases_only = insights.read_for_use(s, permit=permit(PURCHASES))
+        both = insights.read_for_use(s, permit=permit(["purchase_history", "browsing"]))
+        nothing = insights.read_for_use(s, permit=permit([]))
     assert "recency_days" in purchases_only
     assert not {"category_affinity", "last_visit_days"} & set(purchases_only)
     assert {"category_affinity", "last_visit_days", "vip_tier"} <= set(both)
@@ -410,6 +417,8 @@ def test_refresh_subjects_runs_a_constant_number_of_queries(factory, keyring, po
     """Cheap enough for every ingest batch: the queries do not grow with subjects or events."""
     a, b, c = _three_customers(factory, keyring, policy)
     with factory() as s, s.begin():
+        # The first audit entry of a transaction takes the audit head's lock; then it is held.
+        insights.refresh_subjects(s, keyring=keyring, policy=policy, subject_ids={a}, now=REF)
         with count_queries(s) as one:
             insights.refresh_subjects(s, keyring=keyring, policy=policy, subject_ids={c}, now=REF)
         with count_queries(s) as three:
@@ -419,7 +428,8 @@ def test_refresh_subjects_runs_a_constant_number_of_queries(factory, keyring, po
     assert len(one) == len(three)
 
 
-def test_refresh_all_writes_one_audit_entry_with_counts(factory, keyring, policy):
+def test_refresh_all_audits_its_permits_once_per_chunk_and_the_run_once(factory, keyring, policy):
+    """The door's bulk permit (``authorize_many``) is audited with counts only, then the run."""
     _three_customers(factory, keyring, policy)
     with factory() as s:
         before = s.scalar(select(func.count()).select_from(AuditEntry))
@@ -430,9 +440,15 @@ def test_refresh_all_writes_one_audit_entry_with_counts(factory, keyring, policy
     with factory() as s:
         entries = s.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()[before:]
         rows = s.scalar(select(func.count()).select_from(Insight))
-    assert [e.action for e in entries] == ["insights.refresh"]
-    assert entries[0].detail["insights"] == rows
-    assert entries[0].detail["subjects"] == 3
+    assert [e.action for e in entries] == ["policy.authorize_many", "insights.refresh"]
+    permits, run = entries
+    assert permits.subject_id is None
+    assert permits.detail["asked"] == 3
+    assert set(permits.detail["verdicts"]) == {
+        pid for pid, p in policy.purposes.items() if p.profiling
+    }
+    assert run.detail["insights"] == rows
+    assert run.detail["subjects"] == 3
     assert calls[-1] == (6, 6)  # reading, then writing, the 3 subjects
 
 
@@ -463,7 +479,10 @@ def test_cli_refresh_and_show_are_audited(runner, factory, keyring, policy):
     assert "purchase_history" in shown.stdout
     with factory() as s:
         actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
-    assert actions[-3:] == ["insights.refresh", "insights.refresh", "insights.viewed"]
+    assert [a for a in actions if a.startswith("insights.")][-3:] == [
+        "insights.refresh", "insights.refresh", "insights.viewed"
+    ]  # fmt: skip
+    assert "policy.authorize_many" in actions  # what each refresh read was asked of the door
 
 
 def test_cli_show_exits_1_for_an_unknown_customer(runner, factory):

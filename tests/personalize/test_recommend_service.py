@@ -22,12 +22,13 @@ from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.config import get_settings
 from rujai.consent import service as consent_service
-from rujai.errors import Conflict
+from rujai.errors import Conflict, PolicyDenied
 from rujai.events import service as events_service
 from rujai.kit.time import utcnow
 from rujai.personalize import recommend as recommend_service, recommend_serving
 from rujai.personalize.models import RecommenderMember, RecommenderModel
 from rujai.personalize.recommender import EaseModel
+from rujai.policy import service as policy_service
 from rujai.policy.rules import Objection
 from rujai.profiles import service as profiles_service
 from rujai.profiles.models import Subject
@@ -439,11 +440,22 @@ def test_recommend_for_a_consenting_non_member_reads_their_recent_events(session
     assert sid not in _members(session)
     blind = recommend_service.recommend_for(session, subject_id=sid, k=3, now=utcnow())
     assert (blind.personalized, blind.items) == (False, [])
+    permit = policy_service.authorize(
+        session, policy=policy, keyring=keyring, subject_id=sid, purpose="recommendations",
+        categories=("purchase_history", "browsing"), now=utcnow(), actor="test",
+    )  # fmt: skip
     recs = recommend_service.recommend_for(
-        session, subject_id=sid, k=3, now=utcnow(), keyring=keyring
+        session, subject_id=sid, k=3, now=utcnow(), keyring=keyring, permit=permit
     )
     assert recs.personalized
     assert all(i.because for i in recs.items)
+    make_consent(session, keyring, policy, customer_id="C-REC-NEW2", now=_earlier())
+    _ingest(session, keyring, policy, _events_of("C-REC-NEW2", 4, _earlier()))
+    stranger = profiles_service.find_id(session, keyring=keyring, customer_id="C-REC-NEW2")
+    with pytest.raises(PolicyDenied):  # a permit for one subject reads nobody else's events
+        recommend_service.recommend_for(
+            session, subject_id=stranger, k=3, now=utcnow(), keyring=keyring, permit=permit
+        )
 
 
 def test_recommend_for_without_a_model_or_subject_is_not_personalized(session, keyring, policy):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,7 +11,7 @@ from rujai.audit.models import AuditEntry
 from rujai.consent import service as consent_service
 from rujai.errors import PolicyDenied
 from rujai.policy import service as policy_service
-from rujai.policy.service import Permit
+from rujai.policy.service import Permit, PermitSet
 from rujai.writer import session_scope
 from tests.factories import NOW, consent_change, make_subject
 
@@ -130,3 +132,73 @@ def test_permit_covers_only_its_subject_and_categories(session, keyring, policy)
 def test_a_permit_cannot_be_forged():
     with pytest.raises(TypeError):
         Permit(verdict=None, issued_at=NOW, _seal=object())  # type: ignore[arg-type]
+
+
+# -- bulk permits ---------------------------------------------------------------------------------
+
+
+def _bulk_audits(session):
+    stmt = select(AuditEntry).where(AuditEntry.action == "policy.authorize_many")
+    return session.scalars(stmt.order_by(AuditEntry.seq)).all()
+
+
+def test_authorize_many_grants_only_what_each_subject_allows_and_audits_the_batch_once(
+    session, keyring, policy
+):
+    """Bulk work asks the door once per batch (TH-CON-03, TH-DSR-05): counts in the audit only."""
+    granted = make_subject(session, keyring, "C-3001")
+    withdrawn = make_subject(session, keyring, "C-3002")
+    restricted = make_subject(session, keyring, "C-3003", is_restricted=True)
+    silent = make_subject(session, keyring, "C-3004")
+    _grant(session, keyring, policy, "C-3001", "recommendations")
+    _grant(session, keyring, policy, "C-3002", "recommendations")
+    _grant(session, keyring, policy, "C-3002", "recommendations", action="withdraw")
+    _grant(session, keyring, policy, "C-3003", "recommendations")
+    unknown = uuid.uuid4()
+    ids = [granted.id, withdrawn.id, restricted.id, silent.id, unknown]
+    permits = policy_service.authorize_many(
+        session, policy=policy, keyring=keyring, subject_ids=ids,
+        uses={"recommendations": ["browsing", "purchase_history"]}, now=NOW, actor="test",
+    )  # fmt: skip
+    assert permits.subject_ids == [granted.id]
+    assert permits.covers(granted.id, "browsing")
+    assert not permits.covers(granted.id, "contact")
+    assert not any(permits.covers(sid, "browsing") for sid in ids[1:])
+    (entry,) = _bulk_audits(session)
+    assert entry.subject_id is None
+    assert entry.detail["asked"] == 5
+    assert entry.detail["granted"] == 1
+    assert entry.detail["verdicts"]["recommendations"] == {
+        "allowed": 1, "withdrawn": 1, "restricted": 1, "no_consent": 1, "unknown_subject": 1,
+    }  # fmt: skip
+    assert "C-300" not in str(entry.detail)  # no customer id, only counts
+
+
+def test_authorize_many_unions_purposes_and_can_ask_category_by_category(session, keyring, policy):
+    subject = make_subject(session, keyring, "C-3101")
+    _grant(session, keyring, policy, "C-3101", "recommendations")
+    uses = {"recommendations": ["browsing", "health"], "order_fulfilment": ["contact"]}
+    whole = policy_service.authorize_many(
+        session, policy=policy, keyring=keyring, subject_ids=[subject.id], uses=uses, now=NOW,
+        actor="test",
+    )  # fmt: skip
+    assert whole.categories_of(subject.id) == {"contact"}  # "health" refuses the whole ask
+    split = policy_service.authorize_many(
+        session, policy=policy, keyring=keyring, subject_ids=[subject.id], uses=uses, now=NOW,
+        actor="test", per_category=True,
+    )  # fmt: skip
+    assert split.categories_of(subject.id) == {"contact", "browsing"}
+    assert split.purposes == ("recommendations", "order_fulfilment")
+
+
+def test_a_permit_set_cannot_be_forged_and_a_permit_becomes_one(session, keyring, policy):
+    with pytest.raises(TypeError):
+        PermitSet(purposes=(), grants={}, issued_at=NOW, _seal=object())
+    subject = make_subject(session, keyring, "C-3201")
+    permit = policy_service.authorize(
+        session, policy=policy, keyring=keyring, subject_id=subject.id,
+        purpose="order_fulfilment", categories=["contact"], now=NOW, actor="test",
+    )  # fmt: skip
+    assert permit.as_set().grants == {subject.id: frozenset({"contact"})}
+    with pytest.raises(PolicyDenied):
+        permit.require_subject(uuid.uuid4())

@@ -51,6 +51,7 @@ from rujai.personalize.serving_cache import CACHE, RECS_TTL_S
 from rujai.policy import service as policy_service
 from rujai.policy.rules import REASON_TEXT, Reason, Verdict
 from rujai.policy.schemas import Placement, Policy, Text
+from rujai.policy.service import Permit
 from rujai.profiles import identities
 from rujai.profiles.schemas import SubjectRef
 
@@ -98,7 +99,8 @@ def decide(
     k = min(body.k, settings.max_items)
     holdout = _in_holdout(verdict, subject_id, settings)
     if verdict.allowed and not holdout and subject_id is not None:
-        serving = _Serving(subject_id, version, keyring, body, k, now)
+        permit = policy_service.issue_batch_permit(verdict, now=now)  # audited just above
+        serving = _Serving(subject_id, version, keyring, permit, body, k, now)
         plan = _personalized(session, policy, placement, verdict, serving)
     else:
         plan = _fallback(session, placement, body, k)
@@ -138,6 +140,7 @@ class _Serving:
     subject_id: uuid.UUID
     version: int
     keyring: Keyring
+    permit: Permit
     body: DecideCreate
     k: int
     now: datetime
@@ -164,9 +167,7 @@ def _personalized(
         ("insights", subject_id, serving.version, permitted),
         lambda: {
             name: read.value
-            for name, read in insights_service.read_for_use(
-                session, subject_id=subject_id, permitted_categories=permitted
-            ).items()
+            for name, read in insights_service.read_for_use(session, permit=serving.permit).items()
         },
     )
     segment = values.get("rfm_segment")
@@ -181,7 +182,7 @@ def _picked_items(
     """The recommender's picks for the subject, named and explained; None when it has none."""
     recs = recommend_service.recommend_for(
         session, subject_id=serving.subject_id, k=serving.k, exclude=exclude, now=serving.now,
-        keyring=serving.keyring,
+        keyring=serving.keyring, permit=serving.permit,
     )  # fmt: skip
     if not recs.items:
         return None

@@ -23,7 +23,6 @@ from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, delete, in
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit import service as audit_service
-from rujai.consent import service as consent_service
 from rujai.errors import Invalid
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring
@@ -36,7 +35,7 @@ from rujai.personalize.insights_compute import (
     fit_population,
     insight_rows,
     model_rows,
-    permitted_categories,
+    permits_for,
     read_histories,
     scope_of,
 )
@@ -44,9 +43,9 @@ from rujai.personalize.models import Insight, InsightModel
 from rujai.personalize.rfm import WEEK_DAYS
 from rujai.personalize.schemas import InsightRead, RefreshSummary
 from rujai.policy.schemas import Policy
-from rujai.profiles import service as profiles_service
+from rujai.policy.service import Permit
+from rujai.profiles import bulk as profiles_bulk, service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
-from rujai.profiles.models import Subject
 from rujai.writer import session_scope
 
 CHUNK = 500  # subjects per transaction; also bounds every IN (...) list
@@ -75,9 +74,9 @@ def refresh_all(
     actor: str = "system",
 ) -> RefreshSummary:
     """Recompute every subject's insights and the population models; audit the run once."""
-    started, run = time.perf_counter(), _Refresh(keyring, policy, now)
+    started, run = time.perf_counter(), _Refresh(keyring, policy, now, actor)
     with session_scope(session_factory) as session:
-        ids = list(session.scalars(select(Subject.id).order_by(Subject.id)))
+        ids = profiles_bulk.subject_ids(session)
         previous = load_population(session)
     report = progress or (lambda _done, _total: None)
     buyers, subjects, rows = _first_pass(session_factory, run, ids, previous, report)
@@ -154,13 +153,14 @@ def refresh_subjects(
     policy: Policy,
     subject_ids: Collection[uuid.UUID],
     now: datetime,
+    actor: str = "system",
 ) -> int:
     """Recompute some subjects' insights with the stored population models; return rows written.
 
-    Cheap enough for every ingest batch: a constant number of queries per 500 subjects. Not
-    audited: it runs inside the audited operation that changed the subjects' data.
+    Cheap enough for every ingest batch: a constant number of queries per 500 subjects. What
+    may be read is asked of the door (``authorize_many``, audited once per purpose and chunk).
     """
-    population, run = load_population(session), _Refresh(keyring, policy, now)
+    population, run = load_population(session), _Refresh(keyring, policy, now, actor)
     chunks = _chunks(sorted(set(subject_ids)))
     return sum(len(run.rewrite(session, chunk, population)[1]) for _, chunk in chunks)
 
@@ -193,23 +193,20 @@ def refresh_customer(
 class _Refresh:
     """Rewrites chunks of subjects under one policy, key ring and time."""
 
-    def __init__(self, keyring: Keyring, policy: Policy, now: datetime) -> None:
-        self.keyring, self.policy, self.now = keyring, policy, now
+    def __init__(self, keyring: Keyring, policy: Policy, now: datetime, actor: str) -> None:
+        self.keyring, self.policy, self.now, self.actor = keyring, policy, now, actor
         self.scope = scope_of(policy)
 
     def rewrite(
         self, session: Session, chunk: Sequence[uuid.UUID], population: Population
     ) -> tuple[dict[uuid.UUID, History], list[dict[str, Any]]]:
         """Replace the chunk's derived insights; return the histories read and the rows."""
-        facts = consent_service.subject_facts_many(
-            session, keyring=self.keyring, subject_ids=chunk, now=self.now
-        )
-        permitted = {
-            sid: permitted_categories(self.policy, f, self.now, self.scope)
-            for sid, f in facts.items()
-        }
+        permits = permits_for(
+            session, keyring=self.keyring, policy=self.policy, subject_ids=chunk, now=self.now,
+            scope=self.scope, actor=self.actor,
+        )  # fmt: skip
         histories = read_histories(
-            session, keyring=self.keyring, policy=self.policy, permitted=permitted, now=self.now
+            session, keyring=self.keyring, permits=permits, scope=self.scope, now=self.now
         )
         rows = insight_rows(
             histories.values(), population=population, policy=self.policy,
@@ -300,11 +297,12 @@ _FOR_USE = (  # prebuilt: read_for_use runs on every decision
 )
 
 
-def read_for_use(
-    session: Session, *, subject_id: uuid.UUID, permitted_categories: Collection[str]
-) -> dict[str, InsightRead]:
-    """Return the insights whose lineage the purpose's verdict permits, by name."""
-    allowed = set(permitted_categories)
+def read_for_use(session: Session, *, permit: Permit) -> dict[str, InsightRead]:
+    """Return the subject's insights whose lineage the permit covers, by name."""
+    subject_id = permit.subject_id
+    if subject_id is None:
+        return {}
+    allowed = {c for c in permit.verdict.categories if permit.covers(subject_id, c)}
     rows = session.execute(_FOR_USE, {"subject_id": subject_id})
     reads = (InsightRead.model_construct(**row._asdict()) for row in rows)  # stored: valid
     return {read.name: read for read in reads if set(read.categories) <= allowed}

@@ -1,40 +1,34 @@
 """What insights are computed from, and how: permitted histories in, insight rows out.
 
 Insights are profiling: only categories that a purpose with ``profiling: true`` may use for the
-subject now (``policy.service.decide``, action ``use``) are read, so no such consent, an objection
-(EU-02, TH-DSR-03) or a restriction (TH-DSR-05) yields nothing; partner data waits until the
-subject is notified (TH-IND-01). Search queries and page paths are never opened. Each row records
-exactly the categories its value came from (its lineage). One query reads a chunk's events.
+subject now are read, and the door says which (``policy.service.authorize_many``, action ``use``),
+so no such consent, an objection (EU-02, TH-DSR-03) or a restriction (TH-DSR-05) yields nothing.
+The rows are read by their own domains behind the permits (``profiles.bulk``, ``events.bulk``):
+partner data waits until the subject is notified (TH-IND-01), and search queries and page paths
+are never opened. Each row records exactly the categories its value came from (its lineage).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import partial
 from typing import Any
 
 import numpy as np
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from numpy.typing import ArrayLike, NDArray
-from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
-from rujai.errors import AppError, Invalid
-from rujai.events.models import Event
-from rujai.events.store import event_aad
-from rujai.kit.crypto import NONCE_BYTES, Keyring
+from rujai.errors import Invalid
+from rujai.events import bulk as events_bulk
+from rujai.kit.crypto import Keyring
 from rujai.kit.time import age_on
 from rujai.personalize import clv, rfm
-from rujai.policy.rules import Action, Reason, SubjectFacts
+from rujai.policy.rules import Action
 from rujai.policy.schemas import Policy
-from rujai.policy.service import decide
-from rujai.profiles.models import Subject
-from rujai.profiles.sealing import open_value
+from rujai.policy.service import PermitSet, authorize_many
+from rujai.profiles import bulk as profiles_bulk
 
 PURCHASE = "purchase"
 BIRTH_DATE = "birth_date"
@@ -44,20 +38,8 @@ HORIZON_DAYS = 90
 PURCHASE_WEIGHT = 3.0  # a purchase says more about an interest than a view
 VIEW_WEIGHT = 1.0
 TOP_INTERESTS = 3
+ACTOR = "system"
 _AGE_BANDS = ((20, "under_20"), (30, "20_29"), (40, "30_39"), (50, "40_49"), (60, "50_59"))
-
-_JSON = json.JSONDecoder()
-_PER_CATEGORY = frozenset(  # refusals that depend on the category asked about
-    {Reason.UNKNOWN_CATEGORY, Reason.CATEGORY_NOT_IN_PURPOSE,
-     Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT}
-)  # fmt: skip
-_SUBJECT_COLUMNS = (
-    Subject.id, Subject.data_key_wrapped, Subject.partner_notified_at, Subject.birth_date_sealed,
-)  # fmt: skip
-_EVENT_COLUMNS = (  # id and time as the driver returns them: converting cost more than opening
-    type_coerce(Event.subject_id, String), Event.type, Event.category,
-    type_coerce(Event.occurred_at, String), Event.properties_sealed, Event.is_partner_data,
-)  # fmt: skip
 
 
 # --- which data may feed insights ----------------------------------------------------------------
@@ -88,26 +70,26 @@ def scope_of(policy: Policy) -> Scope:
     return Scope(purposes, opened, birth.category if birth is not None else None)
 
 
-def permitted_categories(
-    policy: Policy, facts: SubjectFacts, now: datetime, scope: Scope
-) -> frozenset[str]:
-    """Return the categories some profiling purpose may use for this subject now.
+def permits_for(
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    subject_ids: Collection[uuid.UUID],
+    now: datetime,
+    scope: Scope,
+    actor: str = ACTOR,
+) -> PermitSet:
+    """Ask the door which categories of these subjects some profiling purpose may use now.
 
-    One verdict per purpose for all its categories; only a refusal that depends on a category
-    (e.g. a sensitive one) is asked again category by category.
+    One ``authorize_many`` for every profiling purpose (audited once) with ``per_category``: a
+    refusal that depends on a category (a sensitive one, say) is asked again category by category.
     """
-    allowed: set[str] = set()
-    for purpose, categories in scope.purposes:
-        wanted = tuple(c for c in categories if c not in allowed)
-        if not wanted:
-            continue
-        ask = partial(decide, policy, facts, purpose=purpose, action=Action.USE, now=now)
-        verdict = ask(categories=wanted)
-        if verdict.allowed:
-            allowed.update(wanted)
-        elif verdict.reason in _PER_CATEGORY:
-            allowed.update(c for c in wanted if ask(categories=(c,)).allowed)
-    return frozenset(allowed)
+    uses = {purpose: categories for purpose, categories in scope.purposes if categories}
+    return authorize_many(
+        session, policy=policy, keyring=keyring, subject_ids=subject_ids, uses=uses, now=now,
+        actor=actor, action=Action.USE, per_category=True,
+    )  # fmt: skip
 
 
 # --- reading permitted histories -----------------------------------------------------------------
@@ -132,66 +114,25 @@ def read_histories(
     session: Session,
     *,
     keyring: Keyring,
-    policy: Policy,
-    permitted: Mapping[uuid.UUID, frozenset[str]],
+    permits: PermitSet,
+    scope: Scope,
     now: datetime,
 ) -> dict[uuid.UUID, History]:
-    """Read the permitted histories of subjects with some permitted category (two queries)."""
-    wanted = [sid for sid, categories in permitted.items() if categories]
-    if not wanted:
+    """Read the permitted histories of the subjects the permits cover (through their domains)."""
+    if not len(permits):
         return {}
-    subjects = {
-        row.id: row
-        for row in session.execute(
-            select(*_SUBJECT_COLUMNS).where(
-                Subject.id.in_(wanted), Subject.data_key_wrapped.is_not(None)
-            )
-        )
-    }  # a shredded subject (no data key) has nothing left to read
-    keys = {sid: keyring.unwrap(row.data_key_wrapped) for sid, row in subjects.items()}
-    histories = {sid: History(sid, permitted[sid]) for sid in subjects}
-    scope = scope_of(policy)
-    _add_events(session, histories, subjects, keys, scope)
+    subjects = profiles_bulk.readable(
+        session, keyring=keyring, permits=permits, birth_date_category=scope.birth_date_category
+    )  # a shredded subject (no data key) has nothing left to read
+    histories = {sid: History(sid, permits.categories_of(sid)) for sid in subjects}
+    events = events_bulk.permitted_events(
+        session, permits=permits, subjects=subjects, open_types=scope.opened_types
+    )
+    for event in events:
+        _add_event(histories[event.subject_id], event, _day(event.occurred_at), event.properties)
     for sid, history in histories.items():
-        _add_age(history, subjects[sid], keys[sid], scope, now)
+        _add_age(history, subjects[sid].birth_date, scope, now)
     return histories
-
-
-def _add_events(
-    session: Session,
-    histories: dict[uuid.UUID, History],
-    subjects: Mapping[uuid.UUID, Any],
-    keys: Mapping[uuid.UUID, bytes],
-    scope: Scope,
-) -> None:
-    """Fold every permitted event of the subjects into their histories (one query)."""
-    # SQLite returns 32 hex digits and naive UTC text, PostgreSQL a UUID and an aware datetime.
-    by_raw = {key: h for sid, h in histories.items() for key in (sid, sid.hex)}
-    ciphers: dict[Any, AESGCM] = {}  # one AES-GCM object per subject, made when needed
-    rows = session.execute(select(*_EVENT_COLUMNS).where(Event.subject_id.in_(list(histories))))
-    for row in rows:
-        history = by_raw[row[0]]
-        if row.category not in history.permitted:
-            continue
-        if row.is_partner_data and subjects[history.subject_id].partner_notified_at is None:
-            continue  # TH-IND-01: not collected from the subject, who was not told yet
-        properties: dict[str, Any] = {}
-        if row.type in scope.opened_types:
-            cipher = ciphers.get(row[0])
-            if cipher is None:
-                cipher = ciphers[row[0]] = AESGCM(keys[history.subject_id])
-            properties = _open(cipher, history.subject_id, row.properties_sealed)
-        _add_event(history, row, _day(row.occurred_at), properties)
-
-
-def _open(cipher: AESGCM, subject_id: uuid.UUID, sealed: bytes) -> dict[str, Any]:
-    """Open properties sealed by ``events.store.seal_properties``."""
-    try:
-        plain = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], event_aad(subject_id))
-    except InvalidTag as e:
-        raise AppError(f"an event of subject {subject_id} cannot be opened") from e
-    opened: dict[str, Any] = _JSON.decode(plain.decode())
-    return opened
 
 
 def _day(raw: str | datetime) -> int:
@@ -219,12 +160,11 @@ def _add_event(history: History, row: Any, day: int, properties: Mapping[str, An
         sources[row.category] = sources.get(row.category, 0.0) + weight
 
 
-def _add_age(history: History, row: Any, key: bytes, scope: Scope, now: datetime) -> None:
-    category = scope.birth_date_category
-    if category is None or category not in history.permitted or row.birth_date_sealed is None:
+def _add_age(history: History, birth_date: date | None, scope: Scope, now: datetime) -> None:
+    category = scope.birth_date_category  # opened by profiles only where the permit covers it
+    if category is None or birth_date is None or category not in history.permitted:
         return
-    raw = open_value(key, history.subject_id, BIRTH_DATE, row.birth_date_sealed)
-    history.age = age_on(date.fromisoformat(raw.decode()), now.date())
+    history.age = age_on(birth_date, now.date())
     history.age_lineage = (category,)
 
 

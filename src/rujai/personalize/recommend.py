@@ -201,9 +201,10 @@ def learn_subject(
         return None
     if data.member_items(session, subject_id) is not None:
         return None
-    seen = data.interactions(
-        session, keyring=keyring, subject_ids=[subject_id], categories=CATEGORIES, now=now
-    ).get(subject_id, set())
+    permit = policy_service.issue_batch_permit(verdict, now=now)  # checked and audited above
+    seen = data.interactions(session, keyring=keyring, permits=permit.as_set(), now=now).get(
+        subject_id, set()
+    )
     model = EaseModel.from_bytes(base.blob)
     row = np.intersect1d(_columns(base.item_ids, seen), model.items)
     if row.size == 0:

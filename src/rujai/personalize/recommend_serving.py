@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,6 +37,7 @@ from rujai.personalize.schemas import RecItem, Recs
 from rujai.personalize.serving_cache import CACHE as SERVING_CACHE
 from rujai.policy import service as policy_service
 from rujai.policy.schemas import Policy
+from rujai.policy.service import Permit
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
 
@@ -92,22 +93,23 @@ def recommend_for(
     exclude: Collection[str] = (),
     now: datetime,
     keyring: Keyring | None = None,
-    categories: Sequence[str] = CATEGORIES,
+    permit: Permit | None = None,
 ) -> Recs:
     """Recommend up to ``k`` active items for a subject whose consent the caller has checked.
 
-    Uses the subject's member row, else (given ``keyring``) their newest interactions of
-    ``categories``. Not personalized (no items) when there is no model or nothing is known.
+    Uses the subject's member row, else (given ``keyring`` and the ``permit`` the caller holds
+    for the subject) their newest interactions of the categories it covers. Not personalized (no
+    items) when there is no model or nothing is known.
     """
     loaded = current_model(session)
     if loaded is None or subject_id is None or k < 1:
         return NOT_USED
     seen: list[str] | None = session.execute(_MEMBER_ITEMS, {"subject_id": subject_id}).scalar()
-    if seen is None and keyring is not None:
+    if seen is None and keyring is not None and permit is not None:
+        permit.require_subject(subject_id)
         newest = data.interactions(
-            session, keyring=keyring, subject_ids=[subject_id], categories=categories,
-            now=now, limit=RECENT_LIMIT,
-        )  # fmt: skip
+            session, keyring=keyring, permits=permit.as_set(), now=now, limit=RECENT_LIMIT
+        )
         seen = sorted(newest.get(subject_id, ()))
     row = data.columns_of(loaded.column, seen or ())
     if loaded.vocab.isdisjoint(row.tolist()):
@@ -226,7 +228,10 @@ def show_for_customer(
     )  # fmt: skip
     if not verdict.allowed:
         return Recs(items=[], model_version=None, personalized=False, reason=verdict.reason.value)
-    return recommend_for(session, subject_id=subject_id, k=k, now=now, keyring=keyring)
+    permit = policy_service.issue_batch_permit(verdict, now=now)  # checked and audited above
+    return recommend_for(
+        session, subject_id=subject_id, k=k, now=now, keyring=keyring, permit=permit
+    )
 
 
 # --- the caches ----------------------------------------------------------------------------------

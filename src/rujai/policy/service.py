@@ -68,6 +68,12 @@ class Permit:
                 reason="permit_scope",
             )
 
+    def as_set(self) -> PermitSet:
+        """Return this permit as a one-subject ``PermitSet`` (for the bulk readers)."""
+        sid = self.verdict.subject_id
+        grants = {} if sid is None else {sid: frozenset(self.verdict.categories)}
+        return PermitSet((self.purpose,), grants, self.issued_at, _seal=_SEAL)
+
     def require_subject(self, subject_id: UUID) -> None:
         """Raise PolicyDenied unless this permit is for ``subject_id`` (any category)."""
         if subject_id != self.verdict.subject_id:
@@ -86,7 +92,6 @@ class PermitSet:
     """
 
     purposes: tuple[str, ...]
-    action: Action
     grants: Mapping[UUID, frozenset[str]]
     issued_at: datetime
     _seal: object = field(repr=False, compare=False)
@@ -113,14 +118,12 @@ class PermitSet:
 
     def union(self, other: PermitSet) -> PermitSet:
         """Return the grants of both sets (each grant was authorised on its own)."""
-        if other.action is not self.action:
-            raise PolicyDenied("permit sets for different actions", reason="permit_scope")
         grants = dict(self.grants)
         for sid, categories in other.grants.items():
             grants[sid] = grants.get(sid, frozenset()) | categories
         purposes = tuple(dict.fromkeys((*self.purposes, *other.purposes)))
         issued = min(self.issued_at, other.issued_at)
-        return PermitSet(purposes, self.action, grants, issued, _seal=_SEAL)
+        return PermitSet(purposes, grants, issued, _seal=_SEAL)
 
 
 def decide(
@@ -235,43 +238,47 @@ def authorize_many(
     policy: Policy,
     keyring: Keyring,
     subject_ids: Collection[UUID],
-    purpose: str,
-    categories: Sequence[str],
+    uses: Mapping[str, Sequence[str]],
     now: datetime,
     actor: str,
     action: Action = Action.USE,
     per_category: bool = False,
 ) -> PermitSet:
-    """Return the permits of every subject whose verdict allows the use now; audit the batch once.
+    """Return the permits of every subject some use (purpose -> categories) allows now.
 
-    ``per_category``: a subject refused for a reason that depends on a category (a sensitive
-    one, say) is asked again category by category and gets the categories that pass. The audit
-    entry holds counts only: asked, allowed, and refusals by reason.
+    One consent query per 500 subjects for all the purposes, one audit entry for the batch with
+    counts only (asked; allowed and refusals by reason per purpose). A subject's grant is the
+    union of the categories of the purposes that allow it. ``per_category``: a subject refused
+    for a reason that depends on a category (a sensitive one, say) is asked again category by
+    category and gets the categories that pass.
     """
     grants: dict[UUID, frozenset[str]] = {}
-    refused: Counter[str] = Counter()
+    tally: dict[str, Counter[str]] = {purpose: Counter() for purpose in uses}
     for chunk in _chunks(subject_ids):
         facts = consent_service.subject_facts_many(
             session, keyring=keyring, subject_ids=chunk, now=now
         )
         for sid in chunk:
             fact = facts.get(sid)
-            if fact is None:
-                refused["unknown_subject"] += 1  # erased or never known: nothing to read
-                continue
-            allowed, reason = _allowed(policy, fact, purpose, categories, action, now, per_category)
-            if allowed:
-                grants[sid] = allowed
-            else:
-                refused[reason.value] += 1
+            for purpose, categories in uses.items():
+                if fact is None:  # erased or never known: nothing to read
+                    tally[purpose]["unknown_subject"] += 1
+                    continue
+                allowed, reason = _allowed(
+                    policy, fact, purpose, categories, action, now, per_category
+                )
+                tally[purpose]["allowed" if allowed else reason.value] += 1
+                if allowed:
+                    grants[sid] = grants.get(sid, frozenset()) | allowed
     audit_service.record(
         session, actor=actor, action="policy.authorize_many", now=now, subject_id=None,
-        purpose=purpose, outcome="recorded",
-        detail={"categories": list(categories), "action": action.value,
-                "asked": len(subject_ids), "allowed": len(grants), "refused": dict(refused),
+        purpose=",".join(uses), outcome="recorded",
+        detail={"uses": {p: list(c) for p, c in uses.items()}, "action": action.value,
+                "asked": len(set(subject_ids)), "granted": len(grants),
+                "verdicts": {p: dict(sorted(t.items())) for p, t in tally.items()},
                 "policy_version": policy.version},
     )  # fmt: skip
-    return PermitSet((purpose,), action, grants, now, _seal=_SEAL)
+    return PermitSet(tuple(uses), grants, now, _seal=_SEAL)
 
 
 def _allowed(
@@ -287,7 +294,8 @@ def _allowed(
     if verdict.allowed or not per_category or verdict.reason not in _PER_CATEGORY:
         return frozenset(categories) if verdict.allowed else frozenset(), verdict.reason
     ask = partial(decide, policy, facts, purpose=purpose, action=action, now=now)
-    return frozenset(c for c in categories if ask(categories=(c,)).allowed), verdict.reason
+    allowed = frozenset(c for c in categories if ask(categories=(c,)).allowed)
+    return allowed, verdict.reason
 
 
 def _chunks(values: Collection[UUID]) -> Iterator[list[UUID]]:
