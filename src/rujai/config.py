@@ -93,6 +93,16 @@ class WebSettings(BaseModel):
     demo_hints: bool = Field(True, description="Show demo hints (where to read one-time codes).")
 
 
+class PrivacySettings(BaseModel):
+    min_aggregate_count: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Aggregate counts below this (k) are withheld so none singles out a person; 1 "
+        "shows every count.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RUJAI_", env_nested_delimiter="__", extra="forbid"
@@ -108,6 +118,9 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API limits.")
     web: WebSettings = Field(default_factory=WebSettings, description="Privacy center, console.")
     rights: RightsSettings = Field(default_factory=RightsSettings, description="Requests.")
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Aggregates (small-count suppression)."
+    )
     personalize: PersonalizeSettings = Field(
         default_factory=PersonalizeSettings, description="Decisions."
     )

@@ -18,16 +18,22 @@ from rujai.audit import service as audit_service
 from rujai.catalog import service as catalog_service
 from rujai.cli.staff import app as staff_cli
 from rujai.config import get_settings
+from rujai.consent import rates as consent_rates
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import utcnow
-from rujai.personalize import decide as decide_service, offers as offers_service, recommend
+from rujai.personalize import (
+    decide as decide_service,
+    offers as offers_service,
+    reach as personalize_reach,
+    recommend,
+)
 from rujai.personalize.decision_schemas import DecideCreate
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import intake, notifier, verification
 from rujai.rights.schemas import RequestCreate
 from rujai.web import charts, staff
-from rujai.web.routes import console_auth, console_metrics
+from rujai.web.routes import console_auth
 from rujai.writer import session_scope
 from tests.factories import make_consent
 from tests.web import seeding
@@ -487,12 +493,17 @@ def test_overdue_requests_are_flagged_on_the_queue_and_the_dashboard(
     web_client, team, factory, keyring, policy
 ):
     customer(factory, keyring, policy)
+    with session_scope(factory) as s:
+        make_consent(s, keyring, policy, customer_id=CUSTOMER, now=utcnow())
     submit_erasure(factory, keyring, policy, now=utcnow() - timedelta(days=40))
     sign_in(web_client, "dpo")
     assert 'class="is-overdue"' in web_client.get("/console/requests").text
     dashboard = web_client.get("/console/?lang=en").text
     assert "chart__bar--alert" in dashboard
     assert "Overdue" in dashboard
+    # One customer asked about a purpose: the consent table withholds the count (k = 5).
+    assert "Counts below 5 are withheld" in dashboard
+    assert "&lt; 5</abbr> / <abbr" in dashboard
 
 
 # --- dashboard, audit, policy pages ---------------------------------------------------------------
@@ -545,11 +556,19 @@ def test_consent_rates_count_the_latest_answer_at_each_week_end(session, keyring
         now=now - timedelta(days=2),
     )
     session.flush()
-    rates = console_metrics.consent_rates_by_week(
-        session, purposes=["recommendations"], weeks=3, now=now
+    rates = consent_rates.consent_rates_by_week(
+        session, purposes=["recommendations"], weeks=3, now=now, min_count=1
     )
     assert [(r.asked, r.granted) for r in rates] == [(1, 1), (2, 2), (3, 2)]
     assert rates[-1].week_start == datetime(2026, 11, 25).date()
+    # With k = 3 no count below 3 is shown, nor a part whose complement is below 3: "3 asked,
+    # 2 granted" would tell that one person said no.
+    withheld = consent_rates.consent_rates_by_week(
+        session, purposes=["recommendations"], weeks=3, now=now, min_count=3
+    )
+    assert [(r.asked, r.granted, r.rate) for r in withheld] == [
+        (None, None, None), (None, None, None), (3, None, None)
+    ]  # fmt: skip
 
 
 def test_reach_counts_personalized_decisions_per_bangkok_day(session, keyring, policy, settings):
@@ -566,9 +585,13 @@ def test_reach_counts_personalized_decisions_per_bangkok_day(session, keyring, p
             body=DecideCreate(customer_id=cid, placement="home_for_you"), now=at, actor="test",
         )  # fmt: skip
     session.flush()
-    reach = console_metrics.reach_by_day(session, days=2, now=now)
+    reach = personalize_reach.reach_by_day(session, days=2, now=now, min_count=1)
     assert [(r.day.day, r.decisions, r.personalized) for r in reach] == [(30, 1, 1), (1, 2, 1)]
     assert reach[1].share == 0.5
+    withheld = personalize_reach.reach_by_day(session, days=2, now=now, min_count=2)
+    assert [(r.decisions, r.personalized, r.share) for r in withheld] == [
+        (None, None, None), (2, None, None)
+    ]  # fmt: skip
 
 
 def test_charts_escape_text_and_label_alert_bars():

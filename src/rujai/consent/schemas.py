@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -116,3 +116,24 @@ class ConsentOverviewRead(BaseModel):
 
     current: SubjectConsentsRead
     history: list[ConsentRecordRead]
+
+
+class ConsentRateRead(BaseModel):
+    """Of the subjects asked about a purpose by the end of a week, how many had said yes then.
+
+    A count that could single someone out (below the aggregate threshold k) is None.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    week_start: date
+    asked: int | None
+    granted: int | None
+
+    @property
+    def rate(self) -> float | None:
+        """The share granted, or None when nobody had been asked or a count is withheld."""
+        if not self.asked or self.granted is None:
+            return None
+        return self.granted / self.asked

@@ -13,7 +13,7 @@ from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rujai.db import SessionDep
-from rujai.deps import PolicyDep
+from rujai.deps import PolicyDep, SettingsDep
 from rujai.kit.time import utcnow
 from rujai.web import staff as staff_service
 from rujai.web.i18n import resolve_lang
@@ -79,11 +79,15 @@ def logout(request: Request) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(
-    request: Request, session: SessionDep, policy: PolicyDep, staff: StaffDep
+    request: Request,
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    staff: StaffDep,
 ) -> HTMLResponse:
     """Show consent rates, personalization reach, offer lift and the request queue."""
-    now = utcnow()
-    data = console_dashboard.gather(session, policy=policy, now=now)
+    now, k = utcnow(), settings.privacy.min_aggregate_count
+    data = console_dashboard.gather(session, policy=policy, now=now, min_count=k)
     charts = console_dashboard.dashboard_context(
         data, policy=policy, lang=resolve_lang(request), now=now
     )

@@ -12,15 +12,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rujai.personalize import offers as offers_service
+from rujai.consent import rates as consent_rates
+from rujai.consent.schemas import ConsentRateRead
+from rujai.personalize import offers as offers_service, reach as personalize_reach
+from rujai.personalize.decision_schemas import ReachRead
 from rujai.personalize.schemas import LiftRead
 from rujai.policy.schemas import Policy
 from rujai.rights import service as rights_service
 from rujai.rights.schemas import OPEN_STATUSES, RequestRead
 from rujai.web import charts
 from rujai.web.i18n import Lang, translate
-from rujai.web.routes import console_metrics
-from rujai.web.routes.console_metrics import ConsentRateRead, ReachRead
 
 WEEKS = 12
 DAYS = 30
@@ -45,16 +46,17 @@ class DashboardData:
     reach: list[ReachRead]
     lift: LiftRead
     queue: list[RequestRead]
+    min_count: int  # k: smaller counts are withheld (shown as "< k")
 
 
-def gather(session: Session, *, policy: Policy, now: datetime) -> DashboardData:
-    """Read the four dashboards' numbers from their services (counts only)."""
+def gather(session: Session, *, policy: Policy, now: datetime, min_count: int) -> DashboardData:
+    """Read the four dashboards' numbers from their services (counts only, small ones withheld)."""
     purposes = [pid for pid, p in policy.purposes.items() if p.basis.is_consent]
     return DashboardData(
-        consent=console_metrics.consent_rates_by_week(
-            session, purposes=purposes, weeks=WEEKS, now=now
+        consent=consent_rates.consent_rates_by_week(
+            session, purposes=purposes, weeks=WEEKS, now=now, min_count=min_count
         ),
-        reach=console_metrics.reach_by_day(session, days=DAYS, now=now),
+        reach=personalize_reach.reach_by_day(session, days=DAYS, now=now, min_count=min_count),
         lift=offers_service.lift_report(session),
         queue=[
             item
@@ -63,6 +65,7 @@ def gather(session: Session, *, policy: Policy, now: datetime) -> DashboardData:
                 session, now=now, status=status, limit=rights_service.MAX_LIST
             )
         ],
+        min_count=min_count,
     )
 
 
@@ -89,6 +92,7 @@ def dashboard_context(
         "lift": data.lift,
         "queue_chart": _queue_chart(open_requests, lang, now),
         "queue": open_requests,
+        "min_count": data.min_count,
     }
 
 
