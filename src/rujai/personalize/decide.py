@@ -6,13 +6,13 @@ the verdict covers) + recommender + offer bandit; otherwise the non-personalized
 items, the generic offer), never an error → one stored decision with what it relied on → one
 audit entry (the chokepoint's). Reasons reveal at most one personal data point per item or offer.
 
-Throughput: the chokepoint's audit entry and the decision row (``decision_record``) are deferred
-to the writer's batch (``rujai.writer``), which stores every decision and entry of the batch in one
-statement each and commits before the response is sent. The subject is found with one indexed read that also returns
-its serving version; its consent facts, insights and recommendations come from the per-process
-``serving_cache`` under that version, which database triggers move on every change (a withdrawal
-by any process is seen by the next decide). The verdict itself is evaluated and audited on every
-decide. Item names, models and offers come from per-process caches with version rows.
+Throughput: the chokepoint's audit entry and the decision row (``decision_record``) are deferred to
+the writer's batch (``rujai.writer``), which stores every decision and entry of the batch in one
+statement each and commits before the response is sent. The subject is found with one indexed read
+that also returns its serving version; its consent facts, insights and recommendations come from the
+per-process ``serving_cache`` under that version, which database triggers move on every change (a
+withdrawal by any process is seen by the next decide). The verdict itself is evaluated and audited
+on every decide. Item names, models and offers come from per-process caches with version rows.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from rujai.personalize.serving_cache import CACHE, RECS_TTL_S
 from rujai.policy import service as policy_service
 from rujai.policy.rules import Verdict
 from rujai.policy.schemas import Placement, Policy, Text
-from rujai.profiles import identities
+from rujai.profiles import identity_resolve
 from rujai.profiles.schemas import SubjectRef
 
 _rng = np.random.default_rng()
@@ -110,7 +110,7 @@ def _find_subject(
 ) -> tuple[uuid.UUID, int] | None:
     """The subject's id and serving version; None when unknown or erased (no data to use)."""
     ref = SubjectRef(customer_id=body.customer_id, anonymous_id=body.anonymous_id)
-    return identities.resolve_versions(session, keyring, [ref]).get(ref)
+    return identity_resolve.resolve_versions(session, keyring, [ref]).get(ref)
 
 
 def _in_holdout(
