@@ -1,10 +1,10 @@
 """Fast bulk seeding for ``bench/decide.py``: a brand with 10,000+ customers and 2,000+ items.
 
-Everything goes through the domain services, in their bulk forms where they have one: subjects
-via ``profiles.identities.resolve_many``, items via ``catalog.service.upsert_many``, events via
+Everything goes through the domain services, in their bulk forms where they have one: subjects via
+``profiles.identity_resolve.resolve_many``, items via ``catalog.service.upsert_many``, events via
 ``events.service.ingest`` (1,000 per call, the consent gate applies), grants and withdrawals via
-``consent.service.record`` (one audit entry per 500-customer chunk: seeding is one operation),
-the demo offers, then ``insights.refresh_all`` and ``recommend.train``. Deterministic per seed.
+``consent.service.record`` (one audit entry per 500-customer chunk: seeding is one operation), the
+demo offers, then ``insights.refresh_all`` and ``recommend.train``. Deterministic per seed.
 
 The consent mix (of customers): 70 % recommendations + offers, 10 % of them later withdraw one
 or both (TH-CON-03), 10 % recommendations only, 20 % nothing (they still buy, TH-CON-02; their
@@ -40,7 +40,7 @@ from rujai.personalize import (
     recommend as recommend_service,
 )
 from rujai.policy.schemas import Policy
-from rujai.profiles import identities
+from rujai.profiles import identity_resolve
 from rujai.profiles.schemas import SubjectRef
 from rujai.writer import session_scope
 
@@ -169,7 +169,9 @@ def _seed_subjects(
     for chunk in _chunks(customers, CHUNK):
         refs = [SubjectRef(customer_id=c, anonymous_id=None) for c in chunk]
         with session_scope(factory) as session:
-            identities.resolve_many(session, keyring=keyring, refs=refs, now=signup, create=True)
+            identity_resolve.resolve_many(
+                session, keyring=keyring, refs=refs, now=signup, create=True
+            )
 
 
 # --- consents ------------------------------------------------------------------------------------

@@ -133,11 +133,11 @@ def make_anonymous_subject(
     session: Session, keyring: Keyring, anonymous_id: str = "anon-0001", *, now: datetime = NOW
 ) -> SubjectRead:
     """Get or create the anonymous profile of a device id (no customer id) and return it."""
-    from rujai.profiles import identities
+    from rujai.profiles import identity_resolve
     from rujai.profiles.schemas import SubjectRef
 
     ref = SubjectRef(customer_id=None, anonymous_id=anonymous_id)
-    resolved = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now)[ref]
+    resolved = identity_resolve.resolve_many(session, keyring=keyring, refs=[ref], now=now)[ref]
     return profiles_service.get(session, subject_id=resolved.subject_id)
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from rujai.catalog.models import Item
 from rujai.db import Deferred, make_engine, make_session_factory, register_flusher
 from rujai.errors import install_handlers
-from rujai.writer import Overloaded, WriteFailed, Writer, WriterStopped
+from rujai.write_errors import Overloaded, WriteFailed, WriterStopped
+from rujai.writer import Writer
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 _ITEM = insert(Item.__table__)

@@ -13,7 +13,7 @@ pseudonymous id only.
     ├── NotFound (404, not_found)
     ├── Conflict (409, conflict)
     ├── PayloadTooLarge (413, payload_too_large)
-    └── (rujai.writer) Overloaded (503, overloaded), WriteFailed (503, write_failed)
+    └── (rujai.write_errors) Overloaded (503, overloaded), WriteFailed (503, write_failed)
                                           the write queue is full / a batch could not commit;
                                           both send ``Retry-After``
 """

@@ -22,7 +22,8 @@ transaction, commits that transaction once, and only then completes each unit's 
 - **Forms borrow the writer.** ``lend`` runs a form handler's body as one unit in the writer's
   transaction, for handlers that read what they write (console, privacy center).
 - **Back-pressure, never a hang.** A full queue refuses new units with ``Overloaded`` (503 with
-  ``Retry-After``), the one deliberate 5xx; a stopped writer refuses with ``WriterStopped``.
+  ``Retry-After``), the one deliberate 5xx; a stopped writer refuses with ``WriterStopped``
+  (both in ``rujai.write_errors``).
 - **Reads never wait for it.** Requests read through their own read-only sessions (another pool);
   on SQLite (WAL) readers never block the writer and the writer never blocks readers.
 - **Idle work.** When no unit arrived for ``idle_every_s`` the writer runs ``idle(session)`` in a
@@ -50,7 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.db import Deferred, Staged, flush_deferred, run_kept
-from rujai.errors import AppError
+from rujai.write_errors import Overloaded, WriteFailed, WriterStopped
 
 logger = logging.getLogger(__name__)
 
@@ -60,36 +61,7 @@ Work = Callable[[Session], T]
 DEFAULT_MAX_BATCH = 256
 DEFAULT_MAX_QUEUE = 4096
 DEFAULT_IDLE_EVERY_S = 0.2
-RETRY_AFTER_S = 1
 LEND_TIMEOUT_S = 30.0
-
-
-class Overloaded(AppError):
-    """The write queue is full: try again shortly (503 with ``Retry-After``)."""
-
-    status = 503
-    code = "overloaded"
-    title = "Busy, try again shortly"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retry_after=RETRY_AFTER_S)
-
-
-class WriteFailed(AppError):
-    """The batch holding this write could not be committed; nothing of it was stored (503)."""
-
-    status = 503
-    code = "write_failed"
-    title = "Could not store the change"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retry_after=RETRY_AFTER_S)
-
-
-class WriterStopped(WriteFailed):
-    """The writer is not running (the server is starting or shutting down)."""
-
-    code = "writer_stopped"
 
 
 @dataclass(slots=True)

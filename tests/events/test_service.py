@@ -23,7 +23,7 @@ from rujai.kit.crypto import DecryptionFailed
 from rujai.kit.thai_pii import find_pii, national_id_check_digit
 from rujai.kit.time import utcnow
 from rujai.policy import service as policy_service
-from rujai.profiles import identities as profiles_identities
+from rujai.profiles import identities as profiles_identities, identity_resolve
 from rujai.profiles.models import Subject
 from rujai.profiles.schemas import SubjectRef
 from tests.consent.helpers import count_queries, stored_text
@@ -52,7 +52,7 @@ def count(session: Session, model) -> int:
 
 
 def subject_id_of(session, keyring, customer_id=CUSTOMER):
-    found = profiles_identities.resolve_many(
+    found = identity_resolve.resolve_many(
         session,
         keyring=keyring,
         refs=[SubjectRef(customer_id=customer_id, anonymous_id=None)],

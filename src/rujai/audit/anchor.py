@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rujai.audit import service as audit_service
+from rujai.audit.chain import appended_in, entry_hashes, read_head
 from rujai.audit.errors import AuditHistoryRewritten
 from rujai.audit.schemas import SignedHead
 from rujai.audit.signing import Signer, load_or_create_signer
@@ -36,6 +36,7 @@ from rujai.config import AuditSettings
 
 logger = logging.getLogger(__name__)
 TAIL_BLOCK = 4096
+ANCHOR_INFO_KEY = "rujai.audit.anchor"  # an ``Anchor`` in the session's info (``current_head``)
 
 
 def checkpoint(session: Session, signer: Signer, path: Path, now: datetime) -> SignedHead | None:
@@ -46,11 +47,11 @@ def checkpoint(session: Session, signer: Signer, path: Path, now: datetime) -> S
     ``AuditHistoryRewritten`` instead. ``session`` must not have appended to the log in its open
     transaction (a head that may still roll back must not be signed).
     """
-    if audit_service.appended_in(session):
+    if appended_in(session):
         raise ValueError("checkpoint needs a session without uncommitted audit entries")
     with _locked(path) as fd:
         last = _parse_last(_tail_lines(fd))
-        seq, chain_hash = audit_service.read_head(session)
+        seq, chain_hash = read_head(session)
         if last is not None and seq == last.seq and chain_hash != last.hash:
             raise AuditHistoryRewritten(f"the head at #{seq} differs from its checkpoint")
         if seq == 0 or (last is not None and seq <= last.seq):
@@ -116,7 +117,7 @@ class Anchor:
                 return self._latest
             self._ticked_at = now
             latest = self._latest
-            if latest is not None and audit_service.read_head(session) == (latest.seq, latest.hash):
+            if latest is not None and read_head(session) == (latest.seq, latest.hash):
                 return latest  # idle: one row read, no file touched
             try:
                 self._remember(checkpoint(session, self.signer, self.path, now))
@@ -168,12 +169,12 @@ class CheckpointFile:
 def attach_head_source(factory: sessionmaker[Session], source: Anchor | CheckpointFile) -> None:
     """Make sessions of ``factory`` carry ``source`` (``audit.service.current_head`` reads it)."""
     info = factory.kw.setdefault("info", {})
-    info[audit_service.ANCHOR_INFO_KEY] = source
+    info[ANCHOR_INFO_KEY] = source
 
 
 def _check_still_there(session: Session, last: SignedHead) -> None:
     """Raise unless the chain still holds the last checkpoint's hash at its seq."""
-    stored = audit_service.entry_hashes(session, [last.seq]).get(last.seq)
+    stored = entry_hashes(session, [last.seq]).get(last.seq)
     if stored != last.hash:
         raise AuditHistoryRewritten(
             f"entry #{last.seq} no longer matches the checkpoint signed at {last.at.isoformat()}"

@@ -16,8 +16,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from rujai.audit import service as audit_service
 from rujai.audit.anchor import read_checkpoints
+from rujai.audit.chain import entry_hashes
 from rujai.audit.schemas import AuditVerifyReport, SignedHead
 from rujai.audit.signing import head_signature_ok
 
@@ -120,7 +120,7 @@ def _match_chain(session: Session, length: int, heads: list[tuple[str, SignedHea
     """Raise unless the chain holds every head's hash at its seq (first problem by seq)."""
     distinct = sorted({(h.seq, h.hash): (label, h) for label, h in heads}.values(),
                       key=lambda pair: pair[1].seq)  # fmt: skip
-    stored = audit_service.entry_hashes(session, [h.seq for _, h in distinct if h.seq <= length])
+    stored = entry_hashes(session, [h.seq for _, h in distinct if h.seq <= length])
     for label, head in distinct:
         signed = f"{label} #{head.seq} signed at {head.at.isoformat()}"
         if head.seq > length:

@@ -8,15 +8,9 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
+from rujai.audit.chain import ENTRY_COLUMNS, GENESIS_HASH, VERIFY_BATCH, entry_hash, read_head
 from rujai.audit.models import AuditEntry
 from rujai.audit.schemas import AuditVerifyReport
-from rujai.audit.service import (
-    ENTRY_COLUMNS,
-    GENESIS_HASH,
-    VERIFY_BATCH,
-    entry_hash,
-    read_head,
-)
 
 
 def verify_chain(session: Session, *, batch_size: int = VERIFY_BATCH) -> AuditVerifyReport:

@@ -18,53 +18,60 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from rujai.audit.detail import canonical_numbers, entry_fields, utc
-from rujai.audit.models import AuditEntry, AuditHead
+from rujai.audit.anchor import ANCHOR_INFO_KEY
+from rujai.audit.anchor_check import Anchors, verify_anchored
+from rujai.audit.chain import (
+    ENTRY_COLUMNS,
+    ENTRY_TABLE,
+    GENESIS_HASH,
+    HEAD_CACHE,
+    HEAD_ID,
+    HEAD_TABLE,
+    VERIFY_BATCH,
+    appended_in,
+    entry_hash,
+    entry_hashes,
+    read_head,
+)
+from rujai.audit.checker import verify_chain
+from rujai.audit.detail import entry_fields
+from rujai.audit.models import AuditEntry
 from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport, SignedHead
 from rujai.db import Deferred, defer, is_read_only, register_flusher
 from rujai.errors import Invalid
-from rujai.kit.crypto import canonical_json, sha256_hex
 
-if TYPE_CHECKING:
-    from rujai.audit.anchor_check import Anchors
-
-GENESIS_HASH = "0" * 64
-HEAD_ID = 1
-VERIFY_BATCH = 1000
 MAX_LIST_LIMIT = 500
 DETACHED_LOCK_WAIT_MS = 3000
 
-_ENTRY: Table = AuditEntry.__table__  # type: ignore[assignment]  # a Table at runtime
-_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]  # a Table at runtime
 # Prebuilt statements: building .values() per call costs more than the round trip itself.
-_INSERT_ENTRY = insert(_ENTRY)
+_INSERT_ENTRY = insert(ENTRY_TABLE)
 _MOVE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == HEAD_ID)
+    update(HEAD_TABLE)
+    .where(HEAD_TABLE.c.id == HEAD_ID)
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 _LOCK_HEAD_SQLITE = (  # a write, so SQLite's write lock is taken before the head is read
-    update(_HEAD)
-    .where(_HEAD.c.id == HEAD_ID)
-    .values(seq=_HEAD.c.seq)
-    .returning(_HEAD.c.seq, _HEAD.c.hash)
+    update(HEAD_TABLE)
+    .where(HEAD_TABLE.c.id == HEAD_ID)
+    .values(seq=HEAD_TABLE.c.seq)
+    .returning(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash)
 )
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_LOCK_HEAD = (
+    select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.id == HEAD_ID).with_for_update()
+)
 _NEW_HEAD = {"id": HEAD_ID, "seq": 0, "hash": GENESIS_HASH}
 _CREATE_HEAD = {  # insert-or-ignore, safe against two creators racing
-    "postgresql": postgresql.insert(_HEAD).on_conflict_do_nothing(index_elements=["id"]),
-    "sqlite": sqlite.insert(_HEAD).on_conflict_do_nothing(index_elements=["id"]),
+    "postgresql": postgresql.insert(HEAD_TABLE).on_conflict_do_nothing(index_elements=["id"]),
+    "sqlite": sqlite.insert(HEAD_TABLE).on_conflict_do_nothing(index_elements=["id"]),
 }
-_HEAD_CACHE = "rujai.audit.head"
 _BATCH = "rujai.audit.batch"
-ANCHOR_INFO_KEY = "rujai.audit.anchor"  # an ``Anchor`` in the session's info (``current_head``)
 
 
 def record(
@@ -106,7 +113,7 @@ def _append(session: Session, entries: Sequence[dict[str, Any]]) -> int:
         prev = digest
     session.execute(_INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
     session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    session.info[_HEAD_CACHE] = (session.get_transaction(), seq, prev)
+    session.info[HEAD_CACHE] = (session.get_transaction(), seq, prev)
     return seq
 
 
@@ -133,7 +140,7 @@ def batched(session: Session, *, actor: str, action: str, now: datetime) -> Iter
 
 def _head(session: Session) -> tuple[int, str]:
     """The head as this transaction left it, else lock and read it (locked until commit)."""
-    cached = session.info.get(_HEAD_CACHE)
+    cached = session.info.get(HEAD_CACHE)
     if cached is not None and cached[0] is session.get_transaction():
         return int(cached[1]), str(cached[2])
     return _lock_head(session)
@@ -141,53 +148,12 @@ def _head(session: Session) -> tuple[int, str]:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_head(session: Session, _previous: Any) -> None:
-    session.info.pop(_HEAD_CACHE, None)
+    session.info.pop(HEAD_CACHE, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_head_on_commit(session: Session) -> None:
-    session.info.pop(_HEAD_CACHE, None)
-
-
-def entry_hash(
-    *,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject_id: UUID | None,
-    purpose: str | None,
-    outcome: str | None,
-    detail: Mapping[str, Any],
-    prev_hash: str,
-) -> str:
-    """Return the SHA-256 (hex) of an entry's canonical JSON, chained to ``prev_hash``."""
-    payload = {
-        "seq": seq,
-        "at": utc(at).isoformat(timespec="microseconds"),
-        "actor": actor,
-        "action": action,
-        "subject_id": str(subject_id) if subject_id is not None else None,
-        "purpose": purpose,
-        "outcome": outcome,
-        "detail": canonical_numbers(detail),
-        "prev_hash": prev_hash,
-    }
-    return sha256_hex(canonical_json(payload))
-
-
-ENTRY_COLUMNS = (
-    AuditEntry.seq,
-    AuditEntry.at,
-    AuditEntry.actor,
-    AuditEntry.action,
-    AuditEntry.subject_id,
-    AuditEntry.purpose,
-    AuditEntry.outcome,
-    AuditEntry.detail,
-    AuditEntry.prev_hash,
-    AuditEntry.hash,
-)
+    session.info.pop(HEAD_CACHE, None)
 
 
 def list_entries(
@@ -222,34 +188,8 @@ def verify(
     With ``anchors`` the chain is also checked against signed checkpoints and receipt heads
     (``audit.anchor_check``): that is what catches truncation and wholesale rewrites.
     """
-    from rujai.audit.anchor_check import verify_anchored  # both build on this module
-    from rujai.audit.checker import verify_chain
-
     report = verify_chain(session, batch_size=batch_size)
     return report if anchors is None else verify_anchored(session, report, anchors)
-
-
-def read_head(session: Session) -> tuple[int, str]:
-    """Return the head's (seq, hash) without locking it; (0, genesis) when there is none."""
-    head = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).first()
-    return (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
-
-
-def entry_hashes(session: Session, seqs: Sequence[int]) -> dict[int, str]:
-    """Return the stored hash of each of ``seqs`` that exists."""
-    found: dict[int, str] = {}
-    for start in range(0, len(seqs), VERIFY_BATCH):
-        chunk = list(seqs[start : start + VERIFY_BATCH])
-        rows = session.execute(select(_ENTRY.c.seq, _ENTRY.c.hash).where(_ENTRY.c.seq.in_(chunk)))
-        found.update({int(row.seq): str(row.hash) for row in rows})
-    return found
-
-
-def appended_in(session: Session) -> bool:
-    """Return True if this transaction has appended or queued entries not yet committed."""
-    cached = session.info.get(_HEAD_CACHE)
-    in_this = cached is not None and cached[0] is session.get_transaction()
-    return in_this
 
 
 def current_head(session: Session) -> SignedHead | None:

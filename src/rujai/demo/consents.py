@@ -83,20 +83,35 @@ def consent_plan(
     channel = weighted(rng, CHANNELS)
     if age < 20:
         return _minor(rng, policy, age, signup, language, channel, number)
+    label, changes = _adult_grants(rng, policy, signup, language, channel)
+    later = signup + (now - signup) * rng.uniform(0.3, 0.8)
+    return label, changes + _adult_later(rng, label, later, language, channel)
+
+
+def _adult_grants(
+    rng: random.Random, policy: Policy, signup: datetime, language: Lang, channel: str
+) -> tuple[str, list[Change]]:
+    """Draw an adult's label and the grants made at signup (health for one in seven of all)."""
     label, purposes = adult_mix(rng.random())
     changes = [Change(signup, grant(policy, p, language, channel, "self")) for p in purposes]
     if label == "everything" and rng.random() < HEALTH_SHARE_OF_EVERYTHING:
         changes.append(Change(signup, grant(policy, HEALTH, language, channel, "self")))
         label = "everything_and_health"
-    later = signup + (now - signup) * rng.uniform(0.3, 0.8)
+    return label, changes
+
+
+def _adult_later(
+    rng: random.Random, label: str, later: datetime, language: Lang, channel: str
+) -> list[Change]:
+    """The change of mind the label implies: withdrawals, an objection or a restriction."""
     if label == "withdrew":
         gone = (RECS, OFFERS, EMAIL) if rng.random() < 0.6 else (OFFERS, EMAIL)
-        changes += [Change(later, withdrawal(p, language, channel)) for p in gone]
-    elif label == "objected_marketing":
-        changes.append(Change(later, objection=Objection.DIRECT_MARKETING))
-    elif label == "restricted":
-        changes.append(Change(later, restrict=True))
-    return label, changes
+        return [Change(later, withdrawal(p, language, channel)) for p in gone]
+    if label == "objected_marketing":
+        return [Change(later, objection=Objection.DIRECT_MARKETING)]
+    if label == "restricted":
+        return [Change(later, restrict=True)]
+    return []
 
 
 def adult_mix(u: float) -> tuple[str, tuple[str, ...]]:

@@ -6,13 +6,13 @@ the verdict covers) + recommender + offer bandit; otherwise the non-personalized
 items, the generic offer), never an error → one stored decision with what it relied on → one
 audit entry (the chokepoint's). Reasons reveal at most one personal data point per item or offer.
 
-Throughput: the chokepoint's audit entry and the decision row are deferred to the writer's batch
-(``rujai.writer``), which stores every decision and entry of the batch in one statement each and
-commits before the response is sent. The subject is found with one indexed read that also returns
-its serving version; its consent facts, insights and recommendations come from the per-process
-``serving_cache`` under that version, which database triggers move on every change (a withdrawal
-by any process is seen by the next decide). The verdict itself is evaluated and audited on every
-decide. Item names, models and offers come from per-process caches with version rows.
+Throughput: the chokepoint's audit entry and the decision row (``decision_record``) are deferred to
+the writer's batch (``rujai.writer``), which stores every decision and entry of the batch in one
+statement each and commits before the response is sent. The subject is found with one indexed read
+that also returns its serving version; its consent facts, insights and recommendations come from the
+per-process ``serving_cache`` under that version, which database triggers move on every change (a
+withdrawal by any process is seen by the next decide). The verdict itself is evaluated and audited
+on every decide. Item names, models and offers come from per-process caches with version rows.
 """
 
 from __future__ import annotations
@@ -24,21 +24,22 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from rujai import db
 from rujai.audit import service as audit_service
 from rujai.config import PersonalizeSettings
 from rujai.consent import service as consent_service
 from rujai.errors import Invalid
 from rujai.kit.crypto import Keyring
 from rujai.personalize import (
+    decision_record,
     insights as insights_service,
     offers as offers_service,
     recommend as recommend_service,
     recommend_serving,
 )
+from rujai.personalize.decision_record import Plan
 from rujai.personalize.decision_schemas import (
     DecideCreate,
     DecidedItem,
@@ -49,10 +50,10 @@ from rujai.personalize.models import Decision
 from rujai.personalize.rfm import SEGMENT_LABELS, TIER_LABELS
 from rujai.personalize.serving_cache import CACHE, RECS_TTL_S
 from rujai.policy import service as policy_service
-from rujai.policy.rules import REASON_TEXT, Reason, Verdict
+from rujai.policy.rules import Verdict
 from rujai.policy.schemas import Placement, Policy, Text
 from rujai.policy.service import Permit
-from rujai.profiles import identities
+from rujai.profiles import identity_resolve
 from rujai.profiles.schemas import SubjectRef
 
 _rng = np.random.default_rng()
@@ -61,15 +62,6 @@ POPULAR = Text(th="สินค้ายอดนิยมของร้าน"
 PICKED = Text(th="เลือกให้ตามสิ่งที่คุณชอบ", en="Picked for what you like")
 GENERIC_OFFER = Text(th="ข้อเสนอสำหรับลูกค้าทุกคน", en="An offer for every customer")
 FOR_YOU_OFFER = Text(th="ข้อเสนอที่เลือกให้คุณ", en="An offer picked for you")
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    items: list[DecidedItem]
-    offers: list[DecidedOffer]
-    model_version: str | None
-    insights_used: list[str]
-    segment: str | None
 
 
 def decide(
@@ -104,7 +96,7 @@ def decide(
         plan = _personalized(session, policy, placement, verdict, serving)
     else:
         plan = _fallback(session, placement, body, k)
-    return _store(session, body.placement, placement, verdict, holdout, plan, now)
+    return decision_record.store(session, body.placement, placement, verdict, holdout, plan, now)
 
 
 def _placement(policy: Policy, name: str) -> Placement:
@@ -120,7 +112,7 @@ def _find_subject(
 ) -> tuple[uuid.UUID, int] | None:
     """The subject's id and serving version; None when unknown or erased (no data to use)."""
     ref = SubjectRef(customer_id=body.customer_id, anonymous_id=body.anonymous_id)
-    return identities.resolve_versions(session, keyring, [ref]).get(ref)
+    return identity_resolve.resolve_versions(session, keyring, [ref]).get(ref)
 
 
 def _in_holdout(
@@ -148,7 +140,7 @@ class _Serving:
 
 def _personalized(
     session: Session, policy: Policy, placement: Placement, verdict: Verdict, serving: _Serving
-) -> _Plan:
+) -> Plan:
     subject_id, body, k = serving.subject_id, serving.body, serving.k
     exclude = _context_items(body)
     model = recommend_serving.current_model(session)
@@ -161,7 +153,7 @@ def _personalized(
         return _fallback(session, placement, body, k)
     items, model_version = picked
     if placement.kind == "items":  # no offer: no insight is read, none is used (lineage)
-        return _Plan(items, [], model_version, [], None)
+        return Plan(items, [], model_version, [], None)
     permitted = frozenset(verdict.categories)
     values = CACHE.get(
         ("insights", subject_id, serving.version, permitted),
@@ -173,7 +165,7 @@ def _personalized(
     segment = values.get("rfm_segment")
     offers = _offers(session, policy, placement, values, segment, serving.now)
     used = sorted(values) if offers else []
-    return _Plan(items, offers, model_version, used, segment)
+    return Plan(items, offers, model_version, used, segment)
 
 
 def _picked_items(
@@ -236,13 +228,13 @@ def _offer_reason(variant_key: str, values: Mapping[str, Any]) -> Text:
     return FOR_YOU_OFFER
 
 
-def _fallback(session: Session, placement: Placement, body: DecideCreate, k: int) -> _Plan:
+def _fallback(session: Session, placement: Placement, body: DecideCreate, k: int) -> Plan:
     exclude = _context_items(body)
     items = CACHE.get(  # the same for everyone: no personal data in it
         ("popular", k, exclude), lambda: _popular_items(session, k, exclude), ttl_s=RECS_TTL_S
     )
     offers = _generic_offers(session, placement) if placement.kind != "items" else []
-    return _Plan(items, offers, None, [], None)
+    return Plan(items, offers, None, [], None)
 
 
 def _popular_items(session: Session, k: int, exclude: tuple[str, ...]) -> list[DecidedItem]:
@@ -305,102 +297,6 @@ def _item(
     )
 
 
-def _store(
-    session: Session,
-    placement_name: str,
-    placement: Placement,
-    verdict: Verdict,
-    holdout: bool,
-    plan: _Plan,
-    now: datetime,
-) -> DecisionRead:
-    personalized = verdict.allowed and not holdout and plan.model_version is not None
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "subject_id": verdict.subject_id,
-        "placement": placement_name,
-        "purpose": placement.purpose,
-        "personalized": personalized,
-        "is_holdout": holdout,
-        "reason": verdict.reason.value if not holdout else "holdout",
-        "lawful_basis": verdict.lawful_basis.value if verdict.lawful_basis else None,
-        "consent_record_ids": [str(i) for i in verdict.consent_record_ids] if personalized else [],
-        "insights_used": plan.insights_used,
-        "model_version": plan.model_version,
-        "segment": plan.segment,
-        "items": [i.model_dump() for i in plan.items],
-        "offers": [o.model_dump() for o in plan.offers],
-        "created_at": now,
-    }  # the row as a dict: no ORM object on the hot path
-    db.defer(session, db.Deferred(_DEFERRED_KIND, values))  # stored with the writer's batch
-    return _read_values(values, plan)
-
-
-def _read_values(values: Mapping[str, Any], plan: _Plan) -> DecisionRead:
-    """The schema of a row just built from ``plan`` (its parts are already valid models)."""
-    return DecisionRead.model_construct(
-        **{name: values[name] for name in _READ_FIELDS},
-        reason_text=_reason_text(values["reason"]),
-        items=plan.items,
-        offers=plan.offers,
-    )
-
-
-_READ_FIELDS = (
-    "id", "placement", "purpose", "personalized", "is_holdout", "lawful_basis",
-    "consent_record_ids", "insights_used", "model_version", "segment", "reason", "created_at",
-)  # fmt: skip
-
-
-_DECISION: Table = Decision.__table__  # type: ignore[assignment]  # a Table at runtime
-_INSERT_DECISION = insert(_DECISION)
-_DEFERRED_KIND = "decision"
-
-
-def _insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
-    """The writer's flusher: every decision of a batch in one statement."""
-    session.execute(_INSERT_DECISION, rows)
-
-
-db.register_flusher(_DEFERRED_KIND, _insert_decisions)
-
-
-def _read(row: Decision, plan: _Plan | None = None) -> DecisionRead:
-    """The schema of a row; ``plan`` passes the items and offers it was built from as they are."""
-    items = plan.items if plan else [DecidedItem.model_validate(i) for i in row.items]
-    offers = plan.offers if plan else [DecidedOffer.model_validate(o) for o in row.offers]
-    return DecisionRead(
-        id=row.id,
-        placement=row.placement,
-        purpose=row.purpose,
-        personalized=row.personalized,
-        is_holdout=row.is_holdout,
-        lawful_basis=row.lawful_basis,
-        consent_record_ids=list(row.consent_record_ids),
-        insights_used=list(row.insights_used),
-        model_version=row.model_version,
-        segment=row.segment,
-        reason=row.reason,
-        reason_text=_reason_text(row.reason),
-        items=items,
-        offers=offers,
-        created_at=row.created_at,
-    )
-
-
-HOLDOUT_TEXT = Text(
-    th="คุณอยู่ในกลุ่มเปรียบเทียบ จึงเห็นรายการมาตรฐาน",
-    en="You are in our comparison group, so you see our standard selection.",
-)
-
-
-def _reason_text(reason: str) -> Text:
-    if reason == "holdout":
-        return HOLDOUT_TEXT
-    th, en = REASON_TEXT[Reason(reason)]
-    return Text(th=th, en=en)
-
-
 def list_for_subject(
     session: Session, *, subject_id: uuid.UUID, limit: int = 50
 ) -> list[DecisionRead]:
@@ -411,7 +307,7 @@ def list_for_subject(
         .order_by(Decision.created_at.desc())
         .limit(limit)
     )
-    return [_read(row) for row in rows]
+    return [decision_record.read(row) for row in rows]
 
 
 def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[DecisionRead]:

@@ -14,7 +14,14 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from rujai.policy.schemas import LawfulBasis, Policy, PolicyIndex, Purpose, PurposeIndex
+from rujai.policy.schemas import (
+    AgeRule,
+    LawfulBasis,
+    Policy,
+    PolicyIndex,
+    Purpose,
+    PurposeIndex,
+)
 
 Role = Literal["subject", "guardian"]
 
@@ -229,23 +236,43 @@ def _consent(
     latest = max(facts.values(), key=_recency, default=None)
     if latest is not None and latest.action == "withdraw":
         return (Reason.WITHDRAWN, ())  # TH-CON-03: whoever withdrew last, it stops at once
-    age = subject.age
     rule = policy.strictest_age_rule
-    if subject.is_incapacitated or (age is not None and age < rule.guardian_only_below):
-        # TH-MIN-01: only a parent, guardian or curator can consent.
-        if guardian is None:
-            return (Reason.GUARDIAN_CONSENT_REQUIRED, ())
-        return _valid(guardian, purpose, sensitive, now), (guardian.record_id,)
+    if _guardian_only(subject, rule):
+        return _guardian_consent(guardian, purpose, sensitive, now)
     if own is None:
         return (Reason.NO_CONSENT, ())
     own_reason = _valid(own, purpose, sensitive, now)
     if own_reason is not Reason.ALLOWED_CONSENT:
         return (own_reason, ())
-    if age is None or age >= rule.majority_age:
+    if subject.age is None or subject.age >= rule.majority_age:
         return (Reason.ALLOWED_CONSENT, (own.record_id,))
-    needs_co_consent = purpose.profiling or purpose.direct_marketing
+    return _minor_consent(own, guardian, purpose, sensitive, now)
+
+
+def _guardian_only(subject: SubjectFacts, rule: AgeRule) -> bool:
+    """Return True where only a parent, guardian or curator can consent (TH-MIN-01)."""
+    age = subject.age
+    return subject.is_incapacitated or (age is not None and age < rule.guardian_only_below)
+
+
+def _guardian_consent(
+    guardian: ConsentFact | None, purpose: Purpose, sensitive: bool, now: datetime
+) -> tuple[Reason, tuple[UUID, ...]]:
     if guardian is None:
-        if needs_co_consent:
+        return (Reason.GUARDIAN_CONSENT_REQUIRED, ())
+    return _valid(guardian, purpose, sensitive, now), (guardian.record_id,)
+
+
+def _minor_consent(
+    own: ConsentFact,
+    guardian: ConsentFact | None,
+    purpose: Purpose,
+    sensitive: bool,
+    now: datetime,
+) -> tuple[Reason, tuple[UUID, ...]]:
+    """A minor who may consent, with a valid grant of their own: does a guardian co-consent?"""
+    if guardian is None:
+        if purpose.profiling or purpose.direct_marketing:
             return (Reason.GUARDIAN_CO_CONSENT_PENDING, ())  # TH-MIN-01: pending until it arrives
         return (Reason.ALLOWED_CONSENT, (own.record_id,))
     guardian_reason = _valid(guardian, purpose, sensitive, now)

@@ -24,7 +24,7 @@ from rujai.errors import Conflict, NotFound
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Policy
-from rujai.profiles import identities, traits as profiles_traits
+from rujai.profiles import identities, identity_resolve, traits as profiles_traits
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 from rujai.profiles.models import Identity, Subject, SubjectMerge, Trait
 from rujai.profiles.schemas import (
@@ -55,7 +55,7 @@ def identify(
     """Link an anonymous id to a known customer, merging the anonymous profile, and set traits."""
     profiles_traits.parse_traits(policy, body.traits, now=now)  # a 422 before any write
     ref = SubjectRef(customer_id=body.customer_id, anonymous_id=None)
-    known = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now)[ref]
+    known = identity_resolve.resolve_many(session, keyring=keyring, refs=[ref], now=now)[ref]
     if known.data_key is None:
         raise SubjectErased(f"subject {known.subject_id} has been erased")
     merge_id = None
@@ -88,7 +88,9 @@ def _link_anonymous(
 ) -> uuid.UUID | None:
     """Tie the anonymous id to the subject; merge its profile if it has one. Return the merge id."""
     ref = SubjectRef(customer_id=None, anonymous_id=anonymous_id)
-    found = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now, create=False)
+    found = identity_resolve.resolve_many(
+        session, keyring=keyring, refs=[ref], now=now, create=False
+    )
     if ref not in found:
         identities.add_identity(
             session, keyring=keyring, subject_id=subject_id, kind="anonymous",

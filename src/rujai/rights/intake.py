@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from rujai.profiles.sealing import seal_value, subject_key
 from rujai.rights import service
 from rujai.rights.models import RightsRequest
 from rujai.rights.notifier import Notifier
-from rujai.rights.schemas import STAFF_CHANNELS, RequestCreate, RequestRead
+from rujai.rights.schemas import STAFF_CHANNELS, RequestCreate, RequestDetail, RequestRead
 
 
 def submit(
@@ -89,24 +90,43 @@ def _check_channel(body: RequestCreate, staff: bool) -> bool:
 
 
 def _check_detail(policy: Policy, body: RequestCreate) -> None:
-    detail, kind = body.detail, body.kind
-    if kind in ("objection", "objection_lift") and detail.objection is None:
+    """Refuse a request whose ``detail`` lacks what its kind needs (422 naming the field)."""
+    check = _DETAIL_CHECKS.get(body.kind)
+    if check is not None:
+        check(policy, body.detail)
+
+
+def _check_objection(_policy: Policy, detail: RequestDetail) -> None:
+    if detail.objection is None:
         message = "detail.objection is required for an objection (TH-DSR-03)"
         raise Invalid(message, field="detail.objection")
-    if kind == "withdrawal":
-        if detail.purpose is None:
-            raise Invalid("detail.purpose is required for a withdrawal", field="detail.purpose")
-        try:
-            consent_service.consent_purpose(policy, detail.purpose)
-        except Invalid as e:
-            raise Invalid(e.message, field="detail.purpose") from e
-    if kind == "rectification" and (detail.traits is None) == (detail.remove_interest is None):
+
+
+def _check_withdrawal(policy: Policy, detail: RequestDetail) -> None:
+    if detail.purpose is None:
+        raise Invalid("detail.purpose is required for a withdrawal", field="detail.purpose")
+    try:
+        consent_service.consent_purpose(policy, detail.purpose)
+    except Invalid as e:
+        raise Invalid(e.message, field="detail.purpose") from e
+
+
+def _check_rectification(_policy: Policy, detail: RequestDetail) -> None:
+    if (detail.traits is None) == (detail.remove_interest is None):
         raise Invalid(
             "a rectification needs exactly one of detail.traits or detail.remove_interest",
             field="detail",
         )
-    if kind == "rectification" and detail.traits is not None and not detail.traits:
+    if detail.traits is not None and not detail.traits:
         raise Invalid("detail.traits must name at least one trait", field="detail.traits")
+
+
+_DETAIL_CHECKS: dict[str, Callable[[Policy, RequestDetail], None]] = {
+    "objection": _check_objection,
+    "objection_lift": _check_objection,
+    "withdrawal": _check_withdrawal,
+    "rectification": _check_rectification,
+}
 
 
 def _find_subject(session: Session, keyring: Keyring, body: RequestCreate) -> uuid.UUID | None:

@@ -83,23 +83,36 @@ def offer_fields(form: FormData) -> dict[str, Any]:
 
 
 def _eligibility(form: FormData) -> dict[str, Any]:
-    rules: dict[str, Any] = {}
-    for name in LIST_RULES:
-        chosen = [v for v in form.getlist(f"eligibility.{name}") if isinstance(v, str) and v]
-        if chosen:
-            rules[name] = chosen
-    for name in NUMBER_RULES:
-        if value := text(form, f"eligibility.{name}"):
-            rules[name] = value
+    rules: dict[str, Any] = {**_list_rules(form), **_number_rules(form)}
     categories = [c.strip() for c in text(form, "eligibility.categories_any").split(",")]
     if any(categories):
         rules["categories_any"] = [c for c in categories if c]
     if traits := text(form, "eligibility.traits_any"):
-        try:
-            rules["traits_any"] = json.loads(traits)
-        except ValueError as e:
-            raise Invalid("traits: not valid JSON", field="eligibility.traits_any") from e
+        rules["traits_any"] = _traits_json(traits)
     return rules
+
+
+def _list_rules(form: FormData) -> dict[str, list[str]]:
+    """The rules with several values (checkboxes) that have at least one chosen."""
+    rules = {}
+    for name in LIST_RULES:
+        chosen = [v for v in form.getlist(f"eligibility.{name}") if isinstance(v, str) and v]
+        if chosen:
+            rules[name] = chosen
+    return rules
+
+
+def _number_rules(form: FormData) -> dict[str, str]:
+    """The numeric rules that were filled in, as typed (the schema parses them)."""
+    filled = ((name, text(form, f"eligibility.{name}")) for name in NUMBER_RULES)
+    return {name: value for name, value in filled if value}
+
+
+def _traits_json(traits: str) -> Any:
+    try:
+        return json.loads(traits)
+    except ValueError as e:
+        raise Invalid("traits: not valid JSON", field="eligibility.traits_any") from e
 
 
 def _variants(form: FormData) -> dict[str, dict[str, str]]:
@@ -119,20 +132,30 @@ def form_context(policy: Policy, lang: Lang, offer: OfferRead | None) -> dict[st
         "kinds": KINDS,
         "purposes": [(pid, p.title.get(lang)) for pid, p in policy.purposes.items()],
         "audiences": audiences(lang),
-        "more_open": any(
-            k in TIER_LABELS or k in AGE_BANDS for k in (offer.variants if offer else {})
-        ),
+        "more_open": _targets_more(offer),
         "segments": [(c, getattr(lbl, lang)) for c, lbl in SEGMENT_LABELS.items()],
         "tiers": [(c, getattr(lbl, lang)) for c, lbl in TIER_LABELS.items()],
         "age_bands": AGE_BANDS,
         "number_rules": NUMBER_RULES,
         "rules": rules,
-        "categories_any": ", ".join(rules.get("categories_any") or []),
-        "traits_any": json.dumps(rules["traits_any"], ensure_ascii=False)
-        if rules.get("traits_any")
-        else "",
+        **_rule_texts(rules),
         "valid_from": local_input(offer.valid_from if offer else None),
         "valid_until": local_input(offer.valid_until if offer else None),
+    }
+
+
+def _targets_more(offer: OfferRead | None) -> bool:
+    """Whether the offer has a variant for a tier or age band (the form opens that section)."""
+    variants = offer.variants if offer else {}
+    return any(k in TIER_LABELS or k in AGE_BANDS for k in variants)
+
+
+def _rule_texts(rules: dict[str, Any]) -> dict[str, str]:
+    """The free-text rules as the form's inputs show them."""
+    traits = rules.get("traits_any")
+    return {
+        "categories_any": ", ".join(rules.get("categories_any") or []),
+        "traits_any": json.dumps(traits, ensure_ascii=False) if traits else "",
     }
 
 
