@@ -104,17 +104,27 @@ def _chunk_events(
     for raw_sid, kind, category, occurred, sealed, is_partner in session.execute(stmt):
         sid = by_raw[raw_sid]
         subject = chunk[sid]
-        if not permits.covers(sid, category):
+        if not _readable(permits, subject, category, is_partner):
             continue
-        if is_partner and not subject.partner_notified:
-            continue  # TH-IND-01: not collected from the subject, who was not told yet
         properties: Mapping[str, Any] = {}
         if open_types is None or kind in open_types:
-            cipher = ciphers.get(sid)
-            if cipher is None:
-                cipher = ciphers[sid] = AESGCM(subject.data_key)
-            properties = _open(cipher, sid, sealed)
+            properties = _open(_cipher(ciphers, subject), sid, sealed)
         yield PermittedEvent(sid, kind, category, occurred, properties)
+
+
+def _readable(permits: PermitSet, subject: ReadableSubject, category: str, partner: bool) -> bool:
+    """The permit covers the category, and partner data only once the subject was told."""
+    if partner and not subject.partner_notified:
+        return False  # TH-IND-01: not collected from the subject, who was not told yet
+    return permits.covers(subject.subject_id, category)
+
+
+def _cipher(ciphers: dict[uuid.UUID, AESGCM], subject: ReadableSubject) -> AESGCM:
+    """One AES-GCM object per subject, made when first needed."""
+    cipher = ciphers.get(subject.subject_id)
+    if cipher is None:
+        cipher = ciphers[subject.subject_id] = AESGCM(subject.data_key)
+    return cipher
 
 
 def newest_items(
@@ -145,7 +155,7 @@ def newest_items(
             stmt = stmt.order_by(Event.occurred_at.desc(), Event.id).limit(limit)
         for sid, category, is_partner, sealed in session.execute(stmt):
             subject = readable[sid]
-            if not permits.covers(sid, category) or (is_partner and not subject.partner_notified):
+            if not _readable(permits, subject, category, is_partner):
                 continue
             item = _item(ciphers, subject, sealed)
             if item:

@@ -236,20 +236,24 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     connection = session.connection()
     dialect, names = connection.dialect, [c.name for c in _TABLE.columns]
-    columns = []
-    for column in _TABLE.columns:
-        bind = column.type.dialect_impl(dialect).bind_processor(dialect)
-        values = [row[column.name] for row in rows]
-        if bind is not None and column.name == "value":
-            values = [bind(v) for v in values]
-        elif bind is not None:
-            memo = {v: bind(v) for v in set(values)}  # subject, lineage, time: few distinct
-            values = [memo[v] for v in values]
-        columns.append(values)
+    columns = [
+        _bound(column, dialect, [row[column.name] for row in rows]) for column in _TABLE.columns
+    ]
     params = list(zip(*columns, strict=True))
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO insight ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"  # noqa: S608 - names from the table metadata, values bound
     connection.exec_driver_sql(sql, params)
+
+
+def _bound(column: Any, dialect: Any, values: list[Any]) -> list[Any]:
+    """Return ``values`` as the driver takes them for ``column``."""
+    bind = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if bind is None:
+        return values
+    if column.name == "value":
+        return [bind(v) for v in values]
+    memo = {v: bind(v) for v in set(values)}  # subject, lineage, time: few distinct
+    return [memo[v] for v in values]
 
 
 def _delete_derived(session: Session, subject_ids: Sequence[uuid.UUID]) -> int:

@@ -57,17 +57,20 @@ class Scope:
 def scope_of(policy: Policy) -> Scope:
     """Return the profiling purposes with the event and birth-date categories they declare."""
     birth = policy.traits.get(BIRTH_DATE)
-    sources = {t.category for t in policy.event_types.values()}
-    if birth is not None:
-        sources.add(birth.category)
+    birth_category = birth.category if birth is not None else None
+    sources = {t.category for t in policy.event_types.values()} | {birth_category} - {None}
     purposes = tuple(
         (pid, tuple(c for c in p.categories if c in sources))
         for pid, p in policy.purposes.items()
         if p.profiling
     )
+    return Scope(purposes, _opened_types(policy), birth_category)
+
+
+def _opened_types(policy: Policy) -> frozenset[str]:
+    """Event types whose properties insights open: purchases and those with a product category."""
     types = policy.event_types.items()
-    opened = frozenset(n for n, t in types if n == PURCHASE or "category" in t.properties)
-    return Scope(purposes, opened, birth.category if birth is not None else None)
+    return frozenset(n for n, t in types if n == PURCHASE or "category" in t.properties)
 
 
 def permits_for(

@@ -210,9 +210,12 @@ def _subject_refusal(
 ) -> Reason | None:
     if subject.is_restricted and request.action not in KEPT_UNDER_RESTRICTION:
         return Reason.RESTRICTED  # TH-DSR-05
-    objections = subject.objections
-    if not objections or request.action is Action.ANSWER_RIGHTS:
+    if not subject.objections or request.action is Action.ANSWER_RIGHTS:
         return None
+    return _objection(entry, subject.objections)
+
+
+def _objection(entry: PurposeIndex, objections: frozenset[str]) -> Reason | None:
     purpose = entry.purpose
     if purpose.direct_marketing and Objection.DIRECT_MARKETING in objections:
         return Reason.OBJECTED_DIRECT_MARKETING  # TH-DSR-03: always honoured
