@@ -8,7 +8,7 @@ from rujai.events import models as events_models
 from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
 from rujai.rights import models as rights_models
-from rujai.web import staff_models
+from rujai.staff import models as staff_models
 
 __all__ = [
     "apikeys_models",

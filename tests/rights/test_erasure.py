@@ -24,9 +24,10 @@ from rujai.personalize.decision_schemas import DecideCreate
 from rujai.personalize.models import OfferArm, RecommenderMember
 from rujai.policy.schemas import Policy
 from rujai.profiles import merge as profiles_merge, service as profiles_service
+from rujai.profiles.models import Suppression
 from rujai.profiles.schemas import IdentifyCreate
 from rujai.rights import erasure, verify
-from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, Suppression
+from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest
 from rujai.writer import session_scope
 from tests.factories import make_consent, track_event
 

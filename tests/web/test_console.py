@@ -32,7 +32,8 @@ from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import intake, notifier, verification
 from rujai.rights.schemas import RequestCreate
-from rujai.web import charts, staff
+from rujai.staff import service as staff
+from rujai.web import charts
 from rujai.web.routes import console_auth
 from rujai.writer import session_scope
 from tests.factories import make_consent

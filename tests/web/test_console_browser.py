@@ -18,7 +18,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from rujai.rights import notifier, verify as rights_verify
-from rujai.web import staff
+from rujai.staff import service as staff
 from rujai.writer import session_scope
 from tests.web import live, seeding
 

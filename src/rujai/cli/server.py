@@ -22,7 +22,7 @@ from rujai.errors import Invalid
 from rujai.kit.crypto import create_master_key_file
 from rujai.kit.time import utcnow
 from rujai.main import create_app
-from rujai.web import staff as staff_service
+from rujai.staff import service as staff_service
 
 DEMO_SCOPES = ["admin", "decide", "track", "consent"]
 

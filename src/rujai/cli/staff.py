@@ -12,8 +12,8 @@ from rich.table import Table
 from rujai.cli._context import console, exits_on_error, session
 from rujai.errors import Invalid
 from rujai.kit.time import utcnow
-from rujai.web import staff as staff_service
-from rujai.web.staff import StaffCreate, StaffRead
+from rujai.staff import service as staff_service
+from rujai.staff.service import StaffCreate, StaffRead
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -25,7 +25,7 @@ from rujai.profiles import service as profiles_service
 from rujai.profiles.models import Identity, Subject
 from rujai.profiles.schemas import ResolvedSubject, SubjectRef
 from rujai.profiles.sealing import normalise_identity, seal_value
-from rujai.rights.suppression import CUSTOMER_KIND, suppressed_many
+from rujai.profiles.suppression import CUSTOMER_KIND, suppressed_many
 
 IN_CHUNK = 500  # bound parameters per IN (...), well under SQLite's and PostgreSQL's limits
 MAX_MERGE_HOPS = 8

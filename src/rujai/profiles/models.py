@@ -125,3 +125,15 @@ class TraitRevision(Base):
     value_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     replaced_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(String(32))  # rectification | update
+
+
+class Suppression(Base):
+    """What is left of an erased identity: its blind index only, so a re-import is flagged."""
+
+    __tablename__ = "suppression"
+    __personal__ = ("blind",)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    blind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -52,15 +52,16 @@ from rujai.profiles import (
     identities,
     sealing,
     service as profiles_service,
+    suppression,
     traits as profiles_traits,
 )
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 
 # Stand-ins (see _erase_profile_leftovers / _family): the profiles domain has no function for these.
 from rujai.profiles.models import Identity, Subject, SubjectMerge, TraitRevision
-from rujai.rights import suppression, verify
+from rujai.profiles.suppression import CUSTOMER_KIND, is_suppressed, suppress, suppressed_many
+from rujai.rights import verify
 from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, VerificationCode
-from rujai.rights.suppression import CUSTOMER_KIND, is_suppressed, suppress, suppressed_many
 
 HOLD_KIND = "tax_invoice"
 HOLD_YEARS = 5

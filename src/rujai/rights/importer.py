@@ -37,10 +37,14 @@ from rujai.events.schemas import EventRead, TrackEvent
 from rujai.kit.crypto import Keyring
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Policy
-from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
+from rujai.profiles import (
+    identities,
+    service as profiles_service,
+    suppression,
+    traits as profiles_traits,
+)
 from rujai.profiles.schemas import AGE_BANDS, SubjectRef
 from rujai.profiles.sealing import normalise_identity
-from rujai.rights import suppression
 from rujai.rights.export_format import ExportConsent, ExportDocument
 
 EXPORT_JSON = "export.json"

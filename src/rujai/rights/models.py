@@ -85,18 +85,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
-class Suppression(Base):
-    """What is left of an erased identity: its blind index only, so a re-import is flagged."""
-
-    __tablename__ = "suppression"
-    __personal__ = ("blind",)
-
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    blind: Mapped[str] = mapped_column(String(64), primary_key=True)
-    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
 class LegalHold(Base):
     """A minimal record the law requires us to keep after erasure (e.g. a tax invoice, 5 years)."""
 

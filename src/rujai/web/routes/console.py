@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from rujai.db import SessionDep
 from rujai.deps import PolicyDep, SettingsDep
 from rujai.kit.time import utcnow
-from rujai.web import staff as staff_service
+from rujai.staff import service as staff_service
 from rujai.web.i18n import resolve_lang
 from rujai.web.routes import (
     console_customers,

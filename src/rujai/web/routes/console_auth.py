@@ -26,10 +26,10 @@ from fastapi.routing import APIRoute, APIRouter
 from rujai.db import SessionDep
 from rujai.errors import Forbidden, Unauthorized
 from rujai.kit.time import utcnow
-from rujai.web import staff as staff_service
+from rujai.staff import service as staff_service
+from rujai.staff.service import LoginThrottle, StaffRead
 from rujai.web.render import is_htmx, render, web_error_of
 from rujai.web.security import WebSession, WebSessionDep, end_session
-from rujai.web.staff import LoginThrottle, StaffRead
 
 STAFF_KEY = "staff_id"
 SINCE_KEY = "staff_at"

@@ -30,10 +30,10 @@ from rujai.policy import service as policy_service
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.profiles.schemas import IdentityRead
+from rujai.staff.service import StaffRead
 from rujai.web.i18n import Lang, resolve_lang
 from rujai.web.routes.console_auth import StaffDep, console_router
 from rujai.web.routes.console_view import show
-from rujai.web.staff import StaffRead
 
 router = console_router()
 

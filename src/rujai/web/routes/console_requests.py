@@ -20,11 +20,11 @@ from rujai.deps import KeyringDep, PolicyDep
 from rujai.kit.time import utcnow
 from rujai.rights import notifier, processing, service as rights_service, verification
 from rujai.rights.schemas import REFUSAL_CODES, TRANSITIONS, RequestRead
+from rujai.staff.service import StaffRead
 from rujai.web.i18n import Lang, resolve_lang
 from rujai.web.render import is_htmx
 from rujai.web.routes.console_auth import StaffDep, console_router, go
 from rujai.web.routes.console_view import show
-from rujai.web.staff import StaffRead
 
 router = console_router()
 

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from rujai.errors import Invalid
+from rujai.staff.service import StaffRead
 from rujai.web.render import render
 from rujai.web.routes import console_messages
-from rujai.web.staff import StaffRead
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 

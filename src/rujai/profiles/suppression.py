@@ -1,9 +1,11 @@
 """Suppression (TH-DSR-04): what is left of an erased person is their blind indexes, nothing else.
 
-``rights.erasure`` writes one ``suppression`` row per blind index of an erased person (the
-customer ref and every identity); a later import or ingest of the same identifier can then be
-flagged instead of silently re-creating the person. The values themselves are never kept: a blind
-index is a keyed HMAC that only this installation's keyring can recompute from a known value.
+Erasure (``rights.erasure``) writes, through this module, one ``suppression`` row per blind index
+of an erased person (the customer ref and every identity); a later import or ingest of the same
+identifier can then be flagged instead of silently re-creating the person. Profiles owns the table
+because it owns identities: resolution checks it without calling up into ``rights``. The values
+themselves are never kept: a blind index is a keyed HMAC that only this installation's keyring can
+recompute from a known value.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rujai.rights.models import Suppression
+from rujai.profiles.models import Suppression
 
 CUSTOMER_KIND = "customer"  # the kind of a customer ref's suppression (identities use theirs)
 IN_CHUNK = 500  # bound parameters per IN (...)

@@ -28,7 +28,7 @@ from rujai.audit import service as audit_service
 from rujai.db import keep_even_on_rollback
 from rujai.errors import AppError, Conflict, NotFound, Unauthorized
 from rujai.kit.time import as_utc
-from rujai.web.staff_models import StaffUser
+from rujai.staff.models import StaffUser
 
 Role = Literal["marketer", "dpo", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
