@@ -24,6 +24,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import rujai.listeners
 import rujai.models_registry  # noqa: F401 - fills Base.metadata
 from rujai.config import Settings
 from rujai.db import Base, make_engine, make_session_factory, upgrade

@@ -1,9 +1,12 @@
 """Import the modules that listen to ``kit.signals`` so that every process registers them.
 
 ``main.create_app`` and the CLI import this module: a withdrawal recorded from either one unlearns
-the subject from the recommender, clears derived insights and, on erasure, bandit statistics.
+the subject from the recommender, clears derived insights and, on erasure, bandit statistics; a
+profile merge moves the subject's consents and events (``profiles.merge`` refuses to run without).
 """
 
+from rujai.consent import merge as consent_merge
+from rujai.events import service as events_service
 from rujai.personalize import insights, offers, recommend
 
-__all__ = ["insights", "offers", "recommend"]
+__all__ = ["consent_merge", "events_service", "insights", "offers", "recommend"]

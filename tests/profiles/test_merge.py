@@ -13,6 +13,7 @@ from rujai.consent.models import ConsentRecord
 from rujai.errors import Conflict, NotFound
 from rujai.events import service as events_service
 from rujai.events.models import Event
+from rujai.kit import signals
 from rujai.policy import service as policy_service
 from rujai.policy.notice import purpose_notice_hash
 from rujai.policy.rules import Reason
@@ -281,3 +282,15 @@ def test_merged_rows_are_resealed_for_the_target(session, keyring, policy):
     assert traits.export_subject(session, keyring=keyring, subject_id=known.id).traits[
         "last_name"
     ] == ("ใจดี")
+
+
+def test_a_merge_refuses_to_run_when_a_domain_could_not_move_its_rows(
+    session, keyring, policy, monkeypatch
+):
+    """Profiles asks consent and events to move their rows through signals; without a handler the
+    merge stops before changing anything (no events left behind on the anonymous side)."""
+    known, anon = _profiles_with_data(session, keyring, policy)
+    monkeypatch.setattr(signals, "_merge_parts", {})
+    with pytest.raises(signals.MissingHandler, match="consent, events"):
+        _merge(session, keyring, policy, anon, known)
+    assert session.get(Subject, anon.id).merged_into_id is None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from rujai.consent import service as consent_service
 from rujai.consent.models import ConsentRecord, ConsentState
 from rujai.consent.schemas import ROLE_OF_ACTOR
+from rujai.kit import signals
 from rujai.policy.rules import Role
 from rujai.policy.schemas import Policy
 from rujai.profiles.schemas import ConsentMergeChange, ConsentMergeReason
@@ -236,3 +237,30 @@ def _change(
         previous_record_id=previous.id if previous is not None else None,
         reason=reason,
     )
+
+
+def _on_merge(
+    session: Session,
+    *,
+    policy: Policy,
+    from_subject_id: uuid.UUID,
+    into_subject_id: uuid.UUID,
+    now: datetime,
+    **_: object,
+) -> dict[str, object]:
+    changes = merge_consents(
+        session, policy=policy, from_subject_id=from_subject_id,
+        into_subject_id=into_subject_id, now=now,
+    )  # fmt: skip
+    return {"consent_changes": [c.model_dump(mode="json") for c in changes]}
+
+
+def _on_unmerge(
+    session: Session, *, policy: Policy, detail: dict[str, Any], now: datetime, **_: object
+) -> dict[str, object]:
+    changes = [ConsentMergeChange.model_validate(c) for c in detail["consent_changes"]]
+    undone = unmerge_consents(session, policy=policy, changes=changes, now=now)
+    return {"undo_consent_changes": [c.model_dump(mode="json") for c in undone]}
+
+
+signals.on_subject_merge("consent", _on_merge, _on_unmerge)  # profiles.merge asks through it

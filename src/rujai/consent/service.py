@@ -350,3 +350,6 @@ def _status(
         reason_text=Text(th=verdict.text("th"), en=verdict.text("en")),
         last_recorded_at=consent_history.latest_recorded_at(facts.consents.get(purpose_id, {})),
     )
+
+
+signals.provide_subject_facts(subject_facts)  # profiles' collection gate reads through it

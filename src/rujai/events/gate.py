@@ -18,9 +18,8 @@ from typing import Any, NamedTuple, Protocol
 
 from rujai.events.schemas import MAX_FUTURE, OLDEST, new_message_id, timestamp_problem
 from rujai.kit.thai_pii import find_pii, mask_pii
-from rujai.policy.rules import Action, SubjectFacts
+from rujai.policy.rules import Action, SubjectFacts, decide
 from rujai.policy.schemas import EventType, Policy
-from rujai.policy.service import decide
 from rujai.profiles.schemas import SubjectRef
 
 # Why an event is dropped: stable codes, shown to the client and counted (no personal data).

@@ -26,6 +26,7 @@ from rujai.errors import Invalid
 from rujai.events.errors import EventsSealedAway
 from rujai.events.models import Event, EventDropCount
 from rujai.events.schemas import DropCountRead, EventRead
+from rujai.kit import signals
 from rujai.kit.crypto import NONCE_BYTES, Keyring, open_sealed, seal
 from rujai.policy.service import Permit
 from rujai.profiles import sealing as profiles_sealing
@@ -328,3 +329,36 @@ def _read(key: bytes, row: Event) -> EventRead:
         source=row.source,
         is_partner_data=row.is_partner_data,
     )
+
+
+def _on_merge(
+    session: Session,
+    *,
+    keyring: Keyring,
+    from_subject_id: uuid.UUID,
+    into_subject_id: uuid.UUID,
+    **_: object,
+) -> dict[str, object]:
+    moved = reassign(
+        session, keyring=keyring, from_subject_id=from_subject_id, to_subject_id=into_subject_id
+    )
+    return {"event_ids": [str(i) for i in moved]}
+
+
+def _on_unmerge(
+    session: Session,
+    *,
+    keyring: Keyring,
+    from_subject_id: uuid.UUID,
+    into_subject_id: uuid.UUID,
+    detail: dict[str, Any],
+    **_: object,
+) -> dict[str, object]:
+    reassign(
+        session, keyring=keyring, from_subject_id=into_subject_id, to_subject_id=from_subject_id,
+        event_ids=[uuid.UUID(i) for i in detail["event_ids"]],
+    )  # fmt: skip
+    return {}
+
+
+signals.on_subject_merge("events", _on_merge, _on_unmerge)  # profiles.merge asks through it

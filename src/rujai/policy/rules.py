@@ -7,7 +7,7 @@ allowed is refused with a reason code. See ``policy/README.md`` for the pipeline
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -340,3 +340,17 @@ def _deny(
         policy_version=policy.version,
         subject_id=subject.subject_id,
     )
+
+
+def decide(
+    policy: Policy,
+    facts: SubjectFacts,
+    *,
+    purpose: str,
+    categories: Sequence[str],
+    action: Action,
+    now: datetime,
+) -> Verdict:
+    """Evaluate one use without loading or auditing (the door and batch paths that audit once)."""
+    request = CheckRequest(purpose=purpose, categories=tuple(categories), action=action)
+    return evaluate(request, policy, facts, now)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -24,120 +23,21 @@ from rujai.consent import service as consent_service
 from rujai.db import keep_even_on_rollback
 from rujai.errors import PolicyDenied
 from rujai.kit.crypto import Keyring
-from rujai.policy.rules import Action, CheckRequest, Reason, SubjectFacts, Verdict, evaluate
+from rujai.policy.permit import ISSUER, Permit, PermitSet
+from rujai.policy.rules import Action, Reason, SubjectFacts, Verdict, decide
 from rujai.policy.schemas import CheckCreate, Policy, VerdictRead
 from rujai.profiles import service as profiles_service
 
-_SEAL = object()
+__all__ = [  # the proofs and the pure evaluation are re-exported: callers import the door only
+    "Permit", "PermitSet", "authorize", "authorize_many", "check", "check_customer",
+    "check_facts", "decide", "issue_batch_permit", "verdict_detail",
+]  # fmt: skip
+
 BULK_CHUNK = 500  # subjects per consent query in ``authorize_many``; bounds every IN (...) list
 _PER_CATEGORY = frozenset(  # refusals that depend on the category asked about
     {Reason.UNKNOWN_CATEGORY, Reason.CATEGORY_NOT_IN_PURPOSE,
      Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT}
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Permit:
-    """Proof that a purpose may use some categories of one subject; made only by ``authorize``."""
-
-    verdict: Verdict
-    issued_at: datetime
-    _seal: object = field(repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self._seal is not _SEAL:
-            raise TypeError("a Permit is issued only by rujai.policy.service.authorize")
-
-    @property
-    def subject_id(self) -> UUID | None:
-        return self.verdict.subject_id
-
-    @property
-    def purpose(self) -> str:
-        return self.verdict.purpose
-
-    def covers(self, subject_id: UUID | None, category: str) -> bool:
-        """Return True if this permit allows reading ``category`` of ``subject_id``."""
-        return subject_id == self.verdict.subject_id and category in self.verdict.categories
-
-    def require(self, subject_id: UUID | None, category: str) -> None:
-        """Raise PolicyDenied unless this permit covers ``subject_id`` and ``category``."""
-        if not self.covers(subject_id, category):
-            raise PolicyDenied(
-                f"permit for purpose {self.purpose!r} does not cover category {category!r}",
-                reason="permit_scope",
-            )
-
-    def as_set(self) -> PermitSet:
-        """Return this permit as a one-subject ``PermitSet`` (for the bulk readers)."""
-        sid = self.verdict.subject_id
-        grants = {} if sid is None else {sid: frozenset(self.verdict.categories)}
-        return PermitSet((self.purpose,), grants, self.issued_at, _seal=_SEAL)
-
-    def require_subject(self, subject_id: UUID) -> None:
-        """Raise PolicyDenied unless this permit is for ``subject_id`` (any category)."""
-        if subject_id != self.verdict.subject_id:
-            raise PolicyDenied(
-                f"permit for purpose {self.purpose!r} is for another subject", reason="permit_scope"
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class PermitSet:
-    """Proof that a purpose may use some categories of many subjects (from ``authorize_many``).
-
-    Bulk work (training, insights, retention) reads through one: the owning domain's bulk reads
-    take it and read only the subjects and categories it holds. ``grants[subject]`` is the set of
-    categories allowed for that subject; subjects refused are absent.
-    """
-
-    purposes: tuple[str, ...]
-    grants: Mapping[UUID, frozenset[str]]
-    issued_at: datetime
-    _seal: object = field(repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self._seal is not _SEAL:
-            raise TypeError("a PermitSet is issued only by rujai.policy.service.authorize_many")
-
-    def __len__(self) -> int:
-        return len(self.grants)
-
-    @property
-    def subject_ids(self) -> list[UUID]:
-        """The subjects with some permitted category, in order."""
-        return sorted(self.grants)
-
-    def categories_of(self, subject_id: UUID) -> frozenset[str]:
-        """Return the categories permitted for ``subject_id`` (empty if none)."""
-        return self.grants.get(subject_id, frozenset())
-
-    def covers(self, subject_id: UUID, category: str) -> bool:
-        """Return True if this permit set allows reading ``category`` of ``subject_id``."""
-        return category in self.grants.get(subject_id, ())
-
-    def union(self, other: PermitSet) -> PermitSet:
-        """Return the grants of both sets (each grant was authorised on its own)."""
-        grants = dict(self.grants)
-        for sid, categories in other.grants.items():
-            grants[sid] = grants.get(sid, frozenset()) | categories
-        purposes = tuple(dict.fromkeys((*self.purposes, *other.purposes)))
-        issued = min(self.issued_at, other.issued_at)
-        return PermitSet(purposes, grants, issued, _seal=_SEAL)
-
-
-def decide(
-    policy: Policy,
-    facts: SubjectFacts,
-    *,
-    purpose: str,
-    categories: Sequence[str],
-    action: Action,
-    now: datetime,
-) -> Verdict:
-    """Evaluate without loading or auditing (for callers that audit one batch as a whole)."""
-    request = CheckRequest(purpose=purpose, categories=tuple(categories), action=action)
-    return evaluate(request, policy, facts, now)
 
 
 def check(
@@ -229,7 +129,7 @@ def authorize(
             reason=verdict.reason.value,
         )
     audit_service.record(session, **fields)
-    return Permit(verdict=verdict, issued_at=now, _seal=_SEAL)
+    return Permit(verdict=verdict, issued_at=now, _seal=ISSUER)
 
 
 def authorize_many(
@@ -278,7 +178,7 @@ def authorize_many(
                 "verdicts": {p: dict(sorted(t.items())) for p, t in tally.items()},
                 "policy_version": policy.version},
     )  # fmt: skip
-    return PermitSet(tuple(uses), grants, now, _seal=_SEAL)
+    return PermitSet(tuple(uses), grants, now, _seal=ISSUER)
 
 
 def _allowed(
@@ -307,7 +207,7 @@ def issue_batch_permit(verdict: Verdict, *, now: datetime) -> Permit:
     """Wrap an allowing verdict from ``decide`` (batch paths audit the batch once themselves)."""
     if not verdict.allowed:
         raise PolicyDenied("a refused verdict cannot become a permit", reason=verdict.reason.value)
-    return Permit(verdict=verdict, issued_at=now, _seal=_SEAL)
+    return Permit(verdict=verdict, issued_at=now, _seal=ISSUER)
 
 
 def verdict_detail(verdict: Verdict, action: Action) -> dict[str, Any]:

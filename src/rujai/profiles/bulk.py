@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rujai.kit.crypto import Keyring
-from rujai.policy.service import PermitSet
+from rujai.policy.permit import PermitSet
 from rujai.profiles.models import Subject
 from rujai.profiles.sealing import open_value, unwrap_key
 

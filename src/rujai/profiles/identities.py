@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from rujai.audit import service as audit_service
 from rujai.errors import Conflict
 from rujai.kit.crypto import Keyring
-from rujai.policy.service import Permit
+from rujai.policy.permit import Permit
 from rujai.profiles import sealing, service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.identity_resolve import (

@@ -19,9 +19,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.consent import merge as consent_merge
 from rujai.errors import Conflict, NotFound
-from rujai.events import service as events_service
+from rujai.kit import signals
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, identity_resolve, traits as profiles_traits
@@ -37,6 +36,9 @@ from rujai.profiles.schemas import (
 from rujai.profiles.sealing import open_value, seal_value, unwrap_key
 
 MAX_LIST = 500
+# The domains above profiles that hold a subject's rows: they move them on ``signals``, so that
+# profiles imports neither (registered by ``rujai.listeners``; a merge refuses to run without).
+MERGED_PARTS = ("consent", "events")
 
 
 class MergeNotFound(NotFound):
@@ -119,17 +121,14 @@ def merge(
     """Merge an anonymous profile into a known one: identities, missing traits, events, consent."""
     source, target = _mergeable(session, from_subject_id, into_subject_id)
     keys = _keys(keyring, source, target)
-    event_ids = events_service.reassign(
-        session, keyring=keyring, from_subject_id=source.id, to_subject_id=target.id
-    )
-    changes = consent_merge.merge_consents(
-        session, policy=policy, from_subject_id=source.id, into_subject_id=target.id, now=now
-    )
+    moved = signals.subject_merged(
+        session, parts=MERGED_PARTS, keyring=keyring, policy=policy,
+        from_subject_id=source.id, into_subject_id=target.id, now=now,
+    )  # fmt: skip  # event_ids, consent_changes
     detail = {
         "identity_ids": [str(i) for i in _move_identities(session, keys, source.id, target.id)],
         "trait_names": _move_traits(session, keys, source.id, target.id),
-        "event_ids": [str(i) for i in event_ids],
-        "consent_changes": [c.model_dump(mode="json") for c in changes],
+        **moved,
         "facts": _merge_facts(keys, source, target),
     }
     source.merged_into_id = target.id
@@ -164,16 +163,14 @@ def undo(
     detail = dict(row.detail)
     _move_identities(session, keys, target.id, source.id, detail["identity_ids"])
     _move_traits(session, keys, target.id, source.id, detail["trait_names"])
-    events_service.reassign(
-        session, keyring=keyring, from_subject_id=target.id, to_subject_id=source.id,
-        event_ids=[uuid.UUID(i) for i in detail["event_ids"]],
-    )  # fmt: skip
-    changes = [ConsentMergeChange.model_validate(c) for c in detail["consent_changes"]]
-    undone = consent_merge.unmerge_consents(session, policy=policy, changes=changes, now=now)
+    undone = signals.subject_unmerged(
+        session, parts=MERGED_PARTS, detail=detail, keyring=keyring, policy=policy,
+        from_subject_id=source.id, into_subject_id=target.id, now=now,
+    )  # fmt: skip  # undo_consent_changes
     _unmerge_facts(target, detail.get("facts", {}))
     source.merged_into_id = None
     source.updated_at = target.updated_at = now
-    row.detail = {**detail, "undo_consent_changes": [c.model_dump(mode="json") for c in undone]}
+    row.detail = {**detail, **undone}
     row.undone_at = now
     session.flush()
     _audit(session, row, "subject.merge.undone", now, by=actor)

@@ -21,12 +21,12 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.consent import service as consent_service
 from rujai.errors import Invalid
+from rujai.kit import signals
 from rujai.kit.crypto import Keyring
-from rujai.policy.rules import Action, SubjectFacts
+from rujai.policy.permit import Permit
+from rujai.policy.rules import Action, SubjectFacts, decide
 from rujai.policy.schemas import Policy, PropertyType, Trait as TraitSpec
-from rujai.policy.service import Permit, decide
 from rujai.profiles import identities, service as profiles_service
 from rujai.profiles.models import Identity, Trait
 from rujai.profiles.schemas import ProfileDataExport, TraitDropReason, TraitsResult
@@ -185,7 +185,7 @@ def set_traits(
     if not parsed:
         return _result(session, subject_id, [], dropped, now)
     key = subject_key(session, keyring=keyring, subject_id=subject_id)
-    facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
+    facts = signals.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
     allowed = collectable_categories(
         policy, facts, (policy.traits[n].category for n in parsed), now
     )
