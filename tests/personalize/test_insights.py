@@ -280,9 +280,9 @@ def test_restriction_signal_deletes_insights_in_the_same_transaction(factory, ke
             s, subject_id=sid, objection=Objection.PROFILING, objected=False, now=REF
         )
         profiles_service.set_restricted(s, subject_id=sid, restricted=True, now=REF)
-        assert insights.refresh_subject(
-            s, keyring=keyring, policy=policy, subject_id=sid, now=REF
-        ) == []  # fmt: skip
+        assert insights.refresh_subjects(
+            s, keyring=keyring, policy=policy, subject_ids={sid}, now=REF
+        ) == 0  # fmt: skip
 
 
 def test_withdrawal_during_a_refresh_is_not_undone_by_its_second_pass_th_con_03(
@@ -473,10 +473,14 @@ def test_cli_refresh_and_show_are_audited(runner, factory, keyring, policy):
     assert "insights refreshed: 3 subjects, 3 with insights" in result.stdout
     one = runner.invoke(insights_cli, ["refresh", "--subject", "C-INS-A"])
     assert one.exit_code == 0, one.output
-    shown = runner.invoke(insights_cli, ["show", "C-INS-A"])
+    shown = runner.invoke(insights_cli, ["show", "C-INS-A", "--purpose", "recommendations"])
     assert shown.exit_code == 0, shown.output
     assert "rfm_segment" in shown.stdout
     assert "purchase_history" in shown.stdout
+    # A purpose the customer did not consent to shows nothing (the door refuses, audited).
+    refused = runner.invoke(insights_cli, ["show", "C-INS-A", "--purpose", "email_marketing"])
+    assert refused.exit_code != 0
+    assert "rfm_segment" not in refused.stdout
     with factory() as s:
         actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert [a for a in actions if a.startswith("insights.")][-3:] == [
@@ -486,6 +490,6 @@ def test_cli_refresh_and_show_are_audited(runner, factory, keyring, policy):
 
 
 def test_cli_show_exits_1_for_an_unknown_customer(runner, factory):
-    result = runner.invoke(insights_cli, ["show", "C-NOBODY"])
+    result = runner.invoke(insights_cli, ["show", "C-NOBODY", "--purpose", "personalized_offers"])
     assert result.exit_code == 1
     assert "no subject with this customer id" in result.stderr

@@ -40,22 +40,29 @@ def refresh(
         console.print(_summary_text(_refresh_all()), highlight=False)
         return
     with session() as s:
-        rows = insights_service.refresh_customer(
+        count = insights_service.refresh_customer(
             s, keyring=keyring(), policy=policy(), customer_id=subject, now=utcnow(), actor=ACTOR
         )
-    console.print(f"insights refreshed: {len(rows)} insights for this customer", highlight=False)
+    console.print(f"insights refreshed: {count} insights for this customer", highlight=False)
 
 
 @app.command("show")
 @exits_on_error
 def show(
     customer_id: Annotated[str, typer.Argument(help="The brand's customer id.")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            "--purpose", help="Why you look (a policy purpose): only insights it may use are shown."
+        ),
+    ],
 ) -> None:
-    """Show a customer's insights with the data categories each was computed from (audited)."""
+    """Show the insights a purpose may use, with their source categories (through the door)."""
     with session() as s:
         rows = insights_service.show_customer(
-            s, keyring=keyring(), customer_id=customer_id, now=utcnow(), actor=ACTOR
-        )
+            s, keyring=keyring(), policy=policy(), customer_id=customer_id, purpose=purpose,
+            now=utcnow(), actor=ACTOR,
+        )  # fmt: skip
     console.print(_table(rows))
 
 

@@ -42,6 +42,7 @@ from rujai.personalize.insights_compute import (
 from rujai.personalize.models import Insight, InsightModel
 from rujai.personalize.rfm import WEEK_DAYS
 from rujai.personalize.schemas import InsightRead, RefreshSummary
+from rujai.policy import service as policy_service
 from rujai.policy.schemas import Policy
 from rujai.policy.service import Permit
 from rujai.profiles import bulk as profiles_bulk, service as profiles_service
@@ -165,14 +166,6 @@ def refresh_subjects(
     return sum(len(run.rewrite(session, chunk, population)[1]) for _, chunk in chunks)
 
 
-def refresh_subject(
-    session: Session, *, keyring: Keyring, policy: Policy, subject_id: uuid.UUID, now: datetime
-) -> list[InsightRead]:
-    """Recompute one subject's insights with the stored population models and return them."""
-    refresh_subjects(session, keyring=keyring, policy=policy, subject_ids={subject_id}, now=now)
-    return export_subject(session, subject_id=subject_id)
-
-
 def refresh_customer(
     session: Session,
     *,
@@ -181,13 +174,15 @@ def refresh_customer(
     customer_id: str,
     now: datetime,
     actor: str,
-) -> list[InsightRead]:
-    """Recompute one customer's insights on an operator's request; audited."""
+) -> int:
+    """Recompute one customer's insights on an operator's request; audited. Return how many."""
     subject_id = _customer(session, keyring, customer_id)
-    rows = refresh_subject(session, keyring=keyring, policy=policy, subject_id=subject_id, now=now)
+    count = refresh_subjects(
+        session, keyring=keyring, policy=policy, subject_ids={subject_id}, now=now, actor=actor
+    )
     audit_service.record(session, actor=actor, action=REFRESH, now=now, subject_id=subject_id,
-                         outcome="recorded", detail={"insights": len(rows)})  # fmt: skip
-    return rows
+                         outcome="recorded", detail={"insights": count})  # fmt: skip
+    return count
 
 
 class _Refresh:
@@ -318,11 +313,27 @@ def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[InsightRe
 
 
 def show_customer(
-    session: Session, *, keyring: Keyring, customer_id: str, now: datetime, actor: str
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    customer_id: str,
+    purpose: str,
+    now: datetime,
+    actor: str,
 ) -> list[InsightRead]:
-    """Return a customer's insights with their lineage for an operator; the viewing is audited."""
+    """Return the insights ``purpose`` may use of a customer, for an operator, through the door.
+
+    The operator names why they look; ``authorize`` refuses a purpose the customer's consent does
+    not allow (PolicyDenied) and audits the check; the viewing itself is audited too.
+    """
     subject_id = _customer(session, keyring, customer_id)
-    rows = export_subject(session, subject_id=subject_id)
+    declared = policy.purposes.get(purpose)
+    permit = policy_service.authorize(
+        session, policy=policy, keyring=keyring, subject_id=subject_id, purpose=purpose,
+        categories=declared.categories if declared else [], now=now, actor=actor,
+    )  # fmt: skip
+    rows = sorted(read_for_use(session, permit=permit).values(), key=lambda r: r.name)
     audit_service.record(
         session, actor=actor, action="insights.viewed", now=now, subject_id=subject_id,
         outcome="shown", detail={"insights": len(rows)},
