@@ -18,16 +18,22 @@ from rujai.audit import service as audit_service
 from rujai.catalog import service as catalog_service
 from rujai.cli.staff import app as staff_cli
 from rujai.config import get_settings
+from rujai.consent import history as consent_history
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import utcnow
-from rujai.personalize import decide as decide_service, offers as offers_service, recommend
+from rujai.personalize import (
+    decide as decide_service,
+    offers as offers_service,
+    reach as reach_service,
+    recommend,
+)
 from rujai.personalize.decision_schemas import DecideCreate
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import intake, notifier, verification
 from rujai.rights.schemas import RequestCreate
 from rujai.web import charts, staff
-from rujai.web.routes import console_auth, console_metrics
+from rujai.web.routes import console_auth
 from rujai.writer import session_scope
 from tests.factories import make_consent
 from tests.web import seeding
@@ -545,7 +551,7 @@ def test_consent_rates_count_the_latest_answer_at_each_week_end(session, keyring
         now=now - timedelta(days=2),
     )
     session.flush()
-    rates = console_metrics.consent_rates_by_week(
+    rates = consent_history.consent_rates_by_week(
         session, purposes=["recommendations"], weeks=3, now=now
     )
     assert [(r.asked, r.granted) for r in rates] == [(1, 1), (2, 2), (3, 2)]
@@ -566,7 +572,7 @@ def test_reach_counts_personalized_decisions_per_bangkok_day(session, keyring, p
             body=DecideCreate(customer_id=cid, placement="home_for_you"), now=at, actor="test",
         )  # fmt: skip
     session.flush()
-    reach = console_metrics.reach_by_day(session, days=2, now=now)
+    reach = reach_service.reach_by_day(session, days=2, now=now)
     assert [(r.day.day, r.decisions, r.personalized) for r in reach] == [(30, 1, 1), (1, 2, 1)]
     assert reach[1].share == 0.5
 

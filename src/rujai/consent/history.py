@@ -1,4 +1,4 @@
-"""The ledger read side: history, state at a past time, export and erasure of one subject.
+"""The ledger read side: history, state at a past time, export and erasure, and counts.
 
 The ledger is append-only (TH-CON-04): nothing here updates a row. ``consents_at`` folds the ledger
 up to a moment (latest record per purpose and role), which must equal what the projection held then.
@@ -7,21 +7,23 @@ up to a moment (latest record per purpose and role), which must equal what the p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from rujai.consent.models import ConsentRecord, ConsentState
-from rujai.consent.schemas import ROLE_OF_ACTOR, ConsentRecordRead
+from rujai.consent.schemas import ROLE_OF_ACTOR, ConsentRateRead, ConsentRecordRead
 from rujai.kit.crypto import Keyring
+from rujai.kit.time import as_utc
 from rujai.policy.rules import ConsentFact, Role
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
 
 Consents = dict[str, dict[Role, ConsentFact]]
+BANGKOK_OFFSET = timedelta(hours=7)
 
 
 def history(session: Session, *, subject_id: uuid.UUID) -> list[ConsentRecordRead]:
@@ -120,3 +122,54 @@ def fact_of(row: ConsentRecord) -> ConsentFact:
 def latest_recorded_at(facts: Mapping[Role, ConsentFact]) -> datetime | None:
     """Return when the latest of these facts was recorded, or None."""
     return max((fact.recorded_at for fact in facts.values()), default=None)
+
+
+# --- counts for retention and the console (no personal data) ------------------------------------
+
+
+def count_records(session: Session) -> int:
+    """Return how many ledger rows are kept (as proof of consent, TH-CON-04)."""
+    return int(session.scalar(select(func.count()).select_from(ConsentRecord)) or 0)
+
+
+def consent_rates_by_week(
+    session: Session, *, purposes: Sequence[str], weeks: int, now: datetime
+) -> list[ConsentRateRead]:
+    """Return, per purpose and week, the subjects asked and those whose latest answer was a grant
+    at the week's end (the ledger folded in one ordered pass, TH-CON-04)."""
+    ends = [now - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    rows = session.execute(
+        select(
+            ConsentRecord.subject_id,
+            ConsentRecord.purpose,
+            ConsentRecord.action,
+            ConsentRecord.recorded_at,
+        )
+        .where(ConsentRecord.purpose.in_(list(purposes)), ConsentRecord.recorded_at <= now)
+        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+    )
+    latest: dict[tuple[Any, str], str] = {}
+    result: list[ConsentRateRead] = []
+    pending = list(ends)
+    for subject_id, purpose, action, recorded_at in rows:
+        while pending and as_utc(recorded_at) > pending[0]:
+            result.extend(_snapshot(latest, purposes, pending.pop(0)))
+        latest[(subject_id, purpose)] = action
+    for end in pending:
+        result.extend(_snapshot(latest, purposes, end))
+    return result
+
+
+def _snapshot(
+    latest: dict[tuple[Any, str], str], purposes: Sequence[str], end: datetime
+) -> list[ConsentRateRead]:
+    asked = dict.fromkeys(purposes, 0)
+    granted = dict.fromkeys(purposes, 0)
+    for (_subject, purpose), action in latest.items():
+        asked[purpose] += 1
+        granted[purpose] += action == "grant"
+    start = (as_utc(end) + BANGKOK_OFFSET).date() - timedelta(days=6)
+    return [
+        ConsentRateRead(purpose=p, week_start=start, asked=asked[p], granted=granted[p])
+        for p in purposes
+    ]

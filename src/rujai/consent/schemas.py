@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -116,3 +116,19 @@ class ConsentOverviewRead(BaseModel):
 
     current: SubjectConsentsRead
     history: list[ConsentRecordRead]
+
+
+class ConsentRateRead(BaseModel):
+    """Of the subjects asked about a purpose by the end of a week, how many had said yes then."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    week_start: date
+    asked: int
+    granted: int
+
+    @property
+    def rate(self) -> float | None:
+        """The share granted, or None when nobody had been asked."""
+        return self.granted / self.asked if self.asked else None

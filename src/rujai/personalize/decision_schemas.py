@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -66,3 +66,18 @@ class DecisionRead(BaseModel):
     items: list[DecidedItem]
     offers: list[DecidedOffer]
     created_at: datetime
+
+
+class ReachRead(BaseModel):
+    """Decisions made on one day (Bangkok time) and how many of them were personalized."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    decisions: int
+    personalized: int
+
+    @property
+    def share(self) -> float | None:
+        """The share personalized, or None on a day without decisions."""
+        return self.personalized / self.decisions if self.decisions else None

@@ -12,15 +12,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rujai.personalize import offers as offers_service
+from rujai.consent import history as consent_history
+from rujai.consent.schemas import ConsentRateRead
+from rujai.personalize import offers as offers_service, reach as reach_service
+from rujai.personalize.decision_schemas import ReachRead
 from rujai.personalize.schemas import LiftRead
 from rujai.policy.schemas import Policy
 from rujai.rights import service as rights_service
 from rujai.rights.schemas import OPEN_STATUSES, RequestRead
 from rujai.web import charts
 from rujai.web.i18n import Lang, translate
-from rujai.web.routes import console_metrics
-from rujai.web.routes.console_metrics import ConsentRateRead, ReachRead
 
 WEEKS = 12
 DAYS = 30
@@ -51,10 +52,10 @@ def gather(session: Session, *, policy: Policy, now: datetime) -> DashboardData:
     """Read the four dashboards' numbers from their services (counts only)."""
     purposes = [pid for pid, p in policy.purposes.items() if p.basis.is_consent]
     return DashboardData(
-        consent=console_metrics.consent_rates_by_week(
+        consent=consent_history.consent_rates_by_week(
             session, purposes=purposes, weeks=WEEKS, now=now
         ),
-        reach=console_metrics.reach_by_day(session, days=DAYS, now=now),
+        reach=reach_service.reach_by_day(session, days=DAYS, now=now),
         lift=offers_service.lift_report(session),
         queue=[
             item
