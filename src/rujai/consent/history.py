@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ from rujai.kit.time import as_utc
 from rujai.policy.rules import ConsentFact, Role
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
+
+if TYPE_CHECKING:  # policy.service imports consent.service, which imports this module
+    from rujai.policy.service import Permit
 
 Consents = dict[str, dict[Role, ConsentFact]]
 BANGKOK_OFFSET = timedelta(hours=7)
@@ -46,8 +49,11 @@ def history_for_customer(
     return history(session, subject_id=subject_id)
 
 
-def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[ConsentRecordRead]:
+def export_subject(
+    session: Session, *, permit: Permit, subject_id: uuid.UUID
+) -> list[ConsentRecordRead]:
     """Return the subject's whole consent ledger for an access or portability request."""
+    permit.require_subject(subject_id)
     return history(session, subject_id=subject_id)
 
 
