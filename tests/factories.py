@@ -5,6 +5,7 @@ All data is fictional. Others add factories here; keep each one small and keywor
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,8 +15,10 @@ from rujai.consent import service as consent_service
 from rujai.consent.receipts import ConsentReceipt
 from rujai.consent.schemas import ConsentCreate
 from rujai.kit.crypto import Keyring
-from rujai.policy.rules import Objection
+from rujai.policy import service as policy_service
+from rujai.policy.rules import Action, Objection
 from rujai.policy.schemas import Policy
+from rujai.policy.service import Permit
 from rujai.profiles import service as profiles_service
 from rujai.profiles.schemas import AgeBand, SubjectRead
 
@@ -163,3 +166,25 @@ def make_purchase(
     )
     assert result.status == "accepted", result
     return result.message_id
+
+
+def rights_permit(
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    subject_id: uuid.UUID,
+    *,
+    now: datetime = NOW,
+) -> Permit:
+    """A real permit from the door to answer the subject's own request (``ANSWER_RIGHTS``)."""
+    return policy_service.authorize(
+        session,
+        policy=policy,
+        keyring=keyring,
+        subject_id=subject_id,
+        purpose="rights_requests",
+        categories=policy.purposes["rights_requests"].categories,
+        now=now,
+        actor="test",
+        action=Action.ANSWER_RIGHTS,
+    )

@@ -12,7 +12,7 @@ from rujai.consent import history as consent_history, service as consent_service
 from rujai.consent.models import ConsentRecord, ConsentState
 from rujai.policy.rules import SubjectFacts
 from tests.consent.helpers import count_queries
-from tests.factories import NOW, consent_change, make_consent, make_subject
+from tests.factories import NOW, consent_change, make_consent, make_subject, rights_permit
 
 TICK = timedelta(microseconds=1)
 
@@ -43,7 +43,8 @@ def test_history_is_append_only(session, keyring, policy):
         assert rows[: len(seen)] == seen
         seen = rows
     assert [r.action for r in seen] == ["grant", "withdraw", "grant", "grant"]
-    assert consent_history.export_subject(session, subject_id=subject.id) == seen
+    permit = rights_permit(session, keyring, policy, subject.id)
+    assert consent_history.export_subject(session, permit=permit, subject_id=subject.id) == seen
 
 
 def test_subject_facts_of_an_anonymous_subject_have_no_consents(session, keyring):

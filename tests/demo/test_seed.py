@@ -20,6 +20,7 @@ from rujai.errors import Invalid
 from rujai.events import service as events_service
 from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.writer import session_scope
+from tests.factories import rights_permit
 
 # In the past, so that no event is "in the future" for the wall clock.
 NOW = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
@@ -48,8 +49,13 @@ def _snapshot(factory, keyring, policy) -> dict[str, Any]:
             state = consent_service.current(
                 s, keyring=keyring, policy=policy, customer_id=cid, now=NOW
             )
-            events = events_service.export_subject(s, keyring=keyring, subject_id=subject_id)
-            traits = profiles_traits.export_subject(s, keyring=keyring, subject_id=subject_id)
+            permit = rights_permit(s, keyring, policy, subject_id)
+            events = events_service.export_subject(
+                s, keyring=keyring, permit=permit, subject_id=subject_id
+            )
+            traits = profiles_traits.export_subject(
+                s, keyring=keyring, permit=permit, subject_id=subject_id
+            )
             customers[cid] = (
                 [(p.purpose, p.status) for p in state.purposes],
                 # Lines of one order share a time; the order of ties is not part of the data.

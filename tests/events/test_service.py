@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rujai.audit.models import AuditEntry
+from rujai.errors import PolicyDenied
 from rujai.events import service as events_service
 from rujai.events.errors import BatchTooLarge, EventsSealedAway
 from rujai.events.gate import check_properties, may_hold_pii
@@ -27,7 +28,7 @@ from rujai.profiles import identities as profiles_identities, identity_resolve
 from rujai.profiles.models import Subject
 from rujai.profiles.schemas import SubjectRef
 from tests.consent.helpers import count_queries, stored_text
-from tests.factories import make_consent, track_event
+from tests.factories import make_consent, rights_permit, track_event
 
 CUSTOMER = "C-EV-0001"
 FIRST12 = "110170023070"
@@ -114,8 +115,9 @@ def test_undeclared_property_is_removed_and_reported(session, keyring, policy):
     assert result.status == "accepted"
     assert result.dropped_properties == ["colour"]
     subject = subject_id_of(session, keyring)
+    permit = rights_permit(session, keyring, policy, subject.subject_id)
     (stored,) = events_service.export_subject(
-        session, keyring=keyring, subject_id=subject.subject_id
+        session, keyring=keyring, permit=permit, subject_id=subject.subject_id
     )
     assert stored.properties == {
         "order_id": "ORD-7",
@@ -162,8 +164,9 @@ def test_thai_national_id_in_a_search_query_is_masked(session, keyring, policy):
     event = track_event("search", customer_id=CUSTOMER, query=query)
     assert ingest(session, keyring, policy, event).accepted == 1
     subject = subject_id_of(session, keyring)
+    permit = rights_permit(session, keyring, policy, subject.subject_id)
     (stored,) = events_service.export_subject(
-        session, keyring=keyring, subject_id=subject.subject_id
+        session, keyring=keyring, permit=permit, subject_id=subject.subject_id
     )
     assert stored.properties == {"query": "ลืมบัตร [national_id] ที่สาขา"}
 
@@ -300,10 +303,14 @@ def test_erased_subject_gets_no_new_events_and_its_events_cannot_be_opened(
     profiles_identities.destroy_data_key(session, subject_id=subject, now=utcnow(), actor="test")
     result = ingest(session, keyring, policy, track_event("purchase", customer_id=CUSTOMER))
     assert result.results[0].reason == "subject_erased"
+    permit = rights_permit(session, keyring, policy, subject)
     with pytest.raises(EventsSealedAway):
-        events_service.export_subject(session, keyring=keyring, subject_id=subject)
+        events_service.export_subject(session, keyring=keyring, permit=permit, subject_id=subject)
     assert events_service.erase_subject(session, subject_id=subject) == 1
-    assert events_service.export_subject(session, keyring=keyring, subject_id=subject) == []
+    assert (
+        events_service.export_subject(session, keyring=keyring, permit=permit, subject_id=subject)
+        == []
+    )
 
 
 def test_reassign_moves_events_and_reseals_them_under_the_target_key(session, keyring, policy):
@@ -317,7 +324,10 @@ def test_reassign_moves_events_and_reseals_them_under_the_target_key(session, ke
     )
     source = subject_id_of(session, keyring).subject_id
     target = subject_id_of(session, keyring, "C-EV-0002").subject_id
-    first = events_service.export_subject(session, keyring=keyring, subject_id=source)[0]
+    permit = rights_permit(session, keyring, policy, source)
+    first = events_service.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=source
+    )[0]
 
     moved = events_service.reassign(
         session,
@@ -327,13 +337,24 @@ def test_reassign_moves_events_and_reseals_them_under_the_target_key(session, ke
         event_ids=[first.id],
     )
     assert moved == [first.id]
-    at_target = events_service.export_subject(session, keyring=keyring, subject_id=target)
+    permit = rights_permit(session, keyring, policy, target)
+    at_target = events_service.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=target
+    )
     assert sorted(e.message_id for e in at_target) == sorted([first.message_id, "m-3"])
     back = events_service.reassign(
         session, keyring=keyring, from_subject_id=target, to_subject_id=source
     )
     assert len(back) == 2
-    assert len(events_service.export_subject(session, keyring=keyring, subject_id=source)) == 3
+    permit = rights_permit(session, keyring, policy, source)
+    assert (
+        len(
+            events_service.export_subject(
+                session, keyring=keyring, permit=permit, subject_id=source
+            )
+        )
+        == 3
+    )
 
 
 def test_ingest_audits_once_per_batch_with_counts_only(session, keyring, policy):
@@ -479,3 +500,28 @@ def test_insert_new_skips_message_ids_stored_meanwhile(session, keyring, policy)
     assert insert_new(session, columns) == {"y"}
     assert count(session, Event) == 2
     assert insert_new(session, {**columns, "id": [uuid.uuid4(), uuid.uuid4()]}) == set()
+
+
+def test_purchase_lines_open_only_the_purchases_with_a_permit_for_the_subject(
+    session, keyring, policy
+):
+    """Erasure's legal hold reads the purchases only (TH-DSR-04), through the door."""
+    consent(session, keyring, policy)
+    ingest(
+        session, keyring, policy,
+        track_event("purchase", customer_id=CUSTOMER, order_id="ORD-9", item_id="SKU-9",
+                    quantity=1, amount=99.0),
+        track_event("search", customer_id=CUSTOMER),
+        track_event("purchase", customer_id="C-EV-OTHER"),
+    )  # fmt: skip
+    mine = subject_id_of(session, keyring).subject_id
+    other = subject_id_of(session, keyring, "C-EV-OTHER").subject_id
+    permit = rights_permit(session, keyring, policy, mine)
+    lines = events_service.purchase_lines(session, keyring=keyring, permit=permit, subject_id=mine)
+    assert [(props["order_id"], props["amount"]) for _at, props in lines] == [("ORD-9", 99.0)]
+    with pytest.raises(PolicyDenied):
+        events_service.purchase_lines(session, keyring=keyring, permit=permit, subject_id=other)
+    profiles_identities.destroy_data_key(session, subject_id=mine, now=utcnow(), actor="test")
+    assert events_service.purchase_lines(
+        session, keyring=keyring, permit=permit, subject_id=mine
+    ) == []  # fmt: skip

@@ -24,7 +24,7 @@ from rujai.config import get_settings
 from rujai.errors import Invalid
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
-from rujai.personalize import clv, insights, rfm
+from rujai.personalize import clv, insights, insights_population, rfm
 from rujai.personalize.insights_compute import cut_points, score
 from rujai.personalize.models import Insight, InsightModel
 from rujai.policy import service as policy_service
@@ -148,7 +148,7 @@ def test_rfm_tier_and_churn_values_for_a_hand_built_history(factory, keyring, po
     assert _insights(factory, c)["rfm_segment"].value == "lost"
     assert _insights(factory, c)["vip_tier"].value == "none"  # below the lowest threshold
     with factory() as s:
-        population = insights.load_population(s)
+        population = insights_population.load_population(s)
         fitted = s.scalar(select(InsightModel.n_subjects).where(InsightModel.name == "bgnbd"))
     assert fitted == 3
     assert population.bgnbd is not None
@@ -383,7 +383,7 @@ def test_refresh_subjects_scores_with_the_stored_population_models(factory, keyr
         written = insights.refresh_subjects(
             s, keyring=keyring, policy=policy, subject_ids={c}, now=REF
         )
-        population = insights.load_population(s)
+        population = insights_population.load_population(s)
     got = _insights(factory, c)
     assert written == len(got)
     assert (got["orders"].value, got["recency_days"].value, got["vip_tier"].value) == (

@@ -33,7 +33,7 @@ from rujai.policy.rules import Objection
 from rujai.profiles import service as profiles_service
 from rujai.profiles.models import Subject
 from tests.conftest import EXAMPLE_POLICY, SHARED_DATA, TEST_MASTER_KEY
-from tests.factories import consent_change, make_consent, track_event
+from tests.factories import consent_change, make_consent, rights_permit, track_event
 
 L2 = 5.0
 N_ITEMS = 10
@@ -201,7 +201,10 @@ def test_train_stores_a_version_its_members_and_an_audit_entry(session, keyring,
     newest = _newest(session)
     assert (newest.version, newest.change, newest.parent_version) == (info.version, "fit", None)
     assert newest.item_ids == ITEMS
-    membership = recommend_service.export_subject(session, subject_id=ids["C-REC-00"])
+    permit = rights_permit(session, keyring, policy, ids["C-REC-00"])
+    membership = recommend_service.export_subject(
+        session, permit=permit, subject_id=ids["C-REC-00"]
+    )
     assert membership.current_version == membership.model_version == info.version
     assert set(membership.item_ids) == {ITEMS[0], ITEMS[2], ITEMS[7], ITEMS[5], ITEMS[1]}
     entry = audit_service.list_entries(session, action="recommender.train", limit=1)[0]
@@ -269,7 +272,10 @@ def test_narrowing_unlearns_exactly_as_a_retrain_without_the_subject(
     assert _retrain_gap(session, keyring, policy, old)[0] > 1e-3  # the subject mattered
     assert ids["C-REC-03"] not in current.subject_ids
     assert _members(session) == set(current.subject_ids)
-    assert recommend_service.export_subject(session, subject_id=ids["C-REC-03"]) is None
+    permit = rights_permit(session, keyring, policy, ids["C-REC-03"])
+    assert (
+        recommend_service.export_subject(session, permit=permit, subject_id=ids["C-REC-03"]) is None
+    )
     entry = audit_service.list_entries(session, action="recommender.unlearn", limit=1)[0]
     assert (entry.detail["version"], entry.detail["reason"]) == (newest.version, reason)
     assert entry.subject_id == ids["C-REC-03"]
@@ -368,7 +374,11 @@ def test_a_direct_unlearn_built_on_a_stale_version_is_a_conflict(session, keyrin
     with pytest.raises(Conflict) as caught:
         recommend_service._lock(session, built_on=info.version + "-stale")
     assert caught.value.field == "model_version"
-    assert recommend_service.export_subject(session, subject_id=ids["C-REC-00"]) is not None
+    permit = rights_permit(session, keyring, policy, ids["C-REC-00"])
+    assert (
+        recommend_service.export_subject(session, permit=permit, subject_id=ids["C-REC-00"])
+        is not None
+    )
 
 
 def test_learn_subject_folds_a_new_consenting_subject_in_exactly(session, keyring, policy):
@@ -403,7 +413,8 @@ def test_recommend_for_a_member_explains_with_items_they_interacted_with(session
     ids = _shop(session, keyring, policy)
     info = _train(session, keyring, policy)
     sid = ids["C-REC-00"]
-    seen = set(recommend_service.export_subject(session, subject_id=sid).item_ids)
+    permit = rights_permit(session, keyring, policy, sid)
+    seen = set(recommend_service.export_subject(session, permit=permit, subject_id=sid).item_ids)
     recs = recommend_service.recommend_for(session, subject_id=sid, k=3, now=utcnow())
     assert recs.personalized
     assert recs.model_version == info.version

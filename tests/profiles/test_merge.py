@@ -19,7 +19,14 @@ from rujai.policy.notice import purpose_notice_hash
 from rujai.policy.rules import Reason
 from rujai.profiles import identities, merge as profiles_merge, traits
 from rujai.profiles.models import Identity, Subject, Trait
-from tests.factories import NOW, make_anonymous_subject, make_consent, make_purchase, make_subject
+from tests.factories import (
+    NOW,
+    make_anonymous_subject,
+    make_consent,
+    make_purchase,
+    make_subject,
+    rights_permit,
+)
 
 LATER = NOW + timedelta(hours=1)
 CUSTOMER = "C-0001"
@@ -151,8 +158,11 @@ def _profiles_with_data(session, keyring, policy):
     return known, anon
 
 
-def _events(session, keyring, subject_id):
-    rows = events_service.export_subject(session, keyring=keyring, subject_id=subject_id)
+def _events(session, keyring, policy, subject_id):
+    permit = rights_permit(session, keyring, policy, subject_id)
+    rows = events_service.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
     return sorted(e.properties["order_id"] for e in rows)
 
 
@@ -162,10 +172,11 @@ def test_merge_moves_identities_missing_traits_and_events(session, keyring, poli
     assert (merged.identities_moved, merged.traits_moved, merged.events_moved) == (
         1, ["last_name"], 1,
     )  # fmt: skip
-    exported = traits.export_subject(session, keyring=keyring, subject_id=known.id)
+    permit = rights_permit(session, keyring, policy, known.id)
+    exported = traits.export_subject(session, keyring=keyring, permit=permit, subject_id=known.id)
     assert exported.traits == {"first_name": "สมชาย", "last_name": "ใจดี"}
     assert [i.value for i in exported.identities] == [DEVICE]
-    assert _events(session, keyring, known.id) == ["ORD-A1", "ORD-K1"]
+    assert _events(session, keyring, policy, known.id) == ["ORD-A1", "ORD-K1"]
     assert session.get(Subject, anon.id).merged_into_id == known.id
     found = identities.find_by_identity(session, keyring=keyring, kind="anonymous", value=DEVICE)
     assert found == known.id
@@ -190,15 +201,17 @@ def test_undo_restores_both_sides(session, keyring, policy):
     assert _ledger_size(session) == ledger + 2
     assert all(session.get(ConsentRecord, c.record_id) for c in merged.consent_changes)
     assert session.get(Subject, anon.id).merged_into_id is None
-    assert _events(session, keyring, anon.id) == ["ORD-A1"]
-    assert _events(session, keyring, known.id) == ["ORD-K1"]
+    assert _events(session, keyring, policy, anon.id) == ["ORD-A1"]
+    assert _events(session, keyring, policy, known.id) == ["ORD-K1"]
     found = identities.find_by_identity(session, keyring=keyring, kind="anonymous", value=DEVICE)
     assert found == anon.id
-    back = traits.export_subject(session, keyring=keyring, subject_id=anon.id)
+    permit = rights_permit(session, keyring, policy, anon.id)
+    back = traits.export_subject(session, keyring=keyring, permit=permit, subject_id=anon.id)
     assert back.traits == {"first_name": "ผู้มาเยือน", "last_name": "ใจดี"}
-    assert traits.export_subject(session, keyring=keyring, subject_id=known.id).traits == {
-        "first_name": "สมชาย"
-    }
+    permit = rights_permit(session, keyring, policy, known.id)
+    assert traits.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=known.id
+    ).traits == {"first_name": "สมชาย"}
 
 
 def test_undo_leaves_a_consent_change_made_after_the_merge(session, keyring, policy):
@@ -279,9 +292,10 @@ def test_merged_rows_are_resealed_for_the_target(session, keyring, policy):
     assert (identity.subject_id, trait.subject_id, event_count) == (known.id, known.id, 2)
     # Destroying the anonymous side's key does not touch what moved to the target.
     identities.destroy_data_key(session, subject_id=anon.id, now=LATER, actor="test")
-    assert traits.export_subject(session, keyring=keyring, subject_id=known.id).traits[
-        "last_name"
-    ] == ("ใจดี")
+    permit = rights_permit(session, keyring, policy, known.id)
+    assert traits.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=known.id
+    ).traits["last_name"] == ("ใจดี")
 
 
 def test_a_merge_refuses_to_run_when_a_domain_could_not_move_its_rows(

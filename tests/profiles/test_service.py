@@ -12,14 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit.models import AuditEntry
-from rujai.errors import Invalid
+from rujai.errors import Invalid, PolicyDenied
 from rujai.kit.crypto import open_sealed
-from rujai.policy.rules import Objection
+from rujai.policy import service as policy_service
+from rujai.policy.rules import Action, Objection
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 from rujai.profiles.models import Subject
 from tests.consent.helpers import count_queries, stored_text
-from tests.factories import NOW, make_subject
+from tests.factories import NOW, make_anonymous_subject, make_subject, rights_permit
 
 
 def _subject_count(session: Session) -> int:
@@ -256,3 +257,45 @@ def test_profile_audit_entries_hold_no_personal_data(session, keyring):
     stored = stored_text(session, "audit_entry")
     for secret in ("C-AUDIT-7", "2001-02-03", "2001, 2, 3"):
         assert secret not in stored
+
+
+# --- reads of the sealed values, through a permit (STYLE §3) --------------------------------------
+
+
+def _answer_rights(session, keyring, policy, subject_id, categories):
+    return policy_service.authorize(
+        session, policy=policy, keyring=keyring, subject_id=subject_id, purpose="rights_requests",
+        categories=categories, now=NOW, actor="test", action=Action.ANSWER_RIGHTS,
+    )  # fmt: skip
+
+
+def test_customer_id_of_opens_it_only_with_a_permit_covering_identity(session, keyring, policy):
+    subject = make_subject(session, keyring, "C-OPEN-1")
+    permit = _answer_rights(session, keyring, policy, subject.id, ["identity"])
+    assert profiles_service.customer_id_of(session, keyring=keyring, permit=permit) == "C-OPEN-1"
+    contact_only = _answer_rights(session, keyring, policy, subject.id, ["contact"])
+    with pytest.raises(PolicyDenied):
+        profiles_service.customer_id_of(session, keyring=keyring, permit=contact_only)
+
+
+def test_customer_id_of_an_anonymous_profile_is_not_found(session, keyring, policy):
+    anon = make_anonymous_subject(session, keyring, "device-open-1")
+    permit = _answer_rights(session, keyring, policy, anon.id, ["identity"])
+    with pytest.raises(SubjectNotFound):
+        profiles_service.customer_id_of(session, keyring=keyring, permit=permit)
+
+
+def test_export_subject_opens_the_row_for_its_own_subject_only(session, keyring, policy):
+    subject = make_subject(session, keyring, "C-OPEN-2", birth_date=date(1990, 5, 17))
+    other = make_subject(session, keyring, "C-OPEN-3")
+    permit = rights_permit(session, keyring, policy, subject.id)
+    row = profiles_service.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject.id
+    )
+    assert (row.customer_id, row.birth_date, row.merged_profiles) == (
+        "C-OPEN-2", date(1990, 5, 17), [],
+    )  # fmt: skip
+    with pytest.raises(PolicyDenied):
+        profiles_service.export_subject(
+            session, keyring=keyring, permit=permit, subject_id=other.id
+        )

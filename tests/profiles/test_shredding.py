@@ -46,7 +46,9 @@ def _read_everything(session, keyring, policy, subject_id):
     return (
         traits.get_traits(session, keyring=keyring, permit=permit, subject_id=subject_id),
         identities.list_identities(session, keyring=keyring, permit=permit, subject_id=subject_id),
-        events_service.export_subject(session, keyring=keyring, subject_id=subject_id),
+        events_service.export_subject(
+            session, keyring=keyring, permit=permit, subject_id=subject_id
+        ),
     )
 
 
@@ -62,8 +64,12 @@ def test_nothing_of_a_shredded_subject_can_be_decrypted(session, keyring, policy
         lambda: identities.list_identities(
             session, keyring=keyring, permit=permit, subject_id=victim.id
         ),
-        lambda: traits.export_subject(session, keyring=keyring, subject_id=victim.id),
-        lambda: events_service.export_subject(session, keyring=keyring, subject_id=victim.id),
+        lambda: traits.export_subject(
+            session, keyring=keyring, permit=permit, subject_id=victim.id
+        ),
+        lambda: events_service.export_subject(
+            session, keyring=keyring, permit=permit, subject_id=victim.id
+        ),
     ]
     for read in readers:
         with pytest.raises(Conflict) as info:  # a domain error (409), not a crypto traceback

@@ -12,7 +12,7 @@ from rujai.policy import service as policy_service
 from rujai.profiles import identities, sealing, service as profiles_service, traits
 from rujai.profiles.models import Trait
 from tests.consent.helpers import stored_text
-from tests.factories import NOW, make_consent, make_subject
+from tests.factories import NOW, make_consent, make_subject, rights_permit
 
 NAMES = {"first_name": "มาลี", "last_name": "ศรีสุข"}
 
@@ -151,11 +151,12 @@ def test_sealed_trait_moved_to_another_subject_cannot_be_opened(session, keyring
 def test_export_and_erase_cover_identities_and_traits(session, keyring, policy):
     subject = make_subject(session, keyring)
     _set(session, keyring, policy, subject.id, {**NAMES, "email": "malee.s@example.com"})
-    exported = traits.export_subject(session, keyring=keyring, subject_id=subject.id)
+    permit = rights_permit(session, keyring, policy, subject.id)
+    exported = traits.export_subject(session, keyring=keyring, permit=permit, subject_id=subject.id)
     assert exported.traits == {**NAMES, "email": "malee.s@example.com"}
     assert [(i.kind, i.value) for i in exported.identities] == [("email", "malee.s@example.com")]
     assert traits.erase_subject(session, subject_id=subject.id) == 4
-    empty = traits.export_subject(session, keyring=keyring, subject_id=subject.id)
+    empty = traits.export_subject(session, keyring=keyring, permit=permit, subject_id=subject.id)
     assert (empty.traits, empty.identities) == ({}, [])
 
 

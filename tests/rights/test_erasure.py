@@ -14,22 +14,28 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rujai.audit.models import AuditEntry
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemCreate
 from rujai.config import PersonalizeSettings
+from rujai.errors import PolicyDenied
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.personalize import decide as decide_service, insights, offers, recommend
 from rujai.personalize.decision_schemas import DecideCreate
 from rujai.personalize.models import OfferArm, RecommenderMember
 from rujai.policy.schemas import Policy
-from rujai.profiles import merge as profiles_merge, service as profiles_service
+from rujai.profiles import (
+    erasure as profiles_erasure,
+    merge as profiles_merge,
+    service as profiles_service,
+)
 from rujai.profiles.models import Suppression
 from rujai.profiles.schemas import IdentifyCreate
 from rujai.rights import erasure, verify
 from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest
 from rujai.writer import session_scope
-from tests.factories import make_consent, track_event
+from tests.factories import make_consent, rights_permit, track_event
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 SKUS = [f"SKU-{i:02d}" for i in range(8)]
@@ -245,7 +251,11 @@ def test_erasure_of_one_customer_leaves_the_others_intact(factory, keyring, poli
     with session_scope(factory) as s:
         other = profiles_service.find_id(s, keyring=keyring, customer_id="C-OTHER-2")
         assert other is not None
-        assert len(events_service.export_subject(s, keyring=keyring, subject_id=other)) == 3
+        permit = rights_permit(s, keyring, policy, other)
+        assert (
+            len(events_service.export_subject(s, keyring=keyring, permit=permit, subject_id=other))
+            == 3
+        )
 
 
 def test_erasure_of_an_unknown_subject_is_a_404(factory, keyring, policy):
@@ -269,6 +279,44 @@ def test_erasure_completes_for_a_subject_already_crypto_shredded(factory, keyrin
     assert report.is_complete
     assert report.legal_holds == 0
     assert _scan(factory, keyring).leftovers == []
+
+
+def test_erasure_reads_each_profile_through_the_door_even_when_restricted(factory, keyring, policy):
+    """TH-DSR-04, TH-DSR-05: a restricted person is still erased; opening their purchases for the
+    legal hold takes an ``answer_rights`` permit for each profile, audited as ``policy.check``."""
+    person = build_person(factory, keyring, policy)
+    with session_scope(factory) as s:
+        profiles_service.set_restricted(s, subject_id=person.subject_id, restricted=True, now=NOW)
+        family = profiles_erasure.family_of(s, subject_id=person.subject_id)
+        seen = s.scalar(select(func.max(AuditEntry.seq)))
+    report = _erase(factory, keyring, policy, person)
+    assert report.is_complete
+    assert report.legal_holds == 3
+    with session_scope(factory) as s:
+        checks = s.scalars(
+            select(AuditEntry).where(AuditEntry.seq > seen, AuditEntry.action == "policy.check")
+        ).all()
+    assert sorted(c.subject_id for c in checks) == sorted(family)
+    assert {(c.purpose, c.detail["action"], c.detail["allowed"]) for c in checks} == {
+        ("rights_requests", "answer_rights", True)
+    }
+
+
+def test_erasure_is_refused_without_a_rights_purpose_and_changes_nothing(factory, keyring, policy):
+    """The door refuses to answer a request under a policy with no ``rights_requests`` purpose."""
+    person = build_person(factory, keyring, policy)
+    data = policy.model_dump()
+    del data["purposes"]["rights_requests"]
+    bare = Policy.model_validate(data)
+    with pytest.raises(PolicyDenied, match="rights_requests"), session_scope(factory) as s:
+        erasure.erase(
+            s, keyring=keyring, policy=bare, subject_id=person.subject_id,
+            request_id=person.request_id, now=NOW, actor="test",
+        )  # fmt: skip
+    with session_scope(factory) as s:
+        assert s.get(RightsRequest, person.request_id).subject_id == person.subject_id
+        assert s.scalar(select(func.count()).select_from(LegalHold)) == 0
+    assert "event" in {leftover.table for leftover in _scan(factory, keyring).leftovers}
 
 
 def test_tax_invoices_group_lines_by_order_and_ignore_odd_amounts():

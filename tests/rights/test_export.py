@@ -16,12 +16,15 @@ from rujai.audit.models import AuditEntry
 from rujai.consent import service as consent_service
 from rujai.consent.receipts import verify_receipt
 from rujai.db import make_engine, make_session_factory, upgrade
-from rujai.errors import Invalid
+from rujai.errors import Invalid, PolicyDenied
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
+from rujai.policy.rules import Objection
+from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import erasure, export, export_format, importer
 from rujai.writer import session_scope
+from tests.factories import rights_permit
 from tests.rights.test_erasure import ANONYMOUS, CUSTOMER, EMAIL, NOW, build_person
 
 
@@ -144,12 +147,75 @@ def test_export_is_authorised_and_audited_with_counts_only(factory, copy, person
     assert EMAIL not in json.dumps(done[0].detail)
 
 
-def test_restricted_subject_still_gets_their_copy(factory, keyring, policy, person):
-    """Restriction stops processing (TH-DSR-05), not the subject's own access (PDPA s.30)."""
+def _rights_checks(factory, subject_id) -> list[AuditEntry]:
+    with session_scope(factory) as s:
+        return list(
+            s.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.subject_id == subject_id,
+                    AuditEntry.action == "policy.check",
+                    AuditEntry.purpose == "rights_requests",
+                )
+                .order_by(AuditEntry.seq)
+            )
+        )
+
+
+def test_restricted_subject_gets_their_copy_through_the_door_th_dsr_05_th_dsr_01(
+    factory, keyring, policy, person
+):
+    """Restriction stops processing (TH-DSR-05), not the subject's own access (TH-DSR-01,
+    PDPA s.30): the copy still takes a permit, audited as ``policy.check`` ``answer_rights``."""
     with session_scope(factory) as s:
         profiles_service.set_restricted(s, subject_id=person.subject_id, restricted=True, now=NOW)
+    seen = len(_rights_checks(factory, person.subject_id))
     copy = _zip(factory, keyring, policy, person.subject_id)
     assert json.loads(copy.read("export.json"))["subject"]["is_restricted"] is True
+    (check,) = _rights_checks(factory, person.subject_id)[seen:]
+    assert check.detail["action"] == "answer_rights"
+    assert check.detail["allowed"] is True
+    assert check.outcome == "allowed_basis"
+    assert check.detail["basis"] == "legal_obligation"
+    assert set(check.detail["categories"]) == set(policy.purposes["rights_requests"].categories)
+
+
+def test_objecting_subject_still_gets_their_copy_th_dsr_01(factory, keyring, policy, person):
+    """An objection (TH-DSR-03) does not stop answering the subject's own access request."""
+    with session_scope(factory) as s:
+        for objection in Objection:
+            profiles_service.set_objection(
+                s, subject_id=person.subject_id, objection=objection, objected=True, now=NOW
+            )
+    copy = _zip(factory, keyring, policy, person.subject_id)
+    assert set(json.loads(copy.read("export.json"))["subject"]["objections"]) == set(Objection)
+    assert _rights_checks(factory, person.subject_id)[-1].detail["action"] == "answer_rights"
+
+
+def _without_rights_purpose(policy: Policy) -> Policy:
+    data = policy.model_dump()
+    del data["purposes"]["rights_requests"]
+    return Policy.model_validate(data)
+
+
+def test_copy_is_refused_under_a_policy_without_the_rights_purpose_th_dsr_01(
+    factory, keyring, policy, person
+):
+    """TH-DSR-01: a copy is answered only for a legal-obligation ``rights_requests`` purpose;
+    without one the door refuses it (audited even though the request rolls back)."""
+    bare = _without_rights_purpose(policy)
+    with (
+        pytest.raises(PolicyDenied, match="rights_requests") as refused,
+        session_scope(factory) as s,
+    ):
+        export.build_export(s, keyring=keyring, policy=bare, subject_id=person.subject_id, now=NOW)
+    assert refused.value.reason == "unknown_purpose"
+    last = _rights_checks(factory, person.subject_id)[-1]
+    assert (last.outcome, last.detail["allowed"]) == ("unknown_purpose", False)
+    assert last.detail["action"] == "answer_rights"
+    with session_scope(factory) as s:
+        done = s.scalars(select(AuditEntry).where(AuditEntry.action == "rights.export")).all()
+    assert done == []
 
 
 def test_round_trip_into_a_fresh_rujai_reproduces_the_profile(
@@ -186,11 +252,12 @@ def _bytes(archive: zipfile.ZipFile) -> bytes:
 def _profile(session, keyring, policy):
     """What must survive the trip, without ids that are local to one rujai."""
     sid = profiles_service.find_id(session, keyring=keyring, customer_id=CUSTOMER)
-    data = profiles_traits.export_subject(session, keyring=keyring, subject_id=sid)
+    permit = rights_permit(session, keyring, policy, sid)
+    data = profiles_traits.export_subject(session, keyring=keyring, permit=permit, subject_id=sid)
     state = consent_service.current(
         session, keyring=keyring, policy=policy, customer_id=CUSTOMER, now=NOW
     )
-    events = events_service.export_subject(session, keyring=keyring, subject_id=sid)
+    events = events_service.export_subject(session, keyring=keyring, permit=permit, subject_id=sid)
     assert identities.find_by_identity(session, keyring=keyring, kind="email", value=EMAIL) == sid
     return {
         "identities": sorted((i.kind, i.value, i.is_verified) for i in data.identities),

@@ -23,7 +23,7 @@ from rujai.profiles.sealing import subject_key
 from rujai.rights import processing, service, verification
 from rujai.rights.errors import ExportNotAvailable
 from rujai.rights.models import RightsRequest
-from tests.factories import make_consent, make_purchase
+from tests.factories import make_consent, make_purchase, rights_permit
 from tests.rights.test_requests import (
     CUSTOMER,
     EMAIL,
@@ -46,7 +46,9 @@ def _allowed(session, keyring, policy, subject_id, purpose, categories=("browsin
 def _confirm_and_run(session, keyring, policy, kind, **fields):
     """Submit, send the code, confirm it: automatic kinds are processed at once."""
     request = submit(session, keyring, policy, kind, **fields)
-    verification.start_verification(session, keyring=keyring, request_id=request.id, now=NOW)
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+    )
     return processing.confirm_and_run(
         session, keyring=keyring, policy=policy, request_id=request.id,
         code=code_for(session, keyring, request.id), now=NOW,
@@ -140,7 +142,10 @@ def test_rectification_keeps_the_previous_value_as_history(session, keyring, pol
     assert done.status == "completed"
     expected = {"stored": ["first_name"], "not_permitted": [], "revisions": ["first_name"]}
     assert done.result == expected
-    export = profiles_traits.export_subject(session, keyring=keyring, subject_id=subject_id)
+    permit = rights_permit(session, keyring, policy, subject_id)
+    export = profiles_traits.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
     assert export.traits["first_name"] == "มาลัย"
     [revision] = session.scalars(select(TraitRevision)).all()
     key = subject_key(session, keyring=keyring, subject_id=subject_id)
@@ -165,7 +170,10 @@ def test_refused_correction_is_recorded_with_its_reason(session, keyring, policy
     assert note in (refused.refusal_note or "")
     assert "น้อย" not in (refused.refusal_note or "")
     assert [r.request_id for r in service.refusals_for_ropa(session)] == [request.id]
-    export = profiles_traits.export_subject(session, keyring=keyring, subject_id=subject_id)
+    permit = rights_permit(session, keyring, policy, subject_id)
+    export = profiles_traits.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
     assert export.traits == {}
 
 

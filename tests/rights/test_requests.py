@@ -118,7 +118,9 @@ def verified(
     """Submit a request and verify it with the code sent to the verified e-mail on file."""
     request = submit(session, keyring, policy, kind, **fields)
     now = fields.get("now", NOW)
-    verification.start_verification(session, keyring=keyring, request_id=request.id, now=now)
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=now
+    )
     code = code_for(session, keyring, request.id)
     return verification.confirm(session, keyring=keyring, request_id=request.id, code=code, now=now)
 
@@ -164,7 +166,7 @@ def test_extension_once_with_a_reason_adds_up_to_two_months(session, keyring, po
     person(session, keyring)
     request = submit(session, keyring, policy, "access", jurisdiction="EU", language="en")
     extended = service.extend(
-        session, keyring=keyring, request_id=request.id, months=2,
+        session, keyring=keyring, policy=policy, request_id=request.id, months=2,
         reason="Many complex requests this month", now=NOW + timedelta(days=3), actor="test",
     )  # fmt: skip
     assert extended.extended_until == datetime(2027, 3, 1, 9, tzinfo=UTC)
@@ -176,7 +178,7 @@ def test_extension_once_with_a_reason_adds_up_to_two_months(session, keyring, po
     with pytest.raises(Exception, match="only once") as again:
         service.extend(
             session, keyring=keyring, request_id=request.id, months=1, reason="again",
-            now=NOW + timedelta(days=4), actor="test",
+            policy=policy, now=NOW + timedelta(days=4), actor="test",
         )  # fmt: skip
     assert again.value.field == "extended_until"  # type: ignore[attr-defined]
 
@@ -187,7 +189,7 @@ def test_extension_without_a_reason_is_rejected_naming_reason(session, keyring, 
     with pytest.raises(Invalid) as error:
         service.extend(
             session, keyring=keyring, request_id=request.id, months=1, reason="  ", now=NOW,
-            actor="test",
+            policy=policy, actor="test",
         )  # fmt: skip
     assert error.value.field == "reason"
 
@@ -204,7 +206,7 @@ def test_extension_is_refused_under_the_pdpa_and_after_the_first_month(
     request = submit(session, keyring, policy, "access", jurisdiction=jurisdiction)
     with pytest.raises(Exception, match=r"\w") as error:
         service.extend(
-            session, keyring=keyring, request_id=request.id, months=1, reason="busy",
+            session, keyring=keyring, policy=policy, request_id=request.id, months=1, reason="busy",
             now=when, actor="test",
         )  # fmt: skip
     assert error.value.field == field  # type: ignore[attr-defined]
@@ -217,7 +219,7 @@ def test_request_past_its_deadline_shows_as_overdue(session, keyring, policy):
     done = submit(session, keyring, policy, "access", now=NOW - timedelta(days=40))
     service.refuse(
         session, keyring=keyring, request_id=done.id, refusal_code="excessive", note=None,
-        now=NOW - timedelta(days=35), actor="test",
+        policy=policy, now=NOW - timedelta(days=35), actor="test",
     )  # fmt: skip
     fresh = submit(session, keyring, policy, "erasure", now=NOW - timedelta(days=1))
     queue = service.list_requests(session, now=NOW)
@@ -226,6 +228,18 @@ def test_request_past_its_deadline_shows_as_overdue(session, keyring, policy):
     overdue = service.list_requests(session, now=NOW, overdue_only=True)
     assert [r.id for r in overdue] == [old.id]
     assert service.get(session, request_id=old.id, now=NOW).is_overdue
+
+
+def test_list_for_subject_returns_only_their_requests_newest_first(session, keyring, policy):
+    """The privacy center lists the subject's own requests, found by subject, not by scanning."""
+    mine = person(session, keyring)
+    person(session, keyring, "C-DSR-OTHER", email="other.dsr@example.com")
+    first = submit(session, keyring, policy, "access", now=NOW - timedelta(days=3))
+    submit(session, keyring, policy, "access", customer_id="C-DSR-OTHER", now=NOW)
+    second = submit(session, keyring, policy, "erasure", now=NOW - timedelta(days=1))
+    listed = service.list_for_subject(session, subject_id=mine, now=NOW)
+    assert [r.id for r in listed] == [second.id, first.id]
+    assert service.list_for_subject(session, subject_id=uuid.uuid4(), now=NOW) == []
 
 
 # --- refusals and the life cycle ------------------------------------------------------------------
@@ -239,7 +253,7 @@ def test_refusal_without_a_legal_reason_code_is_rejected(session, keyring, polic
     with pytest.raises(RefusalCodeRequired) as error:
         service.refuse(
             session, keyring=keyring, request_id=request.id, refusal_code=code, note="x",
-            now=NOW, actor="test",
+            policy=policy, now=NOW, actor="test",
         )  # fmt: skip
     assert error.value.field == "refusal_code"
     assert error.value.status == 422
@@ -251,7 +265,7 @@ def test_refusal_with_a_code_is_recorded_told_and_listed_for_the_ropa(session, k
     person(session, keyring)
     request = submit(session, keyring, policy, "erasure")
     refused = service.refuse(
-        session, keyring=keyring, request_id=request.id, refusal_code="legal_hold",
+        session, keyring=keyring, policy=policy, request_id=request.id, refusal_code="legal_hold",
         note="tax invoices", now=NOW + timedelta(days=2), actor="test",
     )  # fmt: skip
     assert (refused.status, refused.refusal_code) == ("refused", "legal_hold")
@@ -274,12 +288,12 @@ def test_illegal_step_is_a_conflict_naming_status(session, keyring, policy):
     assert error.value.field == "status"
     service.refuse(
         session, keyring=keyring, request_id=request.id, refusal_code="excessive", note=None,
-        now=NOW, actor="test",
+        policy=policy, now=NOW, actor="test",
     )  # fmt: skip
     with pytest.raises(RequestStateConflict):
         service.refuse(
             session, keyring=keyring, request_id=request.id, refusal_code="excessive",
-            note=None, now=NOW, actor="test",
+            policy=policy, note=None, now=NOW, actor="test",
         )  # fmt: skip
 
 
@@ -290,7 +304,7 @@ def test_compelling_grounds_never_refuse_an_objection_to_direct_marketing(sessio
     with pytest.raises(RefusalCodeRequired, match="TH-DSR-03"):
         service.refuse(
             session, keyring=keyring, request_id=request.id, refusal_code="compelling_grounds",
-            note=None, now=NOW, actor="test",
+            policy=policy, note=None, now=NOW, actor="test",
         )  # fmt: skip
 
 

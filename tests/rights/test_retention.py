@@ -80,11 +80,11 @@ def _history(factory: sessionmaker[Session], keyring, policy) -> None:
         s.add_all([_hold(NOW.date() - timedelta(days=1)), _hold(date(2031, 1, 1))])
         old = submit(s, keyring, policy, "access", now=NOW - timedelta(days=1300))
         verification.start_verification(
-            s, keyring=keyring, request_id=old.id, now=NOW - timedelta(days=1300)
+            s, keyring=keyring, policy=policy, request_id=old.id, now=NOW - timedelta(days=1300)
         )
         service.refuse(
             s, keyring=keyring, request_id=old.id, refusal_code="identity_not_verified",
-            note=None, now=NOW - timedelta(days=1200), actor="test",
+            policy=policy, note=None, now=NOW - timedelta(days=1200), actor="test",
         )  # fmt: skip
         submit(s, keyring, policy, "erasure", now=NOW)  # fresh: its message and request stay
 

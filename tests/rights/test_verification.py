@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rujai.audit import service as audit_service
+from rujai.policy.schemas import Policy
 from rujai.rights import verification
 from rujai.rights.errors import CodeRejected, TooManyCodes
 from rujai.rights.models import OutboxMessage, VerificationCode
@@ -32,7 +34,12 @@ def test_code_goes_only_to_the_verified_identity_on_file(session, keyring, polic
     person(session, keyring, "C-DSR-OTHER", email=UNVERIFIED, email_verified=False)
     request = submit(session, keyring, policy, "erasure", email=GIVEN)
     started = verification.start_verification(
-        session, keyring=keyring, request_id=request.id, identity_kind="email", now=NOW
+        session,
+        keyring=keyring,
+        policy=policy,
+        request_id=request.id,
+        identity_kind="email",
+        now=NOW,
     )
     assert started.sent
     recipients = {m.recipient for m in outbox(session, keyring)}
@@ -49,7 +56,7 @@ def test_no_code_is_sent_when_the_address_on_file_is_unverified(session, keyring
     request = submit(session, keyring, policy, "access", email=UNVERIFIED, **by)
     assert request.subject_id is not None
     started = verification.start_verification(
-        session, keyring=keyring, request_id=request.id, now=NOW
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
     )
     assert not started.sent
     assert started.expires_at is None
@@ -61,7 +68,7 @@ def test_only_a_keyed_hash_of_the_code_is_stored(session, keyring, policy):
     person(session, keyring)
     request = submit(session, keyring, policy, "access")
     started = verification.start_verification(
-        session, keyring=keyring, request_id=request.id, now=NOW
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
     )
     code = last_code(session, keyring)
     [row] = _codes(session)
@@ -86,7 +93,9 @@ def test_code_in_thai_digits_is_accepted(session, keyring, policy):
     """TH-CON-05: a code typed in Thai digits counts the same."""
     person(session, keyring)
     request = submit(session, keyring, policy, "access")
-    verification.start_verification(session, keyring=keyring, request_id=request.id, now=NOW)
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+    )
     thai = last_code(session, keyring).translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
     confirmed = verification.confirm(
         session, keyring=keyring, request_id=request.id, code=f" {thai} ", now=NOW
@@ -97,7 +106,9 @@ def test_code_in_thai_digits_is_accepted(session, keyring, policy):
 def test_code_expires(session, keyring, policy):
     person(session, keyring)
     request = submit(session, keyring, policy, "access")
-    verification.start_verification(session, keyring=keyring, request_id=request.id, now=NOW)
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+    )
     with pytest.raises(CodeRejected, match="expired") as error:
         verification.confirm(
             session, keyring=keyring, request_id=request.id, code=last_code(session, keyring),
@@ -110,7 +121,9 @@ def _start(factory: sessionmaker[Session], keyring, policy) -> tuple:
     with session_scope(factory) as s:
         person(s, keyring)
         request = submit(s, keyring, policy, "access")
-        verification.start_verification(s, keyring=keyring, request_id=request.id, now=NOW)
+        verification.start_verification(
+            s, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+        )
         return request.id, last_code(s, keyring)
 
 
@@ -146,18 +159,30 @@ def test_a_new_code_replaces_the_pending_one_and_codes_per_hour_are_capped(
 ):
     person(session, keyring)
     request = submit(session, keyring, policy, "access")
-    verification.start_verification(session, keyring=keyring, request_id=request.id, now=NOW)
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+    )
     later = NOW + timedelta(minutes=1)
-    verification.start_verification(session, keyring=keyring, request_id=request.id, now=later)
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=later
+    )
     rows = sorted(_codes(session), key=lambda r: r.created_at)
     assert [r.used_at for r in rows] == [later, None]  # the first one is retired
     for minute in range(2, verification.MAX_CODES_PER_HOUR):
         verification.start_verification(
-            session, keyring=keyring, request_id=request.id, now=NOW + timedelta(minutes=minute)
+            session,
+            keyring=keyring,
+            policy=policy,
+            request_id=request.id,
+            now=NOW + timedelta(minutes=minute),
         )
     with pytest.raises(TooManyCodes):
         verification.start_verification(
-            session, keyring=keyring, request_id=request.id, now=NOW + timedelta(minutes=30)
+            session,
+            keyring=keyring,
+            policy=policy,
+            request_id=request.id,
+            now=NOW + timedelta(minutes=30),
         )
     assert len(_codes(session)) == verification.MAX_CODES_PER_HOUR
 
@@ -166,7 +191,12 @@ def test_phone_code_goes_by_sms_to_the_verified_phone(session, keyring, policy):
     person(session, keyring, phone=PHONE)
     request = submit(session, keyring, policy, "restriction")
     started = verification.start_verification(
-        session, keyring=keyring, request_id=request.id, identity_kind="phone", now=NOW
+        session,
+        keyring=keyring,
+        policy=policy,
+        request_id=request.id,
+        identity_kind="phone",
+        now=NOW,
     )
     assert started.sent
     assert started.identity_kind == "phone"
@@ -177,9 +207,11 @@ def test_phone_code_goes_by_sms_to_the_verified_phone(session, keyring, policy):
 # --- privacy-center sign-in -----------------------------------------------------------------------
 
 
-def test_sign_in_sends_to_the_verified_email_and_returns_the_subject(session, keyring):
+def test_sign_in_sends_to_the_verified_email_and_returns_the_subject(session, keyring, policy):
     subject_id = person(session, keyring)
-    started = verification.start_sign_in(session, keyring=keyring, email=EMAIL.upper(), now=NOW)
+    started = verification.start_sign_in(
+        session, keyring=keyring, policy=policy, email=EMAIL.upper(), now=NOW
+    )
     [message] = outbox(session, keyring)
     assert (message.recipient, message.template) == (EMAIL, "sign_in_code")
     signed_in = verification.confirm_sign_in(
@@ -198,15 +230,62 @@ def test_sign_in_sends_to_the_verified_email_and_returns_the_subject(session, ke
     "who",
     [{"email": "nobody@example.com"}, {"email": UNVERIFIED}, {"customer_id": "C-NOBODY-1"}],
 )
-def test_sign_in_answers_the_same_for_unknown_people_and_sends_nothing(session, keyring, who):
+def test_sign_in_answers_the_same_for_unknown_people_and_sends_nothing(
+    session, keyring, policy, who
+):
     """No account enumeration: same answer, same failure, nothing in the outbox."""
     person(session, keyring, "C-DSR-OTHER", email=UNVERIFIED, email_verified=False)
     known = person(session, keyring)
     assert known is not None
-    started = verification.start_sign_in(session, keyring=keyring, now=NOW, **who)
+    started = verification.start_sign_in(session, keyring=keyring, policy=policy, now=NOW, **who)
     assert started.expires_at == NOW + timedelta(minutes=15)
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     with pytest.raises(CodeRejected, match="the code is wrong or has expired"):
         verification.confirm_sign_in(
             session, keyring=keyring, challenge_id=started.challenge_id, code="123456", now=NOW
         )
+
+
+# --- through the door -----------------------------------------------------------------------------
+
+
+def test_a_code_opens_the_contact_with_a_rights_permit_for_contact_only(session, keyring, policy):
+    """The contact is read through the door: ``answer_rights`` for ``contact``, then audited."""
+    subject_id = person(session, keyring)
+    request = submit(session, keyring, policy, "access")
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+    )
+    entries = audit_service.list_entries(session, subject_id=subject_id)
+    checks = [e for e in entries if e.action == "policy.check"]
+    assert checks
+    assert {(e.purpose, e.detail["action"], tuple(e.detail["categories"])) for e in checks} == {
+        ("rights_requests", "answer_rights", ("contact",))
+    }
+    assert "rights.verification.read_identity" in {e.action for e in entries}
+
+
+def test_no_message_is_sent_under_a_policy_without_the_rights_purpose(factory, keyring, policy):
+    """The door refuses the contact (audited); nothing is sent, and the answer does not change."""
+    data = policy.model_dump()
+    del data["purposes"]["rights_requests"]
+    bare = Policy.model_validate(data)
+    with session_scope(factory) as s:
+        subject_id = person(s, keyring)
+        request = submit(s, keyring, bare, "access")
+        started = verification.start_verification(
+            s, keyring=keyring, policy=bare, request_id=request.id, now=NOW
+        )
+        signed_in = verification.start_sign_in(
+            s, keyring=keyring, policy=bare, email=EMAIL, now=NOW
+        )
+    assert not started.sent
+    assert signed_in.challenge_id is not None
+    with session_scope(factory) as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert _codes(s) == []
+        refusals = audit_service.list_entries(s, subject_id=subject_id, action="policy.check")
+    assert refusals  # one per message that could not be sent: received, code, sign-in
+    assert {(e.outcome, e.detail["action"]) for e in refusals} == {
+        ("unknown_purpose", "answer_rights")
+    }

@@ -439,7 +439,9 @@ def submit_erasure(factory, keyring, policy, *, now=None) -> uuid.UUID:
             s, keyring=keyring, policy=policy, body=body, now=now or utcnow(), actor="subject",
             staff=False,
         )  # fmt: skip
-        verification.start_verification(s, keyring=keyring, request_id=request.id, now=utcnow())
+        verification.start_verification(
+            s, keyring=keyring, policy=policy, request_id=request.id, now=utcnow()
+        )
         return request.id
 
 

@@ -136,6 +136,26 @@ def test_reads_are_audited_as_the_subject_without_personal_data(signed_in, custo
     assert "example.com" not in dumped
 
 
+def test_a_restricted_subject_still_reads_their_data_through_the_door_th_dsr_05(
+    signed_in, customer, factory
+):
+    """TH-DSR-05, TH-DSR-01: restriction does not stop the subject seeing their own data; each
+    page takes a permit for the rights purpose as the subject, audited as ``policy.check``."""
+    with session_scope(factory) as s:
+        profiles_service.set_restricted(
+            s, subject_id=customer.id, restricted=True, now=datetime.now(UTC)
+        )
+    assert seeding.SIGNED_IN_EMAIL in signed_in.get("/privacy/data").text
+    assert signed_in.get("/privacy/consents").status_code == 200
+    with session_scope(factory) as s:
+        checks = audit_service.list_entries(s, subject_id=customer.id, action="policy.check")
+    mine = [e for e in checks if e.actor == f"subject:{customer.id}"]
+    assert mine
+    assert {(e.purpose, e.detail["action"], e.detail["allowed"]) for e in mine} == {
+        ("rights_requests", "answer_rights", True)
+    }
+
+
 def test_my_data_shows_what_is_held_by_category(signed_in):
     page = signed_in.get("/privacy/data").text
     assert seeding.SIGNED_IN_EMAIL in page

@@ -87,8 +87,8 @@ def verify(
     with session() as s:
         if code is None:
             started = verification.start_verification(
-                s, keyring=keyring(), request_id=request_id, identity_kind=kind.value,
-                now=utcnow(), actor=ACTOR,
+                s, keyring=keyring(), policy=policy(), request_id=request_id,
+                identity_kind=kind.value, now=utcnow(), actor=ACTOR,
             )  # fmt: skip
             sent = "sent" if started.sent else "NOT sent: no verified identity of this kind"
             console.print(f"code {sent}", highlight=False)
@@ -125,8 +125,8 @@ def refuse(
     """Refuse a request; a legal reason code is required (TH-DSR-00, s.39(7))."""
     with session() as s:
         row = service.refuse(
-            s, keyring=keyring(), request_id=request_id, refusal_code=code, note=note,
-            now=utcnow(), actor=ACTOR,
+            s, keyring=keyring(), policy=policy(), request_id=request_id, refusal_code=code,
+            note=note, now=utcnow(), actor=ACTOR,
         )  # fmt: skip
     console.print(f"request {row.id}: refused ({row.refusal_code})", highlight=False)
 
@@ -141,8 +141,8 @@ def extend(
     """Extend a GDPR deadline once, with a reason (EU-01)."""
     with session() as s:
         row = service.extend(
-            s, keyring=keyring(), request_id=request_id, months=months, reason=reason,
-            now=utcnow(), actor=ACTOR,
+            s, keyring=keyring(), policy=policy(), request_id=request_id, months=months,
+            reason=reason, now=utcnow(), actor=ACTOR,
         )  # fmt: skip
     console.print(f"request {row.id}: due {row.effective_due_at:%Y-%m-%d %H:%M} UTC")
 

@@ -1,4 +1,4 @@
-"""The ledger read side: history, state at a past time, export and erasure of one subject.
+"""The ledger read side: history, state at a past time, export and erasure, and counts.
 
 The ledger is append-only (TH-CON-04): nothing here updates a row. ``consents_at`` folds the ledger
 up to a moment (latest record per purpose and role), which must equal what the projection held then.
@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from rujai.consent.models import ConsentRecord, ConsentState
 from rujai.consent.schemas import ROLE_OF_ACTOR, ConsentRecordRead
 from rujai.kit.crypto import Keyring
+from rujai.policy.permit import Permit
 from rujai.policy.rules import ConsentFact, Role
 from rujai.profiles import service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
 
 Consents = dict[str, dict[Role, ConsentFact]]
+BANGKOK_OFFSET = timedelta(hours=7)
 
 
 def history(session: Session, *, subject_id: uuid.UUID) -> list[ConsentRecordRead]:
@@ -44,8 +46,11 @@ def history_for_customer(
     return history(session, subject_id=subject_id)
 
 
-def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[ConsentRecordRead]:
+def export_subject(
+    session: Session, *, permit: Permit, subject_id: uuid.UUID
+) -> list[ConsentRecordRead]:
     """Return the subject's whole consent ledger for an access or portability request."""
+    permit.require_subject(subject_id)
     return history(session, subject_id=subject_id)
 
 
@@ -120,3 +125,11 @@ def fact_of(row: ConsentRecord) -> ConsentFact:
 def latest_recorded_at(facts: Mapping[Role, ConsentFact]) -> datetime | None:
     """Return when the latest of these facts was recorded, or None."""
     return max((fact.recorded_at for fact in facts.values()), default=None)
+
+
+# --- counts for retention and the console (no personal data) ------------------------------------
+
+
+def count_records(session: Session) -> int:
+    """Return how many ledger rows are kept (as proof of consent, TH-CON-04)."""
+    return int(session.scalar(select(func.count()).select_from(ConsentRecord)) or 0)

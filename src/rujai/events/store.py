@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from rujai.profiles.errors import SubjectErased
 from rujai.profiles.schemas import ResolvedSubject
 
 MAX_LIMIT = 1000
+PURCHASE = "purchase"  # the event type of a purchase line
 IN_CHUNK = 500  # bound parameters per IN (...) on SQLite
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -248,8 +249,11 @@ def _rows(
     return session.scalars(stmt.order_by(Event.occurred_at.desc(), Event.id).limit(limit)).all()
 
 
-def export_subject(session: Session, *, keyring: Keyring, subject_id: uuid.UUID) -> list[EventRead]:
+def export_subject(
+    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
+) -> list[EventRead]:
     """Return every event of the subject, opened, oldest first (access requests, TH-DSR-01)."""
+    permit.require_subject(subject_id)
     rows = session.scalars(
         select(Event).where(Event.subject_id == subject_id).order_by(Event.occurred_at, Event.id)
     ).all()
@@ -257,6 +261,31 @@ def export_subject(session: Session, *, keyring: Keyring, subject_id: uuid.UUID)
         return []
     key = _key(session, keyring, subject_id)
     return [_read(key, row) for row in rows]
+
+
+def purchase_lines(
+    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """Return (occurred_at, properties) of the subject's purchases, opened; [] once shredded.
+
+    Only the purchases: a tax invoice kept on erasure needs no more (opening the whole history
+    was measured as most of an erasure's time at 10,000 events).
+    """
+    permit.require_subject(subject_id)
+    rows = session.execute(
+        select(Event.occurred_at, Event.properties_sealed).where(
+            Event.subject_id == subject_id, Event.type == PURCHASE
+        )
+    ).all()
+    if not rows:
+        return []
+    try:
+        key = profiles_sealing.subject_key(session, keyring=keyring, subject_id=subject_id)
+    except SubjectErased:
+        return []  # already crypto-shredded: nothing readable is left
+    return [
+        (row.occurred_at, open_properties(key, subject_id, row.properties_sealed)) for row in rows
+    ]
 
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID) -> int:

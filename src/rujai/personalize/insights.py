@@ -12,7 +12,6 @@ the ``subject_narrowed`` listener drops derived insights in the same transaction
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -26,7 +25,6 @@ from rujai.audit import service as audit_service
 from rujai.errors import Invalid
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring
-from rujai.personalize import clv
 from rujai.personalize.insights_compute import (
     MODELS,
     SUPPRESSED,
@@ -39,8 +37,8 @@ from rujai.personalize.insights_compute import (
     read_histories,
     scope_of,
 )
-from rujai.personalize.models import Insight, InsightModel
-from rujai.personalize.rfm import WEEK_DAYS
+from rujai.personalize.insights_population import load_population, store_population
+from rujai.personalize.models import Insight
 from rujai.personalize.schemas import InsightRead, RefreshSummary
 from rujai.policy import service as policy_service
 from rujai.policy.schemas import Policy
@@ -50,15 +48,12 @@ from rujai.profiles.errors import SubjectNotFound
 from rujai.writer import session_scope
 
 CHUNK = 500  # subjects per transaction; also bounds every IN (...) list
-BGNBD = "bgnbd"
-RFM = "rfm"
 MAX_INTEREST_LENGTH = 64
 Progress = Callable[[int, int], None]
 
 AFFINITY = "category_affinity"
 RECENCY = "recency_days"
 REFRESH = "insights.refresh"
-_BGNBD = ("r", "alpha", "a", "b")
 _TABLE = cast(Table, Insight.__table__)
 
 
@@ -123,7 +118,7 @@ def _second_pass(
 ) -> int:
     """Store the new models and rescore the model-based insights; return the change in rows."""
     with session_scope(factory) as session:
-        _store_population(session, population, now)
+        store_population(session, population, now)
     change = 0
     for done, chunk in _chunks(ids):
         group = [buyers[sid] for sid in chunk if sid in buyers]
@@ -254,36 +249,6 @@ def _bound(column: Any, dialect: Any, values: list[Any]) -> list[Any]:
 def _delete_derived(session: Session, subject_ids: Sequence[uuid.UUID]) -> int:
     """Delete the subjects' derived insights, keeping their removed interests (TH-DSR-06)."""
     return _delete(session, Insight.subject_id.in_(list(subject_ids)), Insight.name != SUPPRESSED)
-
-
-# --- population models ---------------------------------------------------------------------------
-
-
-def load_population(session: Session) -> Population:
-    """Return the population models stored by the last ``refresh_all`` (empty before one)."""
-    columns = (InsightModel.name, InsightModel.params, InsightModel.n_subjects)
-    rows = session.execute(select(*columns).where(InsightModel.name.in_([BGNBD, RFM])))
-    stored = {row.name: row for row in rows}
-    bgnbd, cuts = stored.get(BGNBD), stored.get(RFM)
-    return Population(
-        bgnbd=clv.BgNbdParams(**{k: bgnbd.params[k] for k in _BGNBD}) if bgnbd else None,
-        bgnbd_subjects=bgnbd.n_subjects if bgnbd else 0,
-        rfm_cuts=cuts.params["cuts"] if cuts else None,
-        rfm_subjects=cuts.n_subjects if cuts else 0,
-    )
-
-
-def _store_population(session: Session, population: Population, now: datetime) -> None:
-    """Replace the stored models; a model that could not be fitted now is removed, not kept."""
-    session.execute(delete(InsightModel).where(InsightModel.name.in_([BGNBD, RFM])))
-    p, rows = population, []
-    if p.bgnbd is not None:
-        params = {**dataclasses.asdict(p.bgnbd), "unit_days": WEEK_DAYS}
-        rows.append({"name": BGNBD, "params": params, "n_subjects": p.bgnbd_subjects})
-    if p.rfm_cuts is not None:  # score = 1 + cut points exceeded; last_day: UTC day ordinals
-        rows.append({"name": RFM, "params": {"cuts": p.rfm_cuts}, "n_subjects": p.rfm_subjects})
-    if rows:
-        session.execute(insert(InsightModel), [{**row, "fitted_at": now} for row in rows])
 
 
 # --- reading, export, erasure, rectification -----------------------------------------------------

@@ -55,6 +55,7 @@ from rujai.personalize.recommender import EaseModel
 from rujai.personalize.schemas import ModelInfo, RecommenderMemberRead, TrainingSet
 from rujai.policy import service as policy_service
 from rujai.policy.schemas import Policy
+from rujai.policy.service import Permit
 
 __all__ = [
     "CATEGORIES",
@@ -62,6 +63,7 @@ __all__ = [
     "clear_caches",
     "erase_subject",
     "export_subject",
+    "is_member",
     "learn_subject",
     "popular",
     "recommend_for",
@@ -332,8 +334,11 @@ def _columns(item_ids: Sequence[str], items: Collection[str]) -> NDArray[np.int6
 # --- access and erasure --------------------------------------------------------------------------
 
 
-def export_subject(session: Session, *, subject_id: uuid.UUID) -> RecommenderMemberRead | None:
+def export_subject(
+    session: Session, *, permit: Permit, subject_id: uuid.UUID
+) -> RecommenderMemberRead | None:
     """Return the subject's membership: the items their row holds and the versions (TH-DSR-01)."""
+    permit.require_subject(subject_id)
     row = session.execute(
         select(
             RecommenderMember.item_ids, RecommenderMember.model_version, RecommenderMember.added_at
@@ -348,6 +353,14 @@ def export_subject(session: Session, *, subject_id: uuid.UUID) -> RecommenderMem
         current_version=data.newest_version(session),
         added_at=row.added_at,
     )
+
+
+def is_member(session: Session, *, subject_id: uuid.UUID) -> bool:
+    """Return True if the recommender holds a row of the subject (``export_subject`` says which)."""
+    found = session.scalar(
+        select(RecommenderMember.subject_id).where(RecommenderMember.subject_id == subject_id)
+    )
+    return found is not None
 
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID, now: datetime) -> int:

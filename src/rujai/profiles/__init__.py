@@ -1,7 +1,10 @@
 """Profiles: the subject (a customer) and the facts about them that decisions need.
 
 Owns the ``subject`` table: the sealed customer id and its blind index, the per-subject data key,
-the sealed birth date or age band (TH-MIN-01), restriction (TH-DSR-05) and objections (TH-DSR-03).
-Does not own consent (``consent``), identities, traits or events (later issues), nor the decision
-itself (``policy.rules``).
+the sealed birth date or age band (TH-MIN-01), restriction (TH-DSR-05) and objections (TH-DSR-03);
+and a subject's identities, traits, trait revisions and merges. Other domains reach them only
+through its services (``service``, ``identities``, ``traits``, ``merge``, ``contacts`` for a
+verified contact to write to, ``erasure`` for the erasure cascade's profile steps); whatever
+returns a value in the clear takes a ``Permit``. Does not own consent (``consent``), events
+(``events``), nor the decision itself (``policy.rules``).
 """

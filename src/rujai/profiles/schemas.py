@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -113,6 +113,27 @@ class ProfileDataExport(BaseModel):
     subject_id: uuid.UUID
     identities: list[IdentityRead]
     traits: dict[str, Any]
+
+
+class TraitsRectified(TraitsResult):
+    """A rectification's ``TraitsResult`` and the traits whose old value became a revision."""
+
+    revisions: list[str]
+
+
+class SubjectDataExport(BaseModel):
+    """The subject row opened for an access request: customer id, birth date, facts (TH-DSR-01)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: uuid.UUID
+    customer_id: str | None
+    birth_date: date | None
+    age_band: str | None
+    is_restricted: bool
+    objections: list[str]
+    created_at: datetime
+    merged_profiles: list[uuid.UUID]
 
 
 ConsentMergeReason = Literal[

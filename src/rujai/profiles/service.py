@@ -22,12 +22,22 @@ from rujai.errors import Invalid
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring, open_sealed, seal
 from rujai.kit.time import age_on
+from rujai.policy.permit import Permit
 from rujai.policy.rules import Objection
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 from rujai.profiles.models import Subject
-from rujai.profiles.schemas import AGE_BANDS, BAND_AGE, AgeBand, ProfileFacts, SubjectRead
+from rujai.profiles.schemas import (
+    AGE_BANDS,
+    BAND_AGE,
+    AgeBand,
+    ProfileFacts,
+    SubjectDataExport,
+    SubjectRead,
+)
+from rujai.profiles.sealing import open_value, unwrap_key
 
 CUSTOMER_ID_MAX = 128
+CUSTOMER_ID_CATEGORY = "identity"  # the data category the brand's customer id belongs to
 
 
 def normalise_customer_id(customer_id: str) -> str:
@@ -64,6 +74,48 @@ def find_id(session: Session, *, keyring: Keyring, customer_id: str) -> uuid.UUI
 def get(session: Session, *, subject_id: uuid.UUID) -> SubjectRead:
     """Return one subject; raise SubjectNotFound."""
     return _read(_load(session, subject_id))
+
+
+def export_subject(
+    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
+) -> SubjectDataExport:
+    """Return the subject row opened (customer id, birth date) for an access request (TH-DSR-01)."""
+    permit.require_subject(subject_id)
+    row = _load(session, subject_id)
+    key = unwrap_key(keyring, row.id, row.data_key_wrapped)
+    birth_date = _open(key, row.id, "birth_date", row.birth_date_sealed)
+    merged = session.scalars(
+        select(Subject.id).where(Subject.merged_into_id == subject_id).order_by(Subject.id)
+    ).all()
+    return SubjectDataExport(
+        subject_id=row.id,
+        customer_id=_open(key, row.id, "customer_id", row.customer_id_sealed),
+        birth_date=date.fromisoformat(birth_date) if birth_date is not None else None,
+        age_band=row.age_band,
+        is_restricted=row.is_restricted,
+        objections=list(row.objections or []),
+        created_at=row.created_at,
+        merged_profiles=list(merged),
+    )
+
+
+def customer_id_of(session: Session, *, keyring: Keyring, permit: Permit) -> str:
+    """Open the customer id of the permit's subject; raise SubjectNotFound if it has none."""
+    subject_id = permit.subject_id
+    if subject_id is None:
+        raise SubjectNotFound("the permit names no subject", field="subject_id")
+    permit.require(subject_id, CUSTOMER_ID_CATEGORY)
+    row = session.execute(
+        select(Subject.customer_id_sealed, Subject.data_key_wrapped).where(Subject.id == subject_id)
+    ).one_or_none()
+    if row is None or row.customer_id_sealed is None:
+        raise SubjectNotFound(f"subject {subject_id} has no customer id", field="subject_id")
+    key = unwrap_key(keyring, subject_id, row.data_key_wrapped)
+    return open_value(key, subject_id, "customer_id", row.customer_id_sealed).decode()
+
+
+def _open(key: bytes, subject_id: uuid.UUID, field: str, sealed: bytes | None) -> str | None:
+    return None if sealed is None else open_value(key, subject_id, field, sealed).decode()
 
 
 def set_birth_date(

@@ -6,6 +6,7 @@ some purpose may collect its category for this subject now, as the chokepoint de
 ``no_permitting_purpose``. Values are sealed under the subject's data key, bound to the subject and
 the trait name (TH-SEC-01). Identifier traits (email, phone, national id) also become identities;
 ``birth_date`` also sets the subject's sealed birth date so that minors' rules apply (TH-MIN-01).
+A rectification (``rectify``) keeps each replaced sealed value in ``trait_revision`` (TH-DSR-06).
 """
 
 from __future__ import annotations
@@ -28,8 +29,13 @@ from rujai.policy.permit import Permit
 from rujai.policy.rules import Action, SubjectFacts, decide
 from rujai.policy.schemas import Policy, PropertyType, Trait as TraitSpec
 from rujai.profiles import identities, service as profiles_service
-from rujai.profiles.models import Identity, Trait
-from rujai.profiles.schemas import ProfileDataExport, TraitDropReason, TraitsResult
+from rujai.profiles.models import Identity, Trait, TraitRevision
+from rujai.profiles.schemas import (
+    ProfileDataExport,
+    TraitDropReason,
+    TraitsRectified,
+    TraitsResult,
+)
 from rujai.profiles.sealing import (
     identity_read,
     normalise_identity,
@@ -272,6 +278,37 @@ def _result(
     return TraitsResult(stored=stored, dropped=dropped)
 
 
+def rectify(
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    subject_id: uuid.UUID,
+    traits: Mapping[str, Any],
+    source: str,
+    now: datetime,
+) -> TraitsRectified:
+    """Store corrected traits, keeping each replaced sealed value as a revision (TH-DSR-06)."""
+    previous = {
+        row.name: row.value_sealed
+        for row in session.scalars(
+            select(Trait).where(Trait.subject_id == subject_id, Trait.name.in_(list(traits)))
+        )
+    }
+    stored = set_traits(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, traits=traits,
+        source=source, now=now,
+    )  # fmt: skip
+    kept = [name for name in stored.stored if name in previous]
+    session.add_all(
+        TraitRevision(subject_id=subject_id, name=name, value_sealed=previous[name],
+                      replaced_at=now, reason="rectification")
+        for name in kept
+    )  # fmt: skip
+    session.flush()
+    return TraitsRectified(stored=stored.stored, dropped=stored.dropped, revisions=kept)
+
+
 def seal_trait(key: bytes, subject_id: uuid.UUID, name: str, value: Any) -> bytes:
     """Seal a typed trait value (JSON) under the subject's key, bound to subject and name."""
     raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
@@ -299,9 +336,10 @@ def get_traits(
 
 
 def export_subject(
-    session: Session, *, keyring: Keyring, subject_id: uuid.UUID
+    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
 ) -> ProfileDataExport:
     """Return the subject's identities and traits decrypted, for an access request (TH-DSR-01)."""
+    permit.require_subject(subject_id)
     key = subject_key(session, keyring=keyring, subject_id=subject_id)
     rows = session.scalars(
         select(Identity).where(Identity.subject_id == subject_id).order_by(Identity.created_at)
@@ -317,9 +355,9 @@ def export_subject(
 
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID) -> int:
-    """Delete the subject's identities and traits (TH-DSR-04); return how many rows went."""
+    """Delete the subject's identities, traits and trait revisions; return how many rows went."""
     gone = 0
-    for table in (Trait, Identity):
+    for table in (TraitRevision, Trait, Identity):
         result = session.execute(delete(table).where(table.subject_id == subject_id))
         gone += cast("CursorResult[Any]", result).rowcount
     return gone

@@ -9,10 +9,9 @@
    (a new version; older blobs emptied), the offer bandit subtracts their outcomes and insights
    go — before the rows those need disappear;
 4. each domain's ``erase_subject``: recommender membership, decisions (outcomes cascade),
-   insights, events, traits and identities, consents; then the pieces no domain owns a function
-   for yet (trait revisions, merges: see ``_erase_profile_leftovers``) and this domain's own rows
-   (verification codes, outbox messages, the link of rights requests);
-5. suppression (``rights.suppression``, re-exported here): the blind indexes of the customer ref
+   insights, events, merge records, traits with their revisions and identities, consents; and
+   this domain's own rows (verification codes, outbox messages, the link of rights requests);
+5. suppression (``profiles.suppression``, re-exported here): the blind indexes of the customer ref
    and of every identity, so that a later import of the same person is flagged instead of
    silently re-created;
 6. the data keys are destroyed (crypto-shredding), then the subject rows are deleted — but only
@@ -22,6 +21,9 @@
    tables, and ``rights verify-erasure`` reports them.
 
 The anonymous profiles merged into the subject are the same person: they are erased with it.
+Opening the purchases for the legal holds answers the request, a use of the person's data for
+the policy's ``rights_requests`` purpose: each profile's permit comes from the door
+(``rights.permits``, audited as ``policy.check``) before anything is deleted.
 """
 
 from __future__ import annotations
@@ -35,38 +37,34 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
 import rujai.listeners  # noqa: F401 - the unlearning listeners must be registered before erasing
 from rujai.audit import service as audit_service
 from rujai.consent import history as consent_history
 from rujai.events import service as events_service
-from rujai.events.models import Event  # stand-in: see _purchases
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import as_utc
 from rujai.personalize import decide, insights, recommend, recommend_data
 from rujai.policy.schemas import Policy
 from rujai.profiles import (
+    erasure as profiles_erasure,
     identities,
-    sealing,
     service as profiles_service,
     suppression,
     traits as profiles_traits,
 )
-from rujai.profiles.errors import SubjectErased, SubjectNotFound
-
-# Stand-ins (see _erase_profile_leftovers / _family): the profiles domain has no function for these.
-from rujai.profiles.models import Identity, Subject, SubjectMerge, TraitRevision
+from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.suppression import CUSTOMER_KIND, is_suppressed, suppress, suppressed_many
 from rujai.rights import verify
 from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, VerificationCode
+from rujai.rights.permits import rights_permit
 
 HOLD_KIND = "tax_invoice"
 HOLD_YEARS = 5
 HOLD_BASIS = "Revenue Code s.87/3: keep tax invoices 5 years"
-PURCHASE = "purchase"
 DEFAULT_CURRENCY = "THB"
 # Not erased per subject: the audit log keeps pseudonymous UUIDs by design (rujai.audit.service).
 # The subject table is deleted last, after the check that nothing else references it.
@@ -94,7 +92,7 @@ def erase(
     session: Session,
     *,
     keyring: Keyring,
-    policy: Policy,  # noqa: ARG001 - part of the rights-processing contract; unused for now
+    policy: Policy,
     subject_id: uuid.UUID,
     request_id: uuid.UUID | None,
     now: datetime,
@@ -103,11 +101,11 @@ def erase(
     """Erase a subject everywhere in the caller's transaction and report counts (TH-DSR-04)."""
     started = time.perf_counter()
     session.flush()  # the caller's pending changes, before the statements below read the tables
-    family = _family(session, subject_id)
+    family = profiles_erasure.family_of(session, subject_id=subject_id)
     _audit(session, "rights.erase.start", subject_id, request_id, now, actor, profiles=len(family))
     before = verify.subject_rows(session, family, skip=NOT_CASCADED)
-    blinds = _blinds(session, family)
-    holds = sum(_keep_legal_holds(session, keyring, sid, now) for sid in family)
+    blinds = profiles_erasure.blind_indexes(session, subject_ids=family)
+    holds = sum(_keep_legal_holds(session, keyring, policy, sid, now, actor) for sid in family)
     version = _unlearn(session, family, now)
     for sid in family:
         _erase_domains(session, sid, now)
@@ -131,7 +129,7 @@ def _shred_and_delete(
         identities.destroy_data_key(session, subject_id=sid, now=now, actor=actor)
     leftovers = verify.subject_rows(session, family, skip=NOT_CASCADED)
     if not leftovers:
-        _delete_subjects(session, family)
+        profiles_erasure.delete_subjects(session, subject_ids=family)
     return leftovers
 
 
@@ -168,20 +166,6 @@ def erase_customer(
     return subject_id, report
 
 
-def _family(session: Session, subject_id: uuid.UUID) -> list[uuid.UUID]:
-    """Return the subject and the anonymous profiles merged into it (one level: merge rules)."""
-    # Stand-in: profiles has no "profiles of this person" function; only ids are read here.
-    found = session.scalars(
-        select(Subject.id).where(
-            or_(Subject.id == subject_id, Subject.merged_into_id == subject_id)
-        )
-    ).all()
-    if subject_id not in found:
-        raise SubjectNotFound(f"subject {subject_id} not found")
-    merged = sorted(sid for sid in found if sid != subject_id)
-    return [*merged, subject_id]  # merged-away profiles first: they point at the subject
-
-
 def _audit(
     session: Session,
     action: str,
@@ -201,10 +185,20 @@ def _audit(
 
 
 def _keep_legal_holds(
-    session: Session, keyring: Keyring, subject_id: uuid.UUID, now: datetime
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    subject_id: uuid.UUID,
+    now: datetime,
+    actor: str,
 ) -> int:
     """Keep each still-held tax invoice as a minimal record without the person (s.33 para 2)."""
-    purchases = _purchases(session, keyring, subject_id)
+    permit = rights_permit(  # opening the purchases answers the request: through the door
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now, actor=actor
+    )
+    purchases = events_service.purchase_lines(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
     # Kept apart and unlinkable: no subject, and the creation time coarsened to the day so that
     # it cannot be matched to the erasure's audit entry.
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)
@@ -218,31 +212,6 @@ def _keep_legal_holds(
     if rows:
         session.execute(insert(LegalHold), rows)
     return len(rows)
-
-
-def _purchases(
-    session: Session, keyring: Keyring, subject_id: uuid.UUID
-) -> list[tuple[datetime, dict[str, Any]]]:
-    """Stand-in for ``events`` (to move there): the subject's purchase lines, opened.
-
-    ``events.service.export_subject`` opens every event of the subject; a tax invoice needs only
-    the purchases (measured: the whole history is most of an erasure's time at 10,000 events).
-    """
-    rows = session.execute(
-        select(Event.occurred_at, Event.properties_sealed).where(
-            Event.subject_id == subject_id, Event.type == PURCHASE
-        )
-    ).all()
-    if not rows:
-        return []
-    try:
-        key = sealing.subject_key(session, keyring=keyring, subject_id=subject_id)
-    except SubjectErased:
-        return []  # already crypto-shredded: nothing readable is left to hold
-    return [
-        (row.occurred_at, events_service.open_properties(key, subject_id, row.properties_sealed))
-        for row in rows
-    ]
 
 
 def tax_invoices(
@@ -286,9 +255,7 @@ def add_years(day: date, years: int) -> date:
 
 def _unlearn(session: Session, family: Sequence[uuid.UUID], now: datetime) -> str | None:
     """Tell every model listener first (TH-DSR-04: "including models"); return the new version."""
-    members = [
-        sid for sid in family if recommend.export_subject(session, subject_id=sid) is not None
-    ]
+    members = [sid for sid in family if recommend.is_member(session, subject_id=sid)]
     for sid in family:
         signals.subject_narrowed(session, subject_id=sid, reason="erased", now=now)
     return recommend_data.newest_version(session) if members else None
@@ -301,8 +268,8 @@ def _erase_domains(session: Session, subject_id: uuid.UUID, now: datetime) -> No
     decide.erase_subject(session, subject_id=subject_id, now=now)
     insights.erase_subject(session, subject_id=subject_id)
     events_service.erase_subject(session, subject_id=subject_id)
-    _erase_profile_leftovers(session, subject_id)
-    profiles_traits.erase_subject(session, subject_id=subject_id)  # traits and identities
+    profiles_erasure.erase_merges(session, subject_id=subject_id)
+    profiles_traits.erase_subject(session, subject_id=subject_id)  # traits, revisions, identities
     consent_history.erase_subject(session, subject_id=subject_id)
 
 
@@ -313,49 +280,6 @@ def _erase_rights_rows(session: Session, subject_id: uuid.UUID) -> None:
     session.execute(
         update(RightsRequest).where(RightsRequest.subject_id == subject_id).values(subject_id=None)
     )
-
-
-def _erase_profile_leftovers(session: Session, subject_id: uuid.UUID) -> None:
-    """Stand-in for ``profiles`` (to move there): trait revisions and merge records.
-
-    ``profiles.traits.erase_subject`` deletes traits and identities but not ``trait_revision``;
-    ``subject_merge`` (whose ``detail`` lists moved row ids and consent changes with the subject's
-    UUID) has no erasure function at all.
-    """
-    session.execute(delete(TraitRevision).where(TraitRevision.subject_id == subject_id))
-    session.execute(
-        delete(SubjectMerge).where(
-            or_(
-                SubjectMerge.into_subject_id == subject_id,
-                SubjectMerge.from_subject_id == subject_id,
-            )
-        )
-    )
-
-
-def _delete_subjects(session: Session, family: Sequence[uuid.UUID]) -> None:
-    """Stand-in for ``profiles``: delete the subject rows (requests keep no link: SET NULL)."""
-    for sid in family:  # merged-away profiles first: they point at the subject
-        session.execute(delete(Subject).where(Subject.id == sid))
-
-
-# --- suppression ---------------------------------------------------------------------------------
-
-
-def _blinds(session: Session, family: Sequence[uuid.UUID]) -> list[tuple[str, str]]:
-    """Return (kind, blind) of the customer refs and identities of these profiles."""
-    # Stand-in: the blind indexes are read from the profiles tables (no function returns them).
-    refs = session.scalars(
-        select(Subject.customer_ref).where(
-            Subject.id.in_(family), Subject.customer_ref.is_not(None)
-        )
-    ).all()
-    rows = session.execute(
-        select(Identity.kind, Identity.blind).where(Identity.subject_id.in_(family))
-    )
-    return [(suppression.CUSTOMER_KIND, ref) for ref in refs if ref] + [
-        (r.kind, r.blind) for r in rows
-    ]
 
 
 __all__ = [

@@ -10,11 +10,12 @@ requests. Nothing of any other subject is read. The ZIP holds:
 - one CSV per table, UTF-8 with a byte-order mark (Excel shows Thai correctly);
 - ``summary.html``: a self-contained summary in Thai (Buddhist Era dates) and English.
 
-Making the copy is itself a use of the person's data: it is authorised for the policy's
-``rights_requests`` purpose (a legal obligation) through ``policy.service.authorize``, and audited
-as ``rights.export`` with counts only. Access survives a restriction (TH-DSR-05 stops processing,
-not the subject's own right of access, PDPA s.30): a restricted subject's copy is audited without
-a permit, as is a copy under a policy that declares no rights purpose.
+Making the copy is itself a use of the person's data: it always takes a permit for the policy's
+``rights_requests`` purpose (a legal obligation) with ``Action.ANSWER_RIGHTS``
+(``rights.permits``), which every domain's ``export_subject`` checks, and it is audited as
+``rights.export`` with counts only. Access survives a restriction (TH-DSR-05 stops processing, not
+the subject's own right of access, PDPA s.30): the door allows ``ANSWER_RIGHTS`` through it. A
+policy that declares no rights purpose cannot answer a request: the copy is refused (TH-DSR-01).
 """
 
 from __future__ import annotations
@@ -37,16 +38,13 @@ from rujai.personalize import decide, insights, recommend
 from rujai.policy import service as policy_service
 from rujai.policy.rules import Action, SubjectFacts
 from rujai.policy.schemas import Policy, Text
+from rujai.policy.service import Permit
 from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.profiles.errors import SubjectNotFound
-
-# Stand-in: profiles has no function that opens the customer id and birth date for a copy.
-from rujai.profiles.models import Subject
-from rujai.profiles.sealing import open_value, subject_key
 from rujai.rights import export_format as fmt, export_html
 from rujai.rights.models import RightsRequest
+from rujai.rights.permits import RIGHTS_PURPOSE, rights_permit
 
-RIGHTS_PURPOSE = "rights_requests"
 ACTOR = "system"
 
 
@@ -60,8 +58,12 @@ def build_export(
     actor: str = ACTOR,
 ) -> bytes:
     """Return the subject's copy as a ZIP: export.json, one CSV per table, summary.html."""
-    _authorize(session, keyring, policy, subject_id, now, actor)
-    document = collect(session, keyring=keyring, policy=policy, subject_id=subject_id, now=now)
+    permit = rights_permit(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now, actor=actor
+    )
+    document = collect(
+        session, keyring=keyring, policy=policy, permit=permit, subject_id=subject_id, now=now
+    )
     audit_service.record(
         session, actor=actor, action="rights.export", now=now, subject_id=subject_id,
         purpose=RIGHTS_PURPOSE, outcome="recorded", detail=_counts(document),
@@ -87,49 +89,40 @@ def export_customer(
     )
 
 
-def _authorize(
+def collect(
     session: Session,
+    *,
     keyring: Keyring,
     policy: Policy,
+    permit: Permit,
     subject_id: uuid.UUID,
     now: datetime,
-    actor: str,
-) -> None:
-    """Take a permit for the rights purpose unless the subject is restricted (see module doc)."""
-    subject = profiles_service.get(session, subject_id=subject_id)
-    purpose = policy.purposes.get(RIGHTS_PURPOSE)
-    if purpose is None or subject.is_restricted:
-        return
-    policy_service.authorize(
-        session, policy=policy, keyring=keyring, subject_id=subject_id, purpose=RIGHTS_PURPOSE,
-        categories=purpose.categories, now=now, actor=actor,
-    )  # fmt: skip
-
-
-def collect(
-    session: Session, *, keyring: Keyring, policy: Policy, subject_id: uuid.UUID, now: datetime
 ) -> fmt.ExportDocument:
     """Gather the document from each domain's ``export_subject`` (no audit: the caller audits)."""
-    profile = profiles_traits.export_subject(session, keyring=keyring, subject_id=subject_id)
+    profile = profiles_traits.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
     facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
     purposes = _purposes(policy, facts, now)
     return fmt.ExportDocument(
         generated_at=now,
         policy_version=policy.version,
         controller=_controller(policy),
-        subject=_subject(session, keyring, subject_id),
+        subject=_subject(session, keyring, permit, subject_id),
         identities=profile.identities,
         traits=[
             fmt.ExportTrait(name=name, category=_category(policy, name), value=value)
             for name, value in profile.traits.items()
         ],
-        consents=_consents(session, keyring, policy, subject_id),
-        events=events_service.export_subject(session, keyring=keyring, subject_id=subject_id),
+        consents=_consents(session, keyring, policy, permit, subject_id),
+        events=events_service.export_subject(
+            session, keyring=keyring, permit=permit, subject_id=subject_id
+        ),
         insights=insights.export_subject(session, subject_id=subject_id),
         decisions=decide.export_subject(session, subject_id=subject_id),
         purposes=purposes,
         recipients=_recipients(policy, purposes),
-        recommender=recommend.export_subject(session, subject_id=subject_id),
+        recommender=recommend.export_subject(session, permit=permit, subject_id=subject_id),
         rights_requests=_rights_requests(session, subject_id),
     )
 
@@ -176,28 +169,13 @@ def _controller(policy: Policy) -> fmt.ExportController:
     )
 
 
-def _subject(session: Session, keyring: Keyring, subject_id: uuid.UUID) -> fmt.ExportSubject:
-    """Stand-in for a ``profiles`` export of the subject row (to move there)."""
-    row = session.get(Subject, subject_id)
-    if row is None:
-        raise SubjectNotFound(f"subject {subject_id} not found")
-    key = subject_key(session, keyring=keyring, subject_id=subject_id)
-    customer_id = birth_date = None
-    if row.customer_id_sealed is not None:
-        customer_id = open_value(key, row.id, "customer_id", row.customer_id_sealed).decode()
-    if row.birth_date_sealed is not None:
-        birth_date = open_value(key, row.id, "birth_date", row.birth_date_sealed).decode()
-    merged = session.scalars(
-        select(Subject.id).where(Subject.merged_into_id == subject_id).order_by(Subject.id)
-    ).all()
-    return fmt.ExportSubject.model_validate(
-        {
-            "subject_id": row.id, "customer_id": customer_id, "birth_date": birth_date,
-            "age_band": row.age_band, "is_restricted": row.is_restricted,
-            "objections": list(row.objections or []), "created_at": row.created_at,
-            "merged_profiles": list(merged),
-        }
-    )  # fmt: skip
+def _subject(
+    session: Session, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
+) -> fmt.ExportSubject:
+    row = profiles_service.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
+    return fmt.ExportSubject.model_validate(row.model_dump())
 
 
 def _category(policy: Policy, trait: str) -> str:
@@ -206,9 +184,9 @@ def _category(policy: Policy, trait: str) -> str:
 
 
 def _consents(
-    session: Session, keyring: Keyring, policy: Policy, subject_id: uuid.UUID
+    session: Session, keyring: Keyring, policy: Policy, permit: Permit, subject_id: uuid.UUID
 ) -> list[fmt.ExportConsent]:
-    records = consent_history.export_subject(session, subject_id=subject_id)
+    records = consent_history.export_subject(session, permit=permit, subject_id=subject_id)
     head = audit_service.current_head(session)
     return [
         fmt.ExportConsent(

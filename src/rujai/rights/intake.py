@@ -72,7 +72,7 @@ def submit(
     service.audit_step(
         session, row, "received", now=now, actor=actor, detail={"channel": row.channel}
     )
-    service.notify_row(session, keyring=keyring, notifier=notifier, row=row,
+    service.notify_row(session, keyring=keyring, policy=policy, notifier=notifier, row=row,
                        template="request_received", now=now)  # fmt: skip
     return service.read(row, now)
 

@@ -1,9 +1,12 @@
 """Messages to data subjects: the ``Notifier`` seam, the outbox, Thai and English texts.
 
 A message only ever goes to an identity already on file for the subject **and verified**
-(``verified_contact``): never to an address typed into a request. That is the one place that
-decrypts a contact for the rights domain; each read is audited as
+(``verified_contact``): never to an address typed into a request. That is the one place where the
+rights domain gets a contact in the clear: through the door, with a permit for the
+``rights_requests`` purpose covering ``contact`` (``rights.permits``), from
+``profiles.contacts.verified_contact``; each read is also audited as
 ``rights.verification.read_identity`` (no value in the entry, only the identity's id and kind).
+A policy that refuses the permit (no rights purpose) means no message is sent.
 
 The default ``OutboxNotifier`` keeps each message sealed under the subject's data key (recipient
 and body) in ``outbox_message``, where staff read it with ``list_outbox`` (an audited read) and a
@@ -19,18 +22,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.errors import Invalid
+from rujai.errors import Invalid, PolicyDenied
 from rujai.kit.crypto import Keyring
 from rujai.policy import labels
-from rujai.policy.schemas import Lang
+from rujai.policy.schemas import Lang, Policy
+from rujai.profiles import contacts as profiles_contacts
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
-from rujai.profiles.models import Identity
 from rujai.profiles.sealing import open_value, seal_value, subject_key
 from rujai.rights.models import OutboxMessage
+from rujai.rights.permits import RIGHTS_PURPOSE, rights_permit
 from rujai.rights.schemas import OutboxMessageRead
 
 MAX_OUTBOX_LIST = 500
@@ -199,6 +203,7 @@ def verified_contact(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     subject_id: uuid.UUID,
     kinds: Sequence[str],
     now: datetime,
@@ -207,55 +212,39 @@ def verified_contact(
 ) -> Contact | None:
     """Decrypt only the chosen verified identity on file (preferring ``kinds`` in order); audited.
 
-    Never an address supplied by a requester: only rows of ``identity`` with ``is_verified``.
+    Never an address supplied by a requester: only identities on file with ``is_verified``.
     """
-    row = _verified_identity(session, subject_id, kinds, identity_id)
-    if row is None or row.value_sealed is None:
-        return None
     try:
-        key = subject_key(session, keyring=keyring, subject_id=subject_id)
-    except (SubjectErased, SubjectNotFound):
+        permit = rights_permit(
+            session, keyring=keyring, policy=policy, subject_id=subject_id, now=now,
+            actor="system", categories=(profiles_contacts.CONTACT_CATEGORY,),
+        )  # fmt: skip
+    except (PolicyDenied, SubjectNotFound):
+        return None  # the door refused (audited there) or the subject is gone: nothing is sent
+    found = profiles_contacts.verified_contact(
+        session, keyring=keyring, permit=permit, subject_id=subject_id, kinds=kinds,
+        identity_id=identity_id,
+    )  # fmt: skip
+    if found is None:
         return None
-    value = open_value(key, subject_id, f"identity.{row.kind}", row.value_sealed).decode()
     audit_service.record(
         session,
         actor="system",
         action="rights.verification.read_identity",
         now=now,
         subject_id=subject_id,
-        purpose="rights_requests",
+        purpose=RIGHTS_PURPOSE,
         outcome="read",
-        detail={"identity_id": str(row.id), "identity_kind": row.kind, **why},
+        detail={"identity_id": str(found.id), "identity_kind": found.kind, **why},
     )
-    return Contact(identity_id=row.id, kind=row.kind, value=value)
-
-
-def _verified_identity(
-    session: Session, subject_id: uuid.UUID, kinds: Sequence[str], identity_id: uuid.UUID | None
-) -> Identity | None:
-    if not kinds:
-        return None
-    preference = case({kind: rank for rank, kind in enumerate(kinds)}, value=Identity.kind)
-    stmt = (
-        select(Identity)
-        .where(
-            Identity.subject_id == subject_id,
-            Identity.kind.in_(list(kinds)),
-            Identity.is_verified.is_(True),
-            Identity.value_sealed.is_not(None),
-        )
-        .order_by(preference, Identity.created_at.desc())
-        .limit(1)
-    )
-    if identity_id is not None:
-        stmt = stmt.where(Identity.id == identity_id)
-    return session.scalars(stmt).first()
+    return Contact(identity_id=found.id, kind=found.kind, value=found.value)
 
 
 def notify(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     notifier: Notifier,
     subject_id: uuid.UUID | None,
     template: str,
@@ -270,6 +259,7 @@ def notify(
     contact = verified_contact(
         session,
         keyring=keyring,
+        policy=policy,
         subject_id=subject_id,
         kinds=("email", "phone"),
         now=now,
@@ -306,7 +296,7 @@ def list_outbox(
         actor=actor,
         action="rights.outbox.read",
         now=now,
-        purpose="rights_requests",
+        purpose=RIGHTS_PURPOSE,
         outcome="read",
         detail={"messages": len(result), "subjects": len(keys)},
     )

@@ -6,9 +6,10 @@
   because the chokepoint denies it (TH-DSR-03). Objections to direct marketing and profiling are
   processed as soon as the request is verified; one to legitimate interest waits for staff, who
   may refuse with ``compelling_grounds`` (never for direct marketing).
-- withdrawal: ``consent.record`` a withdrawal with the request's channel (TH-CON-03).
-- rectification: declared traits through ``profiles.traits.set_traits``, the replaced sealed
-  value first copied to ``trait_revision``; or an inferred interest removed
+- withdrawal: ``consent.record`` a withdrawal with the request's channel (TH-CON-03); the
+  customer id the ledger is keyed by is opened with a rights permit (``rights.permits``).
+- rectification: declared traits through ``profiles.traits.rectify``, which keeps each replaced
+  sealed value in ``trait_revision``; or an inferred interest removed
   (``insights.remove_interest``); the subject's insights are then refreshed. A correction that
   fails validation or names an undeclared trait is refused with ``invalid_correction`` and so
   recorded (TH-DSR-06).
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
@@ -39,12 +39,13 @@ from rujai.personalize import insights
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Policy
 from rujai.profiles import service as profiles_service, traits as profiles_traits
-from rujai.profiles.models import Subject, Trait, TraitRevision
+from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.sealing import open_value, subject_key
 from rujai.rights import erasure, export, intake, service, verification
 from rujai.rights.errors import ExportNotAvailable
 from rujai.rights.models import RightsRequest
 from rujai.rights.notifier import Notifier
+from rujai.rights.permits import rights_permit
 from rujai.rights.schemas import RequestRead
 
 AUTOMATIC_KINDS = frozenset({"restriction", "restriction_lift", "objection_lift", "withdrawal"})
@@ -125,7 +126,7 @@ def process(
     try:
         result = _HANDLERS[row.kind](session, job)
     except _Refused as refused:
-        service.refuse_row(session, keyring, row, refused.code, refused.note,
+        service.refuse_row(session, keyring, policy, row, refused.code, refused.note,
                            now=now, actor=actor, notifier=notifier)  # fmt: skip
         return service.read(row, now)
     _complete(session, job, result, notifier)
@@ -137,14 +138,14 @@ def _complete(
 ) -> None:
     job.row.result = result
     service.move(session, job.row, "completed", now=job.now, actor=job.actor)
-    service.notify_row(session, keyring=job.keyring, notifier=notifier, row=job.row,
-                       template="request_completed", now=job.now)  # fmt: skip
+    service.notify_row(session, keyring=job.keyring, policy=job.policy, notifier=notifier,
+                       row=job.row, template="request_completed", now=job.now)  # fmt: skip
 
 
 def _erase(session: Session, job: _Job, notifier: Notifier | None) -> RequestRead:
     """Tell the subject first (afterwards no contact or key is left), then erase (TH-DSR-04)."""
-    service.notify_row(session, keyring=job.keyring, notifier=notifier, row=job.row,
-                       template="request_completed", now=job.now)  # fmt: skip
+    service.notify_row(session, keyring=job.keyring, policy=job.policy, notifier=notifier,
+                       row=job.row, template="request_completed", now=job.now)  # fmt: skip
     report = erasure.erase(
         session, keyring=job.keyring, policy=job.policy, subject_id=job.subject_id,
         request_id=job.row.id, now=job.now, actor=job.actor,
@@ -195,15 +196,18 @@ def _withdraw(session: Session, job: _Job) -> dict[str, Any]:
 
 
 def _customer_id(session: Session, job: _Job) -> str:
-    """Open the subject's sealed customer id: the consent ledger is keyed by it."""
-    sealed = session.scalar(select(Subject.customer_id_sealed).where(Subject.id == job.subject_id))
-    if sealed is None:
+    """Open the subject's customer id through the door: the consent ledger is keyed by it."""
+    permit = rights_permit(
+        session, keyring=job.keyring, policy=job.policy, subject_id=job.subject_id, now=job.now,
+        actor=job.actor, categories=(profiles_service.CUSTOMER_ID_CATEGORY,),
+    )  # fmt: skip
+    try:
+        return profiles_service.customer_id_of(session, keyring=job.keyring, permit=permit)
+    except SubjectNotFound as e:
         raise Conflict(
             f"subject {job.subject_id} has no customer id to record a withdrawal for",
             field="subject_id",
-        )
-    key = subject_key(session, keyring=job.keyring, subject_id=job.subject_id)
-    return open_value(key, job.subject_id, "customer_id", sealed).decode()
+        ) from e
 
 
 def _rectify(session: Session, job: _Job) -> dict[str, Any]:
@@ -231,31 +235,19 @@ def _payload(session: Session, job: _Job) -> dict[str, Any]:
 
 
 def _correct_traits(session: Session, job: _Job, traits: dict[str, Any]) -> dict[str, Any]:
-    """Validate, keep the replaced sealed values as revisions, then store (TH-DSR-06)."""
+    """Validate, then store; the replaced sealed values become revisions (TH-DSR-06)."""
     try:
         _parsed, undeclared = profiles_traits.parse_traits(job.policy, traits, now=job.now)
     except Invalid as e:  # names the trait and the problem, never the value
         raise _Refused("invalid_correction", e.message) from e
     if undeclared:
         raise _Refused("invalid_correction", f"{len(undeclared)} undeclared trait(s) (TH-MIN-02)")
-    previous = {
-        row.name: row.value_sealed
-        for row in session.scalars(
-            select(Trait).where(Trait.subject_id == job.subject_id, Trait.name.in_(list(traits)))
-        )
-    }
-    stored = profiles_traits.set_traits(
+    done = profiles_traits.rectify(
         session, keyring=job.keyring, policy=job.policy, subject_id=job.subject_id,
         traits=traits, source=job.source, now=job.now,
     )  # fmt: skip
-    kept = [name for name in stored.stored if name in previous]
-    session.add_all(
-        TraitRevision(subject_id=job.subject_id, name=name, value_sealed=previous[name],
-                      replaced_at=job.now, reason="rectification")
-        for name in kept
-    )  # fmt: skip
-    session.flush()
-    return {"stored": stored.stored, "not_permitted": sorted(stored.dropped), "revisions": kept}
+    not_permitted = sorted(done.dropped)
+    return {"stored": done.stored, "not_permitted": not_permitted, "revisions": done.revisions}
 
 
 def _refresh(session: Session, job: _Job) -> None:

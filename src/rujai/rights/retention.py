@@ -13,8 +13,11 @@ Cut-offs come from the policy:
   retention.
 - consent records are kept as proof of consent (TH-CON-04, GDPR Art. 7(1)); the report says so.
 
-``run_in`` works in the caller's transaction (``run`` in one of its own, for the CLI) and stores
-its report in ``retention_run`` (a dry run too, marked as such, having changed nothing else).
+Each domain purges its own rows (``events.retention``, ``personalize.retention``; consent records
+are only counted, ``consent.history.count_records``); this module sets the cut-offs and keeps the
+report. ``run_in`` works in the caller's transaction (``run`` in one of its own, for the CLI) and
+stores its report in ``retention_run`` (a dry run too, marked as such, having changed nothing
+else).
 ``start_scheduler`` runs it periodically from a daemon thread as one unit of the server's writer;
 the server starts it in its lifespan and stops it on shutdown.
 """
@@ -30,18 +33,17 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit import service as audit_service
-
-# Stand-ins until the events, personalize and consent domains offer purge and count functions.
-from rujai.consent.models import ConsentRecord
+from rujai.consent import history as consent_history
 from rujai.errors import AppError
-from rujai.events.models import Event
+from rujai.events import retention as events_retention
+from rujai.kit.purge import count_or_delete
 from rujai.kit.time import utcnow
-from rujai.personalize.models import Decision
+from rujai.personalize import retention as decisions_retention
 from rujai.policy.schemas import Policy
 from rujai.rights.models import (
     LegalHold,
@@ -123,16 +125,19 @@ def _event_items(
     session: Session, policy: Policy, now: datetime, dry_run: bool
 ) -> list[RetentionItem]:
     longest = category_retention(policy)
-    stored = set(session.scalars(select(Event.category).distinct()))
+    stored = events_retention.stored_categories(session)
     declared = {event_type.category for event_type in policy.event_types.values()}
     items = []
     for category in sorted(stored | declared):
         days, pid = longest.get(category, (0, ""))
         basis = f"{pid} ({days} days)" if pid else NO_PURPOSE
+        cut_off = now - timedelta(days=days)
+        count = events_retention.purge_older_than(
+            session, category=category, cut_off=cut_off, dry_run=dry_run
+        )
         items.append(
-            _purge(session, Event, f"event:{category}", now - timedelta(days=days), basis,
-                   dry_run, Event.occurred_at, Event.category == category)
-        )  # fmt: skip
+            RetentionItem(what=f"event:{category}", cut_off=cut_off, basis=basis, count=count)
+        )
     return items
 
 
@@ -142,12 +147,13 @@ def _decision_item(session: Session, policy: Policy, now: datetime, dry_run: boo
         return RetentionItem(what="decision", cut_off=None, basis="no placements", count=0)
     days, pid = max((policy.purposes[p].retention_days, p) for p in purposes)
     cut_off = now - timedelta(days=days)
-    return _purge(session, Decision, "decision", cut_off, f"{pid} ({days} days)", dry_run,
-                  Decision.created_at)  # fmt: skip
+    count = decisions_retention.purge_decisions(session, cut_off=cut_off, dry_run=dry_run)
+    basis = f"{pid} ({days} days)"
+    return RetentionItem(what="decision", cut_off=cut_off, basis=basis, count=count)
 
 
 def _legal_hold_item(session: Session, now: datetime, dry_run: bool) -> RetentionItem:
-    count = _count_or_delete(session, LegalHold, dry_run, LegalHold.hold_until < now.date())
+    count = count_or_delete(session, LegalHold, LegalHold.hold_until < now.date(), dry_run=dry_run)
     cut_off = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return RetentionItem(
         what="legal_hold", cut_off=cut_off, basis="the hold period ended", count=count
@@ -175,21 +181,14 @@ def _purge(
     column: Any,
     *where: Any,
 ) -> RetentionItem:
-    count = _count_or_delete(session, model, dry_run, column < cut_off, *where)
+    count = count_or_delete(session, model, column < cut_off, *where, dry_run=dry_run)
     return RetentionItem(what=what, cut_off=cut_off, basis=basis, count=count)
 
 
-def _count_or_delete(session: Session, model: Any, dry_run: bool, *where: Any) -> int:
-    if dry_run:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-    statement = delete(model).where(*where).execution_options(synchronize_session=False)
-    return int(cast("CursorResult[Any]", session.execute(statement)).rowcount)
-
-
 def _consent_kept(session: Session) -> RetentionItem:
-    count = session.scalar(select(func.count()).select_from(ConsentRecord)) or 0
+    count = consent_history.count_records(session)
     basis = "kept as proof of consent and withdrawal (TH-CON-04, GDPR Art. 7(1))"
-    return RetentionItem(what="consent_record", cut_off=None, basis=basis, count=int(count))
+    return RetentionItem(what="consent_record", cut_off=None, basis=basis, count=count)
 
 
 def _store(session: Session, report: RetentionReport, actor: str) -> None:

@@ -107,6 +107,7 @@ async def start_verification(
     body: VerificationCreate,
     principal: ConsentPrincipal,
     writer: WriterDep,
+    policy: PolicyDep,
     keyring: KeyringDep,
 ) -> VerificationStarted:
     """Send a one-time code to the subject's verified identity on file (never another address)."""
@@ -114,6 +115,7 @@ async def start_verification(
         partial(
             verification.start_verification,
             keyring=keyring,
+            policy=policy,
             request_id=request_id,
             identity_kind=body.identity_kind,
             now=utcnow(),
@@ -183,6 +185,7 @@ async def refuse_request(
     body: RefuseCreate,
     principal: AdminPrincipal,
     writer: WriterDep,
+    policy: PolicyDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Refuse with a legal reason code (422 naming ``refusal_code`` without one)."""
@@ -190,6 +193,7 @@ async def refuse_request(
         partial(
             service.refuse,
             keyring=keyring,
+            policy=policy,
             request_id=request_id,
             refusal_code=body.refusal_code,
             note=body.note,
@@ -209,6 +213,7 @@ async def extend_request(
     body: ExtendCreate,
     principal: AdminPrincipal,
     writer: WriterDep,
+    policy: PolicyDep,
     keyring: KeyringDep,
 ) -> RequestRead:
     """Extend a GDPR deadline once by up to two months, with a reason (EU-01)."""
@@ -216,6 +221,7 @@ async def extend_request(
         partial(
             service.extend,
             keyring=keyring,
+            policy=policy,
             request_id=request_id,
             months=body.months,
             reason=body.reason,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from rujai.audit import service as audit_service
 from rujai.errors import Conflict, Invalid
 from rujai.kit.crypto import Keyring
-from rujai.policy.schemas import Lang
+from rujai.policy.schemas import Lang, Policy
 from rujai.rights import notifier as messages
 from rujai.rights.errors import RefusalCodeRequired, RequestNotFound, RequestStateConflict
 from rujai.rights.models import RightsRequest
@@ -107,6 +107,18 @@ def list_requests(
     if overdue_only:
         stmt = stmt.where(RightsRequest.status.in_(sorted(OPEN_STATUSES)), due < now)
     return [read(row, now) for row in session.scalars(stmt)]
+
+
+def list_for_subject(
+    session: Session, *, subject_id: uuid.UUID, now: datetime
+) -> list[RequestRead]:
+    """Return the subject's own requests, newest first (the privacy center)."""
+    rows = session.scalars(
+        select(RightsRequest)
+        .where(RightsRequest.subject_id == subject_id)
+        .order_by(RightsRequest.received_at.desc(), RightsRequest.id)
+    )
+    return [read(row, now) for row in rows]
 
 
 def read(row: RightsRequest, now: datetime) -> RequestRead:
@@ -201,6 +213,7 @@ def refuse(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     request_id: uuid.UUID,
     refusal_code: str | None,
     note: str | None,
@@ -211,7 +224,7 @@ def refuse(
     """Refuse a request with a reason code from ``REFUSAL_CODES`` (422 without one, TH-DSR-00)."""
     code = check_refusal_code(refusal_code)
     row = load_for_update(session, request_id)
-    refuse_row(session, keyring, row, code, note, now=now, actor=actor, notifier=notifier)
+    refuse_row(session, keyring, policy, row, code, note, now=now, actor=actor, notifier=notifier)
     return read(row, now)
 
 
@@ -229,6 +242,7 @@ def check_refusal_code(refusal_code: str | None) -> str:
 def refuse_row(
     session: Session,
     keyring: Keyring,
+    policy: Policy,
     row: RightsRequest,
     code: str,
     note: str | None,
@@ -253,8 +267,8 @@ def refuse_row(
     provision, reason = REFUSAL_CODES[code]
     lang = language_of(row)
     notify_row(
-        session, keyring=keyring, notifier=notifier, row=row, template="request_refused",
-        now=now, reason=reason.get(lang), provision=provision,
+        session, keyring=keyring, policy=policy, notifier=notifier, row=row,
+        template="request_refused", now=now, reason=reason.get(lang), provision=provision,
         authority=messages.authority(row.jurisdiction, lang),
     )  # fmt: skip
 
@@ -263,6 +277,7 @@ def extend(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     request_id: uuid.UUID,
     months: int,
     reason: str,
@@ -284,8 +299,8 @@ def extend(
     session.flush()
     audit_step(session, row, "extended", now=now, actor=actor, detail={"months": months})
     notify_row(
-        session, keyring=keyring, notifier=notifier, row=row, template="request_extended",
-        now=now, reason=row.extension_reason,
+        session, keyring=keyring, policy=policy, notifier=notifier, row=row,
+        template="request_extended", now=now, reason=row.extension_reason,
     )  # fmt: skip
     return read(row, now)
 
@@ -342,6 +357,7 @@ def notify_row(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     notifier: Notifier | None,
     row: RightsRequest,
     template: str,
@@ -355,6 +371,7 @@ def notify_row(
     return messages.notify(
         session,
         keyring=keyring,
+        policy=policy,
         notifier=notifier or OutboxNotifier(keyring),
         subject_id=row.subject_id,
         template=template,

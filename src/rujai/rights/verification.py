@@ -27,10 +27,8 @@ from rujai.audit import service as audit_service
 from rujai.db import keep_even_on_rollback
 from rujai.errors import Invalid
 from rujai.kit.crypto import Keyring
-from rujai.policy.schemas import Lang
-from rujai.profiles import service as profiles_service
-from rujai.profiles.models import Identity
-from rujai.profiles.sealing import normalise_identity
+from rujai.policy.schemas import Lang, Policy
+from rujai.profiles import contacts as profiles_contacts, service as profiles_service
 from rujai.rights import notifier as messages, service
 from rujai.rights.errors import CodeRejected, RequestStateConflict, TooManyCodes
 from rujai.rights.models import RightsRequest, VerificationCode
@@ -56,6 +54,7 @@ def start_verification(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     request_id: uuid.UUID,
     identity_kind: str = "email",
     now: datetime,
@@ -72,8 +71,8 @@ def start_verification(
     if row.subject_id is not None:
         _check_rate(session, VerificationCode.request_id == row.id, now)
         contact = messages.verified_contact(
-            session, keyring=keyring, subject_id=row.subject_id, kinds=(kind,), now=now,
-            why={"request_id": str(row.id), "template": "verification_code"},
+            session, keyring=keyring, policy=policy, subject_id=row.subject_id, kinds=(kind,),
+            now=now, why={"request_id": str(row.id), "template": "verification_code"},
         )  # fmt: skip
     issued = None
     if contact is not None and row.subject_id is not None:
@@ -249,6 +248,7 @@ def start_sign_in(
     session: Session,
     *,
     keyring: Keyring,
+    policy: Policy,
     customer_id: str | None = None,
     email: str | None = None,
     language: Lang = "th",
@@ -261,8 +261,8 @@ def start_sign_in(
     contact = None
     if subject_id is not None and _under_rate(session, subject_id, now):
         contact = messages.verified_contact(
-            session, keyring=keyring, subject_id=subject_id, kinds=CONTACT_KINDS, now=now,
-            why={"template": "sign_in_code"}, identity_id=identity_id,
+            session, keyring=keyring, policy=policy, subject_id=subject_id, kinds=CONTACT_KINDS,
+            now=now, why={"template": "sign_in_code"}, identity_id=identity_id,
         )  # fmt: skip
     if contact is None or subject_id is None:
         # The same answer as for a match, and nothing sent: no account enumeration.
@@ -286,13 +286,8 @@ def _sign_in_target(
         return found, None
     if email is None:
         raise Invalid("customer_id or email is required", field="customer_id")
-    blind = keyring.blind("email", normalise_identity("email", email))
-    row = session.execute(
-        select(Identity.subject_id, Identity.id).where(
-            Identity.kind == "email", Identity.blind == blind
-        )
-    ).one_or_none()
-    return (row.subject_id, row.id) if row is not None else (None, None)
+    ids = profiles_contacts.find_identity(session, keyring=keyring, kind="email", value=email)
+    return ids if ids is not None else (None, None)
 
 
 def _under_rate(session: Session, subject_id: uuid.UUID, now: datetime) -> bool:

@@ -2,8 +2,10 @@
 
 Pages get plain view schemas in the page language. What a switch shows is what the chokepoint
 enforces: the status comes from ``consent.service.current`` (``policy.rules.evaluate`` on the same
-facts). Every read of personal data is audited with the actor ``subject:<uuid>`` and only counts
-in the detail; every change is recorded by the consent service with channel ``privacy_center``.
+facts). The customer id those services are keyed by is opened with a permit for the rights purpose
+(``rights.permits``, actor the subject). Every read of personal data is audited with the actor
+``subject:<uuid>`` and only counts in the detail; every change is recorded by the consent service
+with channel ``privacy_center``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from rujai.kit.crypto import Keyring
 from rujai.personalize import decide as decide_service
 from rujai.personalize.decision_schemas import DecisionRead
 from rujai.policy.schemas import Lang, Policy, Purpose
-from rujai.web import bridge
+from rujai.profiles import service as profiles_service
+from rujai.rights.permits import RIGHTS_PURPOSE, rights_permit
 
 CHANNEL = "privacy_center"
 READ_ACTION = "privacy_center.read"
-READ_PURPOSE = "rights_requests"
+READ_PURPOSE = RIGHTS_PURPOSE
 WHY_LIMIT = 20
 # Statuses under which the subject's own "yes" still stands, though something else holds it back.
 HELD_BACK = frozenset({"pending_guardian", "restricted", "objected"})
@@ -124,6 +127,17 @@ def audit_read(
     )
 
 
+def customer_id_of(
+    session: Session, *, keyring: Keyring, policy: Policy, subject_id: uuid.UUID, now: datetime
+) -> str:
+    """Open the signed-in subject's customer id with a permit for the rights purpose."""
+    permit = rights_permit(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now,
+        actor=actor_of(subject_id), categories=(profiles_service.CUSTOMER_ID_CATEGORY,),
+    )  # fmt: skip
+    return profiles_service.customer_id_of(session, keyring=keyring, permit=permit)
+
+
 def consents_page(
     session: Session,
     *,
@@ -134,7 +148,9 @@ def consents_page(
     now: datetime,
 ) -> ConsentsPage:
     """Return every consent-based purpose with its switch state and the subject's ledger."""
-    customer_id = bridge.customer_id_of(session, keyring=keyring, subject_id=subject_id)
+    customer_id = customer_id_of(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now
+    )
     overview = consent_service.overview(
         session, keyring=keyring, policy=policy, customer_id=customer_id, now=now
     )
@@ -237,7 +253,9 @@ def change_consent(
         notice_version=known.notice.version if known else None,
         explicit=explicit and grant,
     )
-    customer_id = bridge.customer_id_of(session, keyring=keyring, subject_id=subject_id)
+    customer_id = customer_id_of(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now
+    )
     consent_service.record(
         session, keyring=keyring, policy=policy, customer_id=customer_id, change=change,
         now=now, evidence_ip=evidence[0], evidence_user_agent=evidence[1],
@@ -278,7 +296,9 @@ def why_page(
 ) -> WhyPage:
     """Return the subject's recent decisions with reasons and the consent each relied on."""
     decisions = decide_service.list_for_subject(session, subject_id=subject_id, limit=WHY_LIMIT)
-    customer_id = bridge.customer_id_of(session, keyring=keyring, subject_id=subject_id)
+    customer_id = customer_id_of(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now
+    )
     state = consent_service.current(
         session, keyring=keyring, policy=policy, customer_id=customer_id, now=now
     )

@@ -1,9 +1,10 @@
 """The privacy center's "my data": what the brand holds, the copy, and the subject's requests.
 
-Data is read through each domain's ``export_subject`` (as an access request would, TH-DSR-01) and
-grouped by data category with its source. Requests go through the rights domain: submitted on the
-``privacy_center`` channel, verified with a code sent to a verified identity on file (TH-DSR-00),
-then carried out by ``rights.processing``. Every read is audited (``center.audit_read``).
+Data is read through each domain's ``export_subject`` with a permit for the rights purpose (as an
+access request would, TH-DSR-01) and grouped by data category with its source. Requests go through
+the rights domain: submitted on the ``privacy_center`` channel, verified with a code sent to a
+verified identity on file (TH-DSR-00), then carried out by ``rights.processing``. Every read is
+audited (``center.audit_read``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ from rujai.personalize.schemas import InsightRead
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Lang, Policy
 from rujai.profiles import service as profiles_service, traits as profiles_traits
-from rujai.rights import export as rights_export, intake, processing, verification
+from rujai.rights import (
+    export as rights_export,
+    intake,
+    processing,
+    service as rights_service,
+    verification,
+)
 from rujai.rights.notifier import kind_title, reference
+from rujai.rights.permits import rights_permit
 from rujai.rights.schemas import RequestCreate, RequestDetail, RequestKind, RequestRead
-from rujai.web import bridge
-from rujai.web.center import View, actor_of, audit_read, category_titles
+from rujai.web.center import View, actor_of, audit_read, category_titles, customer_id_of
 from rujai.web.i18n import translate
 
 AFFINITY = "category_affinity"
@@ -107,10 +114,18 @@ def data_page(
     now: datetime,
 ) -> DataPage:
     """Return what the brand holds about the subject, grouped by category, and their requests."""
-    profile = profiles_traits.export_subject(session, keyring=keyring, subject_id=subject_id)
-    events = events_service.export_subject(session, keyring=keyring, subject_id=subject_id)
+    permit = rights_permit(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now,
+        actor=actor_of(subject_id),
+    )  # fmt: skip
+    profile = profiles_traits.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
+    events = events_service.export_subject(
+        session, keyring=keyring, permit=permit, subject_id=subject_id
+    )
     insights = insights_service.export_subject(session, subject_id=subject_id)
-    requests = bridge.requests_of_subject(session, subject_id=subject_id, now=now)
+    requests = rights_service.list_for_subject(session, subject_id=subject_id, now=now)
     subject = profiles_service.get(session, subject_id=subject_id)
     entries = _trait_entries(policy, profile.traits, lang) + _identity_entries(profile, lang)
     audit_read(session, subject_id=subject_id, page="my_data", now=now,
@@ -249,7 +264,9 @@ def submit_request(
     now: datetime,
 ) -> RequestView:
     """Submit a request on the privacy-center channel and send its verification code."""
-    customer_id = bridge.customer_id_of(session, keyring=keyring, subject_id=subject_id)
+    customer_id = customer_id_of(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now
+    )
     body = RequestCreate(
         kind=kind, channel="privacy_center", customer_id=customer_id, language=lang, detail=detail
     )
@@ -258,7 +275,7 @@ def submit_request(
         session, keyring=keyring, policy=policy, body=body, now=now, actor=actor, staff=False
     )
     verification.start_verification(
-        session, keyring=keyring, request_id=row.id, now=now, actor=actor
+        session, keyring=keyring, policy=policy, request_id=row.id, now=now, actor=actor
     )
     return request_view(row, lang)
 
@@ -267,7 +284,7 @@ def own_request(
     session: Session, *, subject_id: uuid.UUID, request_id: uuid.UUID, lang: Lang, now: datetime
 ) -> RequestView:
     """Return one of the subject's own requests; another's is not found (404)."""
-    mine = bridge.requests_of_subject(session, subject_id=subject_id, now=now)
+    mine = rights_service.list_for_subject(session, subject_id=subject_id, now=now)
     row = next((r for r in mine if r.id == request_id), None)
     if row is None:
         raise NotFound("no such request of yours", field="request_id")

@@ -75,6 +75,7 @@ def list_requests(
 def send_code(
     request: Request,
     session: WriteSessionDep,
+    policy: PolicyDep,
     keyring: KeyringDep,
     staff: StaffDep,
     request_id: uuid.UUID,
@@ -82,7 +83,7 @@ def send_code(
     """Send a one-time code to the customer's verified identity on file (never another address)."""
     now = utcnow()
     started = verification.start_verification(
-        session, keyring=keyring, request_id=request_id, now=now, actor=staff.actor
+        session, keyring=keyring, policy=policy, request_id=request_id, now=now, actor=staff.actor
     )
     item = rights_service.get(session, request_id=request_id, now=now)
     return _row(
@@ -132,6 +133,7 @@ def process_request(
 def refuse_request(
     request: Request,
     session: WriteSessionDep,
+    policy: PolicyDep,
     keyring: KeyringDep,
     staff: StaffDep,
     request_id: uuid.UUID,
@@ -140,7 +142,8 @@ def refuse_request(
 ) -> Response:
     """Refuse with a legal reason code; without one the answer is 422 (TH-DSR-00, s.39(7))."""
     item = rights_service.refuse(
-        session, keyring=keyring, request_id=request_id, refusal_code=refusal_code or None,
+        session, keyring=keyring, policy=policy, request_id=request_id,
+        refusal_code=refusal_code or None,
         note=note or None, now=utcnow(), actor=staff.actor,
     )  # fmt: skip
     return _row(request, staff, item, "console.requests.refused")

@@ -60,12 +60,13 @@ def sign_in(
     form: Annotated[SignInForm, Form()],
     session: WriteSessionDep,
     keyring: KeyringDep,
+    policy: PolicyDep,
 ) -> Response:
     """Send a one-time code to a verified identity on file; the same answer for anyone."""
     value = form.identifier.strip()
     is_email = "@" in value
     started = verification.start_sign_in(
-        session, keyring=keyring, customer_id=None if is_email else value,
+        session, keyring=keyring, policy=policy, customer_id=None if is_email else value,
         email=value if is_email else None, language=resolve_lang(request), now=utcnow(),
     )  # fmt: skip
     start_session(request, {CHALLENGE_KEY: str(started.challenge_id)})
