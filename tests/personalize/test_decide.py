@@ -20,7 +20,7 @@ from rujai.personalize.models import Decision
 from rujai.personalize.offers import create as create_offer, parse_offers
 from rujai.profiles import service as profiles_service
 from rujai.writer import session_scope
-from tests.factories import make_consent, track_event
+from tests.factories import make_consent, rights_permit, track_event
 
 NOW = datetime.now(UTC)
 KITCHEN = [f"KIT-{i}" for i in range(6)]
@@ -215,10 +215,15 @@ def test_unknown_placement_is_a_422_naming_the_field(client, shop):
     assert response.json()["field"] == "placement"
 
 
-def test_erasing_decisions_leaves_none(shop, factory, keyring):
+def test_erasing_decisions_leaves_none(shop, factory, keyring, policy):
     with session_scope(factory) as s:
         sid = profiles_service.find_id(s, keyring=keyring, customer_id="C-008")
     assert sid is not None
     with session_scope(factory) as s:
         decide_service.erase_subject(s, subject_id=sid, now=NOW)
-        assert decide_service.list_for_subject(s, subject_id=sid) == []
+        assert (
+            decide_service.list_for_subject(
+                s, permit=rights_permit(s, keyring, policy, sid), subject_id=sid
+            )
+            == []
+        )

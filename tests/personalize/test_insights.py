@@ -21,12 +21,13 @@ from typer.testing import CliRunner
 from rujai.audit.models import AuditEntry
 from rujai.cli.insights import app as insights_cli
 from rujai.config import get_settings
-from rujai.errors import Invalid
+from rujai.errors import Invalid, PolicyDenied
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.personalize import clv, insights, insights_population, rfm
 from rujai.personalize.insights_compute import cut_points, score
 from rujai.personalize.models import Insight, InsightModel
+from rujai.personalize.schemas import InsightRead
 from rujai.policy import service as policy_service
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Policy
@@ -36,7 +37,7 @@ from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.models import Subject
 from tests.conftest import EXAMPLE_POLICY, TEST_MASTER_KEY
 from tests.consent.helpers import count_queries
-from tests.factories import make_consent, make_subject, track_event
+from tests.factories import make_consent, make_subject, rights_permit, track_event
 
 REF = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 SETUP = REF - timedelta(days=320)  # within the 365 days allergy-aware consent lasts
@@ -103,9 +104,15 @@ def _refresh(factory: sessionmaker[Session], keyring: Keyring, policy: Policy) -
     return insights.refresh_all(factory, keyring=keyring, policy=policy, now=REF)
 
 
+def _stored(s: Session, subject_id: Any) -> list[InsightRead]:
+    """The subject's insight rows as stored (tests read the table; code takes a permit)."""
+    rows = s.scalars(select(Insight).where(Insight.subject_id == subject_id).order_by(Insight.name))
+    return [InsightRead.model_validate(row, from_attributes=True) for row in rows]
+
+
 def _insights(factory: sessionmaker[Session], subject_id: Any) -> dict[str, Any]:
     with factory() as s:
-        return {row.name: row for row in insights.export_subject(s, subject_id=subject_id)}
+        return {row.name: row for row in _stored(s, subject_id)}
 
 
 def _three_customers(factory, keyring, policy) -> tuple[Any, Any, Any]:
@@ -231,7 +238,9 @@ def test_withdrawal_removes_browsing_derived_insights_at_once_th_con_03(factory,
         make_consent(
             s, keyring, policy, "recommendations", customer_id="C-INS-W", action="withdraw", now=REF
         )
-        left = insights.export_subject(s, subject_id=sid)
+        left = insights.export_subject(
+            s, permit=rights_permit(s, keyring, policy, sid), subject_id=sid
+        )
         assert all("browsing" not in row.categories for row in left)  # same transaction
     _refresh(factory, keyring, policy)
     got = _insights(factory, sid)
@@ -274,7 +283,12 @@ def test_restriction_signal_deletes_insights_in_the_same_transaction(factory, ke
         profiles_service.set_objection(
             s, subject_id=sid, objection=Objection.PROFILING, objected=True, now=REF
         )
-        assert insights.export_subject(s, subject_id=sid) == []
+        assert (
+            insights.export_subject(
+                s, permit=rights_permit(s, keyring, policy, sid), subject_id=sid
+            )
+            == []
+        )
     with factory() as s, s.begin():
         profiles_service.set_objection(
             s, subject_id=sid, objection=Objection.PROFILING, objected=False, now=REF
@@ -349,8 +363,10 @@ def test_removed_interest_stays_removed_after_refresh_th_dsr_06(factory, keyring
     _refresh(factory, keyring, policy)
     with factory() as s, s.begin():
         removed = insights.remove_interest(s, subject_id=sid, category="kitchen", now=REF)
-        assert (removed.value, removed.categories) == (["kitchen"], [])
-        now_shown = insights.export_subject(s, subject_id=sid)
+        assert removed == ["kitchen"]
+        now_shown = insights.export_subject(
+            s, permit=rights_permit(s, keyring, policy, sid), subject_id=sid
+        )
     affinity = {row.name: row for row in now_shown}["category_affinity"].value
     assert [entry["category"] for entry in affinity] == ["bedding"]
     _refresh(factory, keyring, policy)
@@ -360,7 +376,12 @@ def test_removed_interest_stays_removed_after_refresh_th_dsr_06(factory, keyring
     assert got["suppressed_interests"].value == ["kitchen"]
     with factory() as s, s.begin():
         assert insights.erase_subject(s, subject_id=sid) == len(got)
-        assert insights.export_subject(s, subject_id=sid) == []
+        assert (
+            insights.export_subject(
+                s, permit=rights_permit(s, keyring, policy, sid), subject_id=sid
+            )
+            == []
+        )
 
 
 def test_remove_interest_names_the_field_and_the_subject_must_exist(session, keyring):
@@ -493,3 +514,15 @@ def test_cli_show_exits_1_for_an_unknown_customer(runner, factory):
     result = runner.invoke(insights_cli, ["show", "C-NOBODY", "--purpose", "personalized_offers"])
     assert result.exit_code == 1
     assert "no subject with this customer id" in result.stderr
+
+
+def test_export_through_the_door_only_for_the_permits_subject_th_dsr_01(factory, keyring, policy):
+    a, b, _ = _three_customers(factory, keyring, policy)
+    _refresh(factory, keyring, policy)
+    with factory() as s, s.begin():
+        permit = rights_permit(s, keyring, policy, a)
+        assert {r.name for r in insights.export_subject(s, permit=permit, subject_id=a)} == set(
+            _insights(factory, a)
+        )
+        with pytest.raises(PolicyDenied):
+            insights.export_subject(s, permit=permit, subject_id=b)

@@ -184,7 +184,14 @@ def test_an_inferred_interest_can_be_removed(session, keyring, policy):
                        detail={"remove_interest": "kitchen"})  # fmt: skip
     done = _process(session, keyring, policy, request.id)
     assert done.result == {"removed_interest": True}
-    found = {i.name: i.value for i in insights.export_subject(session, subject_id=subject_id)}
+    found = {
+        i.name: i.value
+        for i in insights.export_subject(
+            session,
+            permit=rights_permit(session, keyring, policy, subject_id),
+            subject_id=subject_id,
+        )
+    }
     assert found["suppressed_interests"] == ["kitchen"]
     assert "kitchen" not in str(session.get(RightsRequest, request.id).detail)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -137,6 +137,8 @@ class IngestSummary(BaseModel):
 
 class EventRead(BaseModel):
     """A stored event with its properties opened."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(frozen=True)
 

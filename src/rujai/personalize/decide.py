@@ -298,9 +298,10 @@ def _item(
 
 
 def list_for_subject(
-    session: Session, *, subject_id: uuid.UUID, limit: int = 50
+    session: Session, *, permit: Permit, subject_id: uuid.UUID, limit: int = 50
 ) -> list[DecisionRead]:
     """Return the subject's latest decisions with their reasons ("why am I seeing this?")."""
+    permit.require_subject(subject_id)
     rows = session.scalars(
         select(Decision)
         .where(Decision.subject_id == subject_id)
@@ -310,9 +311,11 @@ def list_for_subject(
     return [decision_record.read(row) for row in rows]
 
 
-def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[DecisionRead]:
+def export_subject(
+    session: Session, *, permit: Permit, subject_id: uuid.UUID
+) -> list[DecisionRead]:
     """Return every decision made about the subject, for access requests (TH-DSR-01)."""
-    return list_for_subject(session, subject_id=subject_id, limit=1_000_000)
+    return list_for_subject(session, permit=permit, subject_id=subject_id, limit=1_000_000)
 
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID, now: datetime) -> int:

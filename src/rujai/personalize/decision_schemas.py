@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -48,6 +48,8 @@ class DecidedOffer(BaseModel):
 
 class DecisionRead(BaseModel):
     """A decision with everything it relied on, so it can be explained later (invariant 4)."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(from_attributes=True)
 

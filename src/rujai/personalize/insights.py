@@ -272,8 +272,9 @@ def read_for_use(session: Session, *, permit: Permit) -> dict[str, InsightRead]:
     return {read.name: read for read in reads if set(read.categories) <= allowed}
 
 
-def export_subject(session: Session, *, subject_id: uuid.UUID) -> list[InsightRead]:
+def export_subject(session: Session, *, permit: Permit, subject_id: uuid.UUID) -> list[InsightRead]:
     """Return every insight of the subject with its sources (access requests, TH-DSR-01)."""
+    permit.require_subject(subject_id)
     return _reads(session, Insight.subject_id == subject_id)
 
 
@@ -313,10 +314,11 @@ def erase_subject(session: Session, *, subject_id: uuid.UUID) -> int:
 
 def remove_interest(
     session: Session, *, subject_id: uuid.UUID, category: str, now: datetime
-) -> InsightRead:
+) -> list[str]:
     """Remove an inferred interest and keep it out of later refreshes (TH-DSR-06).
 
-    The caller (a rectification request) audits the change.
+    Return the interests now kept out (the subject's own words back, no other data). The caller
+    (a rectification request) audits the change.
     """
     value = category.strip()
     if not 1 <= len(value) <= MAX_INTEREST_LENGTH:
@@ -328,7 +330,7 @@ def remove_interest(
     for affinity in _reads(session, Insight.subject_id == subject_id, Insight.name == AFFINITY):
         kept = [entry for entry in affinity.value if entry.get("category") != value]
         _put(session, affinity.model_copy(update={"value": kept}) if kept else None, affinity)
-    return _reads(session, Insight.subject_id == subject_id, Insight.name == SUPPRESSED)[0]
+    return suppressed
 
 
 def _reads(session: Session, *where: ColumnElement[bool]) -> list[InsightRead]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +36,8 @@ class InsightRead(BaseModel):
     ``categories`` is the lineage: a purpose may use the insight only where every one of them is
     permitted, and access copies show it as the insight's sources (TH-DSR-01).
     """
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(frozen=True)
 
@@ -372,6 +374,8 @@ class Recs(BaseModel):
 
 class RecommenderMemberRead(BaseModel):
     """A subject's place in the recommender: exactly the items their row contributes (TH-DSR-01)."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(frozen=True)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from rujai.policy.schemas import (
@@ -137,6 +137,8 @@ class ConsentFact:
 @dataclass(frozen=True, slots=True)
 class SubjectFacts:
     """What the decision needs to know about a subject; ``consents[purpose][role]``."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     subject_id: UUID | None
     age: int | None = None

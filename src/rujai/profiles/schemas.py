@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -38,6 +38,8 @@ class SubjectRead(BaseModel):
 class ProfileFacts(BaseModel):
     """What the policy decision needs from a profile: age at a time, restriction, objections."""
 
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
+
     model_config = ConfigDict(frozen=True)
 
     subject_id: uuid.UUID
@@ -62,6 +64,8 @@ class SubjectRef:
 class ResolvedSubject:
     """A subject found (or made) for a ``SubjectRef``; ``data_key`` is None once shredded."""
 
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
+
     subject_id: uuid.UUID
     data_key: bytes | None = field(repr=False)
     partner_notified: bool
@@ -69,6 +73,8 @@ class ResolvedSubject:
 
 class IdentityRead(BaseModel):
     """One identity of a subject with its decrypted value (only through a permit, STYLE §3)."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(frozen=True)
 
@@ -108,6 +114,8 @@ class TraitsResult(BaseModel):
 class ProfileDataExport(BaseModel):
     """A subject's identities and traits, decrypted, for an access request (TH-DSR-01)."""
 
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
+
     model_config = ConfigDict(frozen=True)
 
     subject_id: uuid.UUID
@@ -123,6 +131,8 @@ class TraitsRectified(TraitsResult):
 
 class SubjectDataExport(BaseModel):
     """The subject row opened for an access request: customer id, birth date, facts (TH-DSR-01)."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(frozen=True)
 

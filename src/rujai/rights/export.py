@@ -118,8 +118,8 @@ def collect(
         events=events_service.export_subject(
             session, keyring=keyring, permit=permit, subject_id=subject_id
         ),
-        insights=insights.export_subject(session, subject_id=subject_id),
-        decisions=decide.export_subject(session, subject_id=subject_id),
+        insights=insights.export_subject(session, permit=permit, subject_id=subject_id),
+        decisions=decide.export_subject(session, permit=permit, subject_id=subject_id),
         purposes=purposes,
         recipients=_recipients(policy, purposes),
         recommender=recommend.export_subject(session, permit=permit, subject_id=subject_id),

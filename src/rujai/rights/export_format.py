@@ -16,7 +16,7 @@ import uuid
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,6 +131,8 @@ class ExportRightsRequest(BaseModel):
 
 class ExportDocument(BaseModel):
     """``export.json``: everything rujai holds about one person (TH-DSR-01, TH-DSR-02)."""
+
+    __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     model_config = ConfigDict(frozen=True, title="rujai subject export")
 

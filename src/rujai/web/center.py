@@ -295,7 +295,13 @@ def why_page(
     now: datetime,
 ) -> WhyPage:
     """Return the subject's recent decisions with reasons and the consent each relied on."""
-    decisions = decide_service.list_for_subject(session, subject_id=subject_id, limit=WHY_LIMIT)
+    permit = rights_permit(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now,
+        actor=actor_of(subject_id),
+    )  # fmt: skip  # the subject's own view of what was decided about them (TH-DSR-01)
+    decisions = decide_service.list_for_subject(
+        session, permit=permit, subject_id=subject_id, limit=WHY_LIMIT
+    )
     customer_id = customer_id_of(
         session, keyring=keyring, policy=policy, subject_id=subject_id, now=now
     )

@@ -124,7 +124,7 @@ def data_page(
     events = events_service.export_subject(
         session, keyring=keyring, permit=permit, subject_id=subject_id
     )
-    insights = insights_service.export_subject(session, subject_id=subject_id)
+    insights = insights_service.export_subject(session, permit=permit, subject_id=subject_id)
     requests = rights_service.list_for_subject(session, subject_id=subject_id, now=now)
     subject = profiles_service.get(session, subject_id=subject_id)
     entries = _trait_entries(policy, profile.traits, lang) + _identity_entries(profile, lang)
