@@ -23,13 +23,13 @@ def test_only_the_policy_service_constructs_a_permit():
 
 
 def test_only_the_door_holds_the_permit_issuer():
-    """``ISSUER`` makes a Permit or PermitSet: the door (policy.service) and the types' own
+    """``PERMIT_SEAL`` makes a Permit or PermitSet: the door (policy.service) and the types' own
     module (a permit as a set, the union of two sets) hold it, nothing else."""
     allowed = {SRC / "policy" / "service.py", SRC / "policy" / "permit.py"}
     offenders = [
         str(path.relative_to(ROOT))
         for path in SRC.rglob("*.py")
-        if path not in allowed and re.search(r"\bISSUER\b|\bPermitSet\(", path.read_text())
+        if path not in allowed and re.search(r"\bPERMIT_SEAL\b|\bPermitSet\(", path.read_text())
     ]
     assert offenders == []
 

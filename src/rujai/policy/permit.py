@@ -1,7 +1,7 @@
 """The proofs the door hands out: a ``Permit`` for one subject, a ``PermitSet`` for many.
 
 Only ``policy.service`` makes them (``authorize``, ``authorize_many``); their constructors refuse
-any other caller, and ``tests/test_architecture.py`` checks that nothing else passes ``ISSUER``.
+any other caller, and ``tests/test_architecture.py`` checks that nothing else passes ``PERMIT_SEAL``.
 They live apart from the door so that the domains below it (profiles, consent) can take them.
 """
 
@@ -15,7 +15,7 @@ from uuid import UUID
 from rujai.errors import PolicyDenied
 from rujai.policy.rules import Verdict
 
-ISSUER = object()  # passed only by rujai.policy.service
+PERMIT_SEAL = object()  # passed only by rujai.policy.service
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Permit:
     _seal: object = field(repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self._seal is not ISSUER:
+        if self._seal is not PERMIT_SEAL:
             raise TypeError("a Permit is issued only by rujai.policy.service.authorize")
 
     @property
@@ -54,7 +54,7 @@ class Permit:
         """Return this permit as a one-subject ``PermitSet`` (for the bulk readers)."""
         sid = self.verdict.subject_id
         grants = {} if sid is None else {sid: frozenset(self.verdict.categories)}
-        return PermitSet((self.purpose,), grants, self.issued_at, _seal=ISSUER)
+        return PermitSet((self.purpose,), grants, self.issued_at, _seal=PERMIT_SEAL)
 
     def require_subject(self, subject_id: UUID) -> None:
         """Raise PolicyDenied unless this permit is for ``subject_id`` (any category)."""
@@ -79,7 +79,7 @@ class PermitSet:
     _seal: object = field(repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self._seal is not ISSUER:
+        if self._seal is not PERMIT_SEAL:
             raise TypeError("a PermitSet is issued only by rujai.policy.service.authorize_many")
 
     def __len__(self) -> int:
@@ -105,4 +105,4 @@ class PermitSet:
             grants[sid] = grants.get(sid, frozenset()) | categories
         purposes = tuple(dict.fromkeys((*self.purposes, *other.purposes)))
         issued = min(self.issued_at, other.issued_at)
-        return PermitSet(purposes, grants, issued, _seal=ISSUER)
+        return PermitSet(purposes, grants, issued, _seal=PERMIT_SEAL)

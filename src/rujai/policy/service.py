@@ -23,7 +23,7 @@ from rujai.consent import service as consent_service
 from rujai.db import keep_even_on_rollback
 from rujai.errors import PolicyDenied
 from rujai.kit.crypto import Keyring
-from rujai.policy.permit import ISSUER, Permit, PermitSet
+from rujai.policy.permit import PERMIT_SEAL, Permit, PermitSet
 from rujai.policy.rules import Action, Reason, SubjectFacts, Verdict, decide
 from rujai.policy.schemas import CheckCreate, Policy, VerdictRead
 from rujai.profiles import service as profiles_service
@@ -129,7 +129,7 @@ def authorize(
             reason=verdict.reason.value,
         )
     audit_service.record(session, **fields)
-    return Permit(verdict=verdict, issued_at=now, _seal=ISSUER)
+    return Permit(verdict=verdict, issued_at=now, _seal=PERMIT_SEAL)
 
 
 def authorize_many(
@@ -178,7 +178,7 @@ def authorize_many(
                 "verdicts": {p: dict(sorted(t.items())) for p, t in tally.items()},
                 "policy_version": policy.version},
     )  # fmt: skip
-    return PermitSet(tuple(uses), grants, now, _seal=ISSUER)
+    return PermitSet(tuple(uses), grants, now, _seal=PERMIT_SEAL)
 
 
 def _allowed(
@@ -207,7 +207,7 @@ def issue_batch_permit(verdict: Verdict, *, now: datetime) -> Permit:
     """Wrap an allowing verdict from ``decide`` (batch paths audit the batch once themselves)."""
     if not verdict.allowed:
         raise PolicyDenied("a refused verdict cannot become a permit", reason=verdict.reason.value)
-    return Permit(verdict=verdict, issued_at=now, _seal=ISSUER)
+    return Permit(verdict=verdict, issued_at=now, _seal=PERMIT_SEAL)
 
 
 def verdict_detail(verdict: Verdict, action: Action) -> dict[str, Any]:
