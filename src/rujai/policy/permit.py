@@ -1,8 +1,9 @@
 """The proofs the door hands out: a ``Permit`` for one subject, a ``PermitSet`` for many.
 
 Only ``policy.service`` makes them (``authorize``, ``authorize_many``); their constructors refuse
-any other caller, and ``tests/test_architecture.py`` checks that nothing else passes ``PERMIT_SEAL``.
-They live apart from the door so that the domains below it (profiles, consent) can take them.
+any other caller, and ``tests/test_architecture.py`` checks that nothing else holds the seal
+(``PERMIT_SEAL``). They live apart from the door so that the domains below it (profiles,
+consent) can take them.
 """
 
 from __future__ import annotations
