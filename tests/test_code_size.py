@@ -89,8 +89,9 @@ def test_every_function_has_complexity_at_most_10():
     assert offenders == [], "split these into helpers or tables of rules:\n" + "\n".join(offenders)
 
 
-def test_the_audit_package_has_no_import_cycle():
-    cycles = import_cycles("rujai", "rujai.audit")
+def test_no_module_of_rujai_is_in_an_import_cycle():
+    """Lazy imports count: none of rujai's modules (the audit package included) dodges a cycle."""
+    cycles = import_cycles("rujai", "rujai")
     assert cycles == [], "move what both sides need into a lower module:\n" + "\n".join(cycles)
 
 

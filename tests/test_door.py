@@ -35,7 +35,7 @@ DOOR_INPUTS = {
     "rujai.consent.service.subject_facts_many": "the door's input, for a batch",
     "rujai.profiles.service.facts": "the consent facts' profile part (age, restriction)",
     "rujai.profiles.service.facts_many": "the same, for a batch",
-    "rujai.profiles.identities.resolve_many": "the write path: the key to seal new events with",
+    "rujai.profiles.identity_resolve.resolve_many": "the write path: the key to seal new rows",
     "rujai.profiles.bulk.readable_unrestricted": "feeds events.bulk.purchase_counts (counts only)",
 }
 

@@ -47,7 +47,7 @@ from rujai.events.store import (
 from rujai.kit.crypto import Keyring
 from rujai.policy.rules import SubjectFacts
 from rujai.policy.schemas import Policy
-from rujai.profiles import identities as profiles_identities
+from rujai.profiles import identity_resolve
 from rujai.profiles.schemas import ResolvedSubject, SubjectRef
 
 __all__ = [
@@ -252,7 +252,7 @@ def _admitted(
     event that no purpose permits; only the refs with a permitted event are then created.
     """
     refs = list(dict.fromkeys(c.ref for c in candidates))
-    known = profiles_identities.resolve_many(
+    known = identity_resolve.resolve_many(
         session, keyring=keyring, refs=refs, now=now, create=False
     )
     ids = {r.subject_id for r in known.values() if r.data_key is not None}
@@ -299,7 +299,7 @@ def _with_subjects(
     if missing:
         known = {
             **known,
-            **profiles_identities.resolve_many(
+            **identity_resolve.resolve_many(
                 session, keyring=keyring, refs=missing, now=now, create=True
             ),
         }

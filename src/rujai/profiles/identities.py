@@ -22,11 +22,7 @@ from rujai.kit.crypto import Keyring
 from rujai.policy.permit import Permit
 from rujai.profiles import sealing, service as profiles_service
 from rujai.profiles.errors import SubjectNotFound
-from rujai.profiles.identity_resolve import (
-    identity_values,
-    insert_ignore,
-    resolve_many as resolve_many,
-)
+from rujai.profiles.identity_resolve import identity_values, insert_ignore
 from rujai.profiles.models import Identity, Subject
 from rujai.profiles.schemas import IdentityKind, IdentityLinkRead, IdentityRead, SubjectRead
 from rujai.profiles.sealing import field_of_kind, normalise_identity, seal_value, subject_key

@@ -39,6 +39,7 @@ from rujai.policy.rules import Objection
 from rujai.policy.schemas import Policy
 from rujai.profiles import (
     identities,
+    identity_resolve,
     service as profiles_service,
     suppression,
     traits as profiles_traits,
@@ -181,10 +182,14 @@ def _new_subject(
         )
         return created.id
     ref = SubjectRef(customer_id=None, anonymous_id=_anonymous_id(document))
-    found = identities.resolve_many(session, keyring=keyring, refs=[ref], now=now, create=False)
+    found = identity_resolve.resolve_many(
+        session, keyring=keyring, refs=[ref], now=now, create=False
+    )
     if ref in found:
         raise SubjectAlreadyExists("this device is already known here", field="anonymous_id")
-    return identities.resolve_many(session, keyring=keyring, refs=[ref], now=now)[ref].subject_id
+    return identity_resolve.resolve_many(session, keyring=keyring, refs=[ref], now=now)[
+        ref
+    ].subject_id
 
 
 def _anonymous_id(document: ExportDocument) -> str:
