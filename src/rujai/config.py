@@ -99,6 +99,12 @@ class WebSettings(BaseModel):
         description="A sign-in ends this many hours after it began, however active.",
     )
     demo_hints: bool = Field(True, description="Show demo hints (where to read one-time codes).")
+    preview_test_profiles: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Test profiles' customer ids: the only "
+        "customers a marketer may preview (others need a stated, audited reason and lookup role).",
+    )
 
 
 class PrivacySettings(BaseModel):

@@ -390,22 +390,6 @@ def test_editing_an_offer_replaces_its_variants(web_client, team, factory):
     assert "<details open>" in web_client.get("/console/offers/rainy-season").text
 
 
-def test_preview_shows_the_decision_and_labels_it_a_preview(
-    web_client, team, factory, keyring, policy
-):
-    customer(factory, keyring, policy)
-    sign_in(web_client, "marketer")
-    response = post(
-        web_client, "/console/preview", {"customer_id": CUSTOMER, "placement": "app_offer"}
-    )
-    assert response.status_code == 200
-    assert 'data-testid="decision"' in response.text
-    assert "ตัวอย่าง" in response.text  # the preview badge (Thai by default)
-    assert [e.actor for e in audit_list(factory) if e.purpose == "personalized_offers"] == [
-        "staff:marketer"
-    ]
-
-
 # --- requests -------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from rujai.web.routes import (
     console_customers,
     console_dashboard,
     console_offers,
+    console_preview,
     console_records,
     console_requests,
 )
@@ -104,6 +105,7 @@ def _safe_next(target: str) -> str:
 
 
 router.include_router(console_offers.router)
+router.include_router(console_preview.router)
 router.include_router(console_customers.router)
 router.include_router(console_requests.router)
 router.include_router(console_records.router)
