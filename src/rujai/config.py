@@ -89,8 +89,22 @@ class WebSettings(BaseModel):
     cookie_secure: bool = Field(
         False, description="Mark cookies Secure (set True behind HTTPS; the demo runs on http)."
     )
-    session_ttl_minutes: int = Field(30, ge=1, le=1440, description="Web sessions expire after.")
+    session_ttl_minutes: int = Field(
+        30, ge=1, le=1440, description="A sign-in ends after this many minutes without a request."
+    )
+    session_max_hours: int = Field(
+        8,
+        ge=1,
+        le=168,
+        description="A sign-in ends this many hours after it began, however active.",
+    )
     demo_hints: bool = Field(True, description="Show demo hints (where to read one-time codes).")
+    preview_test_profiles: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Test profiles' customer ids: the only "
+        "customers a marketer may preview (others need a stated, audited reason and lookup role).",
+    )
 
 
 class PrivacySettings(BaseModel):

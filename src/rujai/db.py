@@ -194,6 +194,23 @@ STAGED = "rujai.staged"
 READ_ONLY = "rujai.read_only"
 
 
+class KeepsWrites(Exception):
+    """Mixin for an error that fails its request but keeps what the unit wrote before it.
+
+    For a refusal that must count: a wrong one-time code's attempt is claimed with one conditional
+    UPDATE *before* the code is compared, and that claim must stay committed when the request
+    then fails, or a concurrent attempt would find the slot free again (``rights.verification``).
+    The writer commits such a unit's savepoint instead of rolling it back (``session_scope`` its
+    transaction) and still hands the error to the caller. Raise it only after writes that are
+    meant to stay.
+    """
+
+
+def keeps_writes(error: BaseException) -> bool:
+    """True for an error whose unit's writes are committed all the same (``KeepsWrites``)."""
+    return isinstance(error, KeepsWrites)
+
+
 def keep_even_on_rollback(session: Session, write: Callable[[Session], object]) -> None:
     """Run ``write`` in this transaction, or in a fresh one if this one rolls back.
 

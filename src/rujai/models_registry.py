@@ -8,6 +8,7 @@ from rujai.events import models as events_models
 from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
 from rujai.rights import models as rights_models
+from rujai.sessions import models as sessions_models
 from rujai.staff import models as staff_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "personalize_models",
     "profiles_models",
     "rights_models",
+    "sessions_models",
     "staff_models",
 ]

@@ -16,9 +16,11 @@ transaction, commits that transaction once, and only then completes each unit's 
   (``db.register_flusher``); the audit chain takes its head lock once per batch.
 - **A unit that fails fails alone.** Its savepoint rolls back (with the audit entries it wrote),
   its writes kept on rollback (``db.keep_even_on_rollback``: audited refusals) still run, and the
-  others commit. If the gathered rows or the commit fail, the batch is rolled back and each of its
-  units is stored alone, so only the unit at fault gets ``WriteFailed`` (503); nothing is ever
-  half-stored: a unit is in the database whole or not at all.
+  others commit. A refusal that must count (``db.KeepsWrites``: a wrong one-time code's claimed
+  attempt) keeps the unit's writes instead and still fails the request. If the gathered rows or
+  the commit fail, the batch is rolled back and each of its units is stored alone, so only the
+  unit at fault gets ``WriteFailed`` (503); nothing is ever half-stored: a unit is in the
+  database whole or not at all.
 - **Forms borrow the writer.** ``lend`` runs a form handler's body as one unit in the writer's
   transaction, for handlers that read what they write (console, privacy center).
 - **Back-pressure, never a hang.** A full queue refuses new units with ``Overloaded`` (503 with
@@ -50,7 +52,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rujai.db import Deferred, Staged, flush_deferred, run_kept
+from rujai.db import Deferred, Staged, flush_deferred, keeps_writes, run_kept
 from rujai.write_errors import Overloaded, WriteFailed, WriterStopped
 
 logger = logging.getLogger(__name__)
@@ -347,6 +349,10 @@ def _run_unit(session: Session, unit: _Unit[T]) -> tuple[_Unit[T], T | None, Bas
         savepoint.commit()
     # A unit's failure belongs to the request that sent it: forwarded to its future, any type.
     except Exception as e:  # noqa: BLE001 - re-raised in the request through its future
+        if keeps_writes(e) and savepoint.is_active:  # a refusal that counts (db.KeepsWrites)
+            run_kept(session)
+            savepoint.commit()
+            return unit, None, e
         if savepoint.is_active:
             savepoint.rollback()
         _keep_after_failure(session)
@@ -374,16 +380,17 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
     For processes that are their own single writer (CLI commands, benchmarks, tests) and for the
     writer's own idle work. Writes kept on rollback (``db.keep_even_on_rollback``) are committed
-    even when the block fails.
+    even when the block fails; a ``db.KeepsWrites`` error commits the whole block, then raises.
     """
     session = factory()
     try:
         yield session
         run_kept(session)
         session.commit()
-    except BaseException:
-        session.rollback()
-        if session.info.get("rujai.after_rollback"):
+    except BaseException as e:
+        if not keeps_writes(e):  # a refusal that counts keeps its writes (db.KeepsWrites)
+            session.rollback()
+        if keeps_writes(e) or session.info.get("rujai.after_rollback"):
             run_kept(session)
             session.commit()
         raise

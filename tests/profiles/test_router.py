@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.apikeys import service as apikeys_service
+from rujai.audit import service as audit_service
 from rujai.config import Settings
 from rujai.db import Base
 from rujai.profiles import identities, service as profiles_service
@@ -94,18 +95,65 @@ def test_identify_links_a_new_anonymous_id_without_merging(api, factory, keyring
     assert str(found) == data["subject_id"]
 
 
-def test_identify_refuses_an_email_linked_to_another_customer_without_the_value(api, factory):
+def _answer(response) -> tuple[int, dict]:
+    """What a caller learns from an identify answer (the subject's id is its own, always new)."""
+    data = response.json()
+    return response.status_code, {k: v for k, v in data.items() if k != "subject_id"}
+
+
+@pytest.mark.parametrize("field", ["email", "phone"])
+def test_identify_answers_the_same_whether_or_not_another_customer_holds_the_identifier(
+    api, factory, keyring, field
+):
+    """Issue 12: a track key is no e-mail or phone oracle. A known identifier is queued for
+    review (audited, pseudonymous ids only), never linked to the second customer; an unknown
+    one is linked; the caller cannot tell which happened."""
+    value = {"email": EMAIL, "phone": "081 234 5678"}[field]
+    other = {"email": "nobody.known@example.com", "phone": "089 999 0000"}[field]
     headers = _key(factory, "track")
-    api.post(
-        "/v1/identify", json={"customer_id": "C-1", "traits": {"email": EMAIL}}, headers=headers
+    holder = api.post("/v1/identify", json={"customer_id": "C-1", "traits": {field: value}},
+                      headers=headers).json()["subject_id"]  # fmt: skip
+    known = api.post(
+        "/v1/identify", json={"customer_id": "C-2", "traits": {field: value.upper()}},
+        headers=headers,
+    )  # fmt: skip
+    unknown = api.post(
+        "/v1/identify", json={"customer_id": "C-3", "traits": {field: other}}, headers=headers
     )
-    before = _counts(factory)
-    body = {"customer_id": "C-2", "traits": {"email": EMAIL.upper()}}
-    response = api.post("/v1/identify", json=body, headers=headers)
-    assert response.status_code == 409
-    assert response.json()["field"] == "email"
-    assert "kanya" not in response.text.lower()
-    assert _counts(factory) == before
+    assert _answer(known) == _answer(unknown)
+    assert _answer(known)[0] == 200
+    assert known.headers.get("content-length") == unknown.headers.get("content-length")
+    assert "another" not in known.text
+    with factory() as s:
+        assert str(identities.find_by_identity(s, keyring=keyring, kind=field, value=value)) == (
+            holder
+        )
+        assert (
+            str(identities.find_by_identity(s, keyring=keyring, kind=field, value=other))
+            == (unknown.json()["subject_id"])
+        )
+        [queued] = audit_service.list_entries(s, action=identities.CONFLICT_ACTION)
+    assert (str(queued.subject_id), queued.outcome) == (known.json()["subject_id"], "queued")
+    assert queued.detail == {"kind": field, "held_by": holder}
+
+
+def test_identify_answers_the_same_for_another_customers_anonymous_id(api, factory, keyring):
+    headers = _key(factory, "track")
+    first = api.post("/v1/identify", json={"customer_id": "C-1", "anonymous_id": "dev-1"},
+                     headers=headers).json()  # fmt: skip
+    held = api.post(
+        "/v1/identify", json={"customer_id": "C-2", "anonymous_id": "dev-1"}, headers=headers
+    )
+    new = api.post(
+        "/v1/identify", json={"customer_id": "C-3", "anonymous_id": "dev-2"}, headers=headers
+    )
+    assert _answer(held) == _answer(new)
+    assert _answer(held)[1]["merged"] is False
+    with factory() as s:
+        owner = identities.find_by_identity(s, keyring=keyring, kind="anonymous", value="dev-1")
+        [queued] = audit_service.list_entries(s, action=identities.CONFLICT_ACTION)
+    assert str(owner) == first["subject_id"]
+    assert queued.detail == {"kind": "anonymous", "held_by": first["subject_id"]}
 
 
 def test_identify_needs_a_key_with_the_track_scope(api, factory):

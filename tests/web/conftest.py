@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,10 +22,16 @@ from rujai.config import Settings
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
+from rujai.staff import service as staff_service
 from rujai.writer import session_scope
 from tests.web import live, seeding
 
 ARTIFACTS = live.ROOT / "test-artifacts"
+PASSWORDS = {
+    "marketer": "marketer-pass-0001",
+    "dpo": "dpo-pass-000001",
+    "admin": "admin-pass-00001",
+}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -45,6 +52,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome: Any = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters, so that the suite stays fast on two cores."""
+    monkeypatch.setattr(
+        staff_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
+@pytest.fixture
+def team(factory: sessionmaker[Session], cheap_hashing: None) -> None:
+    """One staff user per role."""
+    with session_scope(factory) as s:
+        for role, password in PASSWORDS.items():
+            body = staff_service.StaffCreate.model_validate(
+                {
+                    "username": role,
+                    "display_name": f"{role} (test)",
+                    "role": role,
+                    "password": password,
+                }
+            )
+            staff_service.create(s, body=body, now=datetime.now(UTC), actor="test")
 
 
 @pytest.fixture

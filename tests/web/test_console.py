@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -32,45 +31,17 @@ from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import intake, notifier, verification
 from rujai.rights.schemas import RequestCreate
-from rujai.staff import service as staff
-from rujai.web import charts
-from rujai.web.routes import console_auth
+from rujai.staff import login as staff_login, service as staff
+from rujai.web import charts, signin
 from rujai.writer import session_scope
 from tests.factories import make_consent
 from tests.web import seeding
+from tests.web.conftest import PASSWORDS
 
-PASSWORDS = {
-    "marketer": "marketer-pass-0001",
-    "dpo": "dpo-pass-000001",
-    "admin": "admin-pass-00001",
-}
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 CUSTOMER = "C-CONSOLE-1"
 EMAIL = "kanya.console@example.com"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters, so that the suite stays fast on two cores."""
-    monkeypatch.setattr(
-        staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-
-
-@pytest.fixture
-def team(factory: sessionmaker[Session]) -> None:
-    """One staff user per role."""
-    with session_scope(factory) as s:
-        for role, password in PASSWORDS.items():
-            body = staff.StaffCreate.model_validate(
-                {
-                    "username": role,
-                    "display_name": f"{role} (test)",
-                    "role": role,
-                    "password": password,
-                }
-            )
-            staff.create(s, body=body, now=utcnow(), actor="test")
 
 
 def csrf_of(client: TestClient, path: str = "/console/login") -> str:
@@ -180,35 +151,41 @@ def test_a_lock_expires_after_15_minutes_and_a_success_resets_the_count(factory)
     )
     with session_scope(factory) as s:
         staff.create(s, body=body, now=now, actor="test")
-    for i in range(staff.MAX_FAILURES):
-        with pytest.raises((staff.LoginFailed, staff.AccountLocked)), session_scope(factory) as s:
-            staff.authenticate(s, username="malee", password="nope", now=now + timedelta(seconds=i))
-    with pytest.raises(staff.AccountLocked), session_scope(factory) as s:
-        staff.authenticate(
+    for i in range(staff_login.MAX_FAILURES):
+        with (
+            pytest.raises((staff_login.LoginFailed, staff_login.AccountLocked)),
+            session_scope(factory) as s,
+        ):
+            staff_login.authenticate(
+                s, username="malee", password="nope", now=now + timedelta(seconds=i)
+            )
+    with pytest.raises(staff_login.AccountLocked), session_scope(factory) as s:
+        staff_login.authenticate(
             s, username="malee", password="malee-password-1", now=now + timedelta(minutes=14)
         )
     with session_scope(factory) as s:
-        signed_in = staff.authenticate(
+        signed_in = staff_login.authenticate(
             s, username="MALEE ", password="malee-password-1", now=now + timedelta(minutes=16)
         )
     assert (signed_in.failed_logins, signed_in.locked_until) == (0, None)
 
 
 def test_login_attempts_from_one_address_are_throttled():
-    throttle = staff.LoginThrottle(max_attempts=3)
+    throttle = staff_login.LoginThrottle(max_attempts=3)
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     for _ in range(3):
         throttle.attempt("192.0.2.1", now)
-    with pytest.raises(staff.TooManyAttempts):
+    with pytest.raises(staff_login.TooManyAttempts):
         throttle.attempt("192.0.2.1", now)
     throttle.attempt("192.0.2.2", now)
-    throttle.attempt("192.0.2.1", now + staff.LOCK_FOR + timedelta(seconds=1))
+    throttle.attempt("192.0.2.1", now + staff_login.LOCK_FOR + timedelta(seconds=1))
 
 
 def test_console_session_expires_after_its_maximum_age(web_client, team, monkeypatch):
     assert sign_in(web_client, "admin").status_code == 303
     assert web_client.get("/console/").status_code == 200
-    monkeypatch.setattr(console_auth, "SESSION_MAX", timedelta(seconds=-1))
+    later = utcnow() + timedelta(hours=8)  # RUJAI_WEB__SESSION_MAX_HOURS
+    monkeypatch.setattr(signin, "utcnow", lambda: later)
     assert web_client.get("/console/", follow_redirects=False).status_code == 303
 
 
@@ -411,22 +388,6 @@ def test_editing_an_offer_replaces_its_variants(web_client, team, factory):
     assert set(offer.variants) == {"default", "champions", "gold"}
     assert offer.variants["champions"].en == "Champions: 25% off"
     assert "<details open>" in web_client.get("/console/offers/rainy-season").text
-
-
-def test_preview_shows_the_decision_and_labels_it_a_preview(
-    web_client, team, factory, keyring, policy
-):
-    customer(factory, keyring, policy)
-    sign_in(web_client, "marketer")
-    response = post(
-        web_client, "/console/preview", {"customer_id": CUSTOMER, "placement": "app_offer"}
-    )
-    assert response.status_code == 200
-    assert 'data-testid="decision"' in response.text
-    assert "ตัวอย่าง" in response.text  # the preview badge (Thai by default)
-    assert [e.actor for e in audit_list(factory) if e.purpose == "personalized_offers"] == [
-        "staff:marketer"
-    ]
 
 
 # --- requests -------------------------------------------------------------------------------------

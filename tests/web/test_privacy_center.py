@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import uuid
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,6 +14,7 @@ from rujai.audit import service as audit_service
 from rujai.consent.receipts import verify_receipt
 from rujai.profiles import service as profiles_service
 from rujai.rights import notifier
+from rujai.sessions import service as sessions_service
 from rujai.web.i18n import format_date
 from rujai.writer import session_scope
 from tests.web import seeding
@@ -53,10 +55,18 @@ def test_sign_in_answers_the_same_for_unknown_people_and_sends_nothing(
         assert notifier.list_outbox(s, keyring=keyring, now=datetime.now(UTC), actor="t") == []
 
 
-def test_session_holds_only_the_subject_after_sign_in(signed_in, customer):
+def test_session_holds_only_its_record_id_after_sign_in(signed_in, customer, factory):
     cookie = signed_in.cookies["rujai_session"]
     payload = json.loads(_b64(cookie.split(".")[0]))
-    assert payload["data"] == {"subject": str(customer.id)}
+    assert list(payload["data"]) == ["sid"]
+    with factory() as s:
+        record = sessions_service.find_active(
+            s, session_id=uuid.UUID(payload["data"]["sid"]), now=datetime.now(UTC),
+            idle=timedelta(minutes=30), absolute=timedelta(hours=8),
+        )  # fmt: skip
+    assert record is not None
+    assert (record.kind, record.subject_id) == ("subject", customer.id)
+    assert str(customer.id) not in cookie
     assert seeding.SIGNED_IN not in cookie
     assert "example.com" not in json.dumps(payload)
 

@@ -89,6 +89,8 @@ def demo(
         work.join()
         return
     get_settings.cache_clear()
+    if not cfg.web.preview_test_profiles:  # the demo marketer previews one seeded customer
+        cfg.web.preview_test_profiles = [DEMO_TEST_PROFILE]
     app = create_app(cfg.model_copy(update={"run_migrations_on_start": False}))
     uvicorn.run(app, host=cfg.host, port=port, log_level="warning", access_log=False)
 
@@ -119,6 +121,9 @@ def _prepare(cfg: Settings, customers: int) -> None:
         _checkpoint_audit(cfg)
     finally:
         engine.dispose()
+
+
+DEMO_TEST_PROFILE = "BS-000001"  # a seeded, fictional customer: the demo's test profile
 
 
 def _print_urls(base: str, key: str, logins: list[tuple[str, str, str]]) -> None:

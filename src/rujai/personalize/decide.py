@@ -73,8 +73,13 @@ def decide(
     body: DecideCreate,
     now: datetime,
     actor: str,
+    store: bool = True,
 ) -> DecisionRead:
-    """Return a personalized decision where the policy allows it, else the fallback; store it."""
+    """Return a personalized decision where the policy allows it, else the fallback; store it.
+
+    ``store=False`` is the console's preview: the door still decides (and audits the check, the
+    staff member its actor), but no decision row is written: not a decision about the person.
+    """
     placement = _placement(policy, body.placement)
     found = _find_subject(session, keyring, body)
     subject_id, version = found if found is not None else (None, -1)
@@ -96,6 +101,8 @@ def decide(
         plan = _personalized(session, policy, placement, verdict, serving)
     else:
         plan = _fallback(session, placement, body, k)
+    if not store:
+        return decision_record.unstored(body.placement, placement, verdict, holdout, plan, now)
     return decision_record.store(session, body.placement, placement, verdict, holdout, plan, now)
 
 

@@ -49,6 +49,31 @@ def store(
     now: datetime,
 ) -> DecisionRead:
     """Defer the decision's row to the writer's batch and return its schema."""
+    values = _values(placement_name, placement, verdict, holdout, plan, now)
+    db.defer(session, db.Deferred(_DEFERRED_KIND, values))  # stored with the writer's batch
+    return _read_values(values, plan)
+
+
+def unstored(
+    placement_name: str,
+    placement: Placement,
+    verdict: Verdict,
+    holdout: bool,
+    plan: Plan,
+    now: datetime,
+) -> DecisionRead:
+    """Return the schema of a decision that is shown but never stored (a console preview)."""
+    return _read_values(_values(placement_name, placement, verdict, holdout, plan, now), plan)
+
+
+def _values(
+    placement_name: str,
+    placement: Placement,
+    verdict: Verdict,
+    holdout: bool,
+    plan: Plan,
+    now: datetime,
+) -> dict[str, Any]:
     personalized = verdict.allowed and not holdout and plan.model_version is not None
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -67,8 +92,7 @@ def store(
         "offers": [o.model_dump() for o in plan.offers],
         "created_at": now,
     }  # the row as a dict: no ORM object on the hot path
-    db.defer(session, db.Deferred(_DEFERRED_KIND, values))  # stored with the writer's batch
-    return _read_values(values, plan)
+    return values
 
 
 def _read_values(values: Mapping[str, Any], plan: Plan) -> DecisionRead:

@@ -27,6 +27,7 @@ from rujai.profiles.models import Identity, Subject
 from rujai.profiles.schemas import IdentityKind, IdentityLinkRead, IdentityRead, SubjectRead
 from rujai.profiles.sealing import field_of_kind, normalise_identity, seal_value, subject_key
 
+CONFLICT_ACTION = "identity.conflict"  # an identifier held by another subject, queued for review
 # The category an identity's value belongs to, for permit checks (STYLE §3).
 CATEGORY_OF_KIND: dict[str, str] = {
     "email": "contact",
@@ -34,6 +35,10 @@ CATEGORY_OF_KIND: dict[str, str] = {
     "anonymous": "device",
     "national_id": "identity",
 }
+
+
+class IdentityHeld(Conflict):
+    """The identifier is linked to another subject (409 where the caller may know that)."""
 
 
 def add_identity(
@@ -47,6 +52,28 @@ def add_identity(
     now: datetime,
 ) -> IdentityLinkRead:
     """Link an identifier to a subject; refuse one already linked to another subject (409)."""
+    linked = link_unless_held(
+        session, keyring=keyring, subject_id=subject_id, kind=kind, value=value,
+        verified=verified, now=now,
+    )  # fmt: skip
+    if linked is None:
+        field = field_of_kind(kind)
+        # Never the value in the message: only which kind of identifier clashed (TH-SEC-01).
+        raise IdentityHeld(f"this {field} is already linked to another subject", field=field)
+    return linked
+
+
+def link_unless_held(
+    session: Session,
+    *,
+    keyring: Keyring,
+    subject_id: uuid.UUID,
+    kind: IdentityKind,
+    value: str,
+    verified: bool,
+    now: datetime,
+) -> IdentityLinkRead | None:
+    """Link an identifier to a subject; None (nothing linked) if another subject holds it."""
     normalised = normalise_identity(kind, value)
     blind = keyring.blind(kind, normalised)
     row, is_new = _identity_by_blind(session, kind, blind), False
@@ -55,14 +82,34 @@ def add_identity(
             session, keyring, subject_id, kind, normalised, blind, verified, now
         )
     if row.subject_id != subject_id:
-        field = field_of_kind(kind)
-        # Never the value in the message: only which kind of identifier clashed (TH-SEC-01).
-        raise Conflict(f"this {field} is already linked to another subject", field=field)
+        return None
     if verified and not row.is_verified:
         row.is_verified = True
     if is_new or verified:
         _audit_identity(session, row, now, is_new=is_new)
     return _link_read(row, is_new)
+
+
+def queue_conflict(
+    session: Session,
+    *,
+    keyring: Keyring,
+    subject_id: uuid.UUID,
+    kind: IdentityKind,
+    value: str,
+    now: datetime,
+) -> None:
+    """Hold an identifier another subject has for review instead of linking it (audited).
+
+    The caller answers as if it had been linked, so that the answer never tells whether someone
+    else holds the identifier; a DPO reviews the entries (``identity.conflict``, pseudonymous ids
+    and the kind only) and merges or corrects the profiles.
+    """
+    holder = find_by_identity(session, keyring=keyring, kind=kind, value=value)
+    audit_service.record(
+        session, actor="system", action=CONFLICT_ACTION, now=now, subject_id=subject_id,
+        outcome="queued", detail={"kind": kind, "held_by": str(holder) if holder else None},
+    )  # fmt: skip
 
 
 def _insert_identity(

@@ -88,7 +88,11 @@ def _link_anonymous(
     now: datetime,
     actor: str,
 ) -> uuid.UUID | None:
-    """Tie the anonymous id to the subject; merge its profile if it has one. Return the merge id."""
+    """Tie the anonymous id to the subject; merge its profile if it has one. Return the merge id.
+
+    An anonymous id that belongs to another known customer is queued for review, not merged, and
+    the answer is the same as for a new one (it never tells that another customer holds it).
+    """
     ref = SubjectRef(customer_id=None, anonymous_id=anonymous_id)
     found = identity_resolve.resolve_many(
         session, keyring=keyring, refs=[ref], now=now, create=False
@@ -99,7 +103,14 @@ def _link_anonymous(
             value=anonymous_id, verified=False, now=now,
         )  # fmt: skip
         return None
-    if found[ref].subject_id == subject_id:
+    holder = found[ref].subject_id
+    if holder == subject_id:
+        return None
+    if _subject(session, holder).customer_ref is not None:  # another customer's device: review
+        identities.queue_conflict(
+            session, keyring=keyring, subject_id=subject_id, kind="anonymous",
+            value=anonymous_id, now=now,
+        )  # fmt: skip
         return None
     merged = merge(
         session, keyring=keyring, policy=policy, from_subject_id=found[ref].subject_id,

@@ -39,7 +39,7 @@ def _auth(scope: str) -> dict[int | str, dict[str, Any]]:
     response_model=IdentifyRead,
     responses={
         **_auth("track"),
-        409: _problem("An identifier is linked to another subject, or the subject was erased."),
+        409: _problem("The customer was erased."),
     },
 )
 async def identify(
@@ -49,7 +49,11 @@ async def identify(
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> IdentifyRead:
-    """Tie an anonymous id to a known customer (merging profiles) and set declared traits."""
+    """Tie an anonymous id to a known customer (merging profiles) and set declared traits.
+
+    An e-mail, phone or anonymous id that another customer holds is not linked but queued for
+    review, with the same answer as a new one: the answer never tells who holds an identifier.
+    """
     return await writer.run(
         partial(
             profiles_merge.identify,

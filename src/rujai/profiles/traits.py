@@ -235,14 +235,23 @@ def _side_effects(
     kept: Mapping[str, Any],
     now: datetime,
 ) -> None:
-    """Link identifier traits as identities; make a birth date count for minors' rules."""
+    """Link identifier traits as identities; make a birth date count for minors' rules.
+
+    An identifier another subject holds is not linked but queued for review, and the answer is
+    the same as for a new one: it never tells whether someone else holds it (issue 12).
+    """
     for name, value in kept.items():
         kind = policy.traits[name].identifier
-        if kind is not None:
-            identities.add_identity(
-                session, keyring=keyring, subject_id=subject_id, kind=kind, value=value,
-                verified=False, now=now,
-            )  # fmt: skip
+        if kind is None:
+            continue
+        linked = identities.link_unless_held(
+            session, keyring=keyring, subject_id=subject_id, kind=kind, value=value,
+            verified=False, now=now,
+        )  # fmt: skip
+        if linked is None:
+            identities.queue_conflict(
+                session, keyring=keyring, subject_id=subject_id, kind=kind, value=value, now=now
+            )
     if BIRTH_DATE in kept and policy.traits[BIRTH_DATE].type == "date":
         profiles_service.set_birth_date(
             session,

@@ -9,8 +9,9 @@
    (a new version; older blobs emptied), the offer bandit subtracts their outcomes and insights
    go — before the rows those need disappear;
 4. each domain's ``erase_subject``: recommender membership, decisions (outcomes cascade),
-   insights, events, merge records, traits with their revisions and identities, consents; and
-   this domain's own rows (verification codes, outbox messages, the link of rights requests);
+   insights, events, merge records, traits with their revisions and identities, consents,
+   privacy-center sessions; and this domain's own rows (verification codes, outbox messages,
+   the link of rights requests);
 5. suppression (``profiles.suppression``, re-exported here): the blind indexes of the customer ref
    and of every identity, so that a later import of the same person is flagged instead of
    silently re-created;
@@ -61,6 +62,7 @@ from rujai.profiles.suppression import CUSTOMER_KIND, is_suppressed, suppress, s
 from rujai.rights import verify
 from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, VerificationCode
 from rujai.rights.permits import rights_permit
+from rujai.sessions import service as sessions_service
 
 HOLD_KIND = "tax_invoice"
 HOLD_YEARS = 5
@@ -271,6 +273,7 @@ def _erase_domains(session: Session, subject_id: uuid.UUID, now: datetime) -> No
     profiles_erasure.erase_merges(session, subject_id=subject_id)
     profiles_traits.erase_subject(session, subject_id=subject_id)  # traits, revisions, identities
     consent_history.erase_subject(session, subject_id=subject_id)
+    sessions_service.erase_subject(session, subject_id=subject_id)  # privacy-center sign-ins
 
 
 def _erase_rights_rows(session: Session, subject_id: uuid.UUID) -> None:

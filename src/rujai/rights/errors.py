@@ -4,12 +4,14 @@ RequestNotFound (404)
 RequestStateConflict (409)   an illegal life-cycle step; ``field`` is ``status`` (or the field)
 RefusalCodeRequired (422)    a refusal without a valid reason code; ``field`` is refusal_code
 CodeRejected (422)           a wrong, expired or exhausted one-time code; ``field`` is code
+  WrongCode (422)            a wrong code whose attempt was counted (the count stays committed)
 TooManyCodes (409)           too many codes asked for in an hour
 ExportNotAvailable (409)     no export to deliver for this request
 """
 
 from __future__ import annotations
 
+from rujai.db import KeepsWrites
 from rujai.errors import Conflict, Invalid, NotFound
 
 
@@ -27,6 +29,10 @@ class RefusalCodeRequired(Invalid):
 
 class CodeRejected(Invalid):
     """A one-time code is wrong, expired or has no attempts left."""
+
+
+class WrongCode(CodeRejected, KeepsWrites):
+    """A wrong code: its attempt was claimed before the comparison and stays counted."""
 
 
 class TooManyCodes(Conflict):

@@ -4,8 +4,11 @@ The rule (TH-DSR-00, acceptance: "a verification code is never sent to an addres
 not verified"): a code goes only to an identity **already on file** for the subject with
 ``is_verified`` set, never to an address given in a request. A 6-digit code is drawn with
 ``secrets``; only its keyed hash (HMAC-SHA256, salted with the code row's id) is stored, with an
-expiry and an attempt counter: after ``MAX_ATTEMPTS`` wrong codes the code is dead. A wrong code's
-attempt is counted even though the request that tried it fails (``keep_even_on_rollback``).
+expiry and an attempt counter: after ``MAX_ATTEMPTS`` wrong codes the code is dead. The attempt is
+claimed by one conditional UPDATE (``attempts < MAX_ATTEMPTS``, still pending, not expired)
+*before* the code is compared, so concurrent attempts can never compare more than
+``MAX_ATTEMPTS`` times; a wrong code raises ``WrongCode``, which keeps that claim committed though
+the request fails (``db.KeepsWrites``). A right code is used once: a conditional UPDATE again.
 
 Sign-in answers the same whether or not the person is known, and sends nothing for an unknown
 one (no account enumeration).
@@ -24,13 +27,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
-from rujai.db import keep_even_on_rollback
 from rujai.errors import Invalid
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Lang, Policy
 from rujai.profiles import contacts as profiles_contacts, service as profiles_service
 from rujai.rights import notifier as messages, service
-from rujai.rights.errors import CodeRejected, RequestStateConflict, TooManyCodes
+from rujai.rights.errors import CodeRejected, RequestStateConflict, TooManyCodes, WrongCode
 from rujai.rights.models import RightsRequest, VerificationCode
 from rujai.rights.notifier import Contact, Notifier, OutboxNotifier
 from rujai.rights.schemas import ContactKind, RequestRead, SignInStarted, VerificationStarted
@@ -42,6 +44,7 @@ CODE_DIGITS = 6
 CONTACT_KINDS: tuple[ContactKind, ...] = ("email", "phone")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _HASH_DOMAIN = b"rujai/verification-code/v1\x00"
+_EXHAUSTED = f"{MAX_ATTEMPTS} wrong codes: start verification again"
 
 
 def code_hash(keyring: Keyring, code_id: uuid.UUID, code: str) -> str:
@@ -183,10 +186,9 @@ def confirm(
         .where(VerificationCode.request_id == row.id, VerificationCode.used_at.is_(None))
         .order_by(VerificationCode.created_at.desc())
         .limit(1)
+        .execution_options(populate_existing=True)
     ).first()
     _check_code(session, keyring, pending, code, now, generic=False)
-    assert pending is not None  # noqa: S101 - _check_code raised otherwise
-    pending.used_at = now
     service.move(session, row, "verified", now=now, actor=actor, detail={"method": "code"})
     return service.read(row, now)
 
@@ -200,45 +202,64 @@ def _check_code(
     *,
     generic: bool,
 ) -> None:
-    """Raise CodeRejected (naming ``code``) unless ``code`` matches a live, pending code."""
+    """Use up a live, pending code that matches ``code``; else raise CodeRejected naming ``code``.
+
+    One attempt is claimed first (a conditional UPDATE): only a claimed attempt is compared.
+    ``generic``: one message for every failure (sign-in).
+    """
     problem = _problem(pending, now)
-    if problem is not None:
-        raise CodeRejected("the code is wrong or has expired" if generic else problem, field="code")
-    assert pending is not None  # noqa: S101 - _problem returned a problem otherwise
+    if problem is not None or pending is None:
+        raise CodeRejected(_message(generic, problem), field="code")
+    if not _claim(session, pending.id, now):  # a concurrent attempt took the last one
+        raise CodeRejected(_message(generic, _EXHAUSTED), field="code")
     given = code.strip().translate(_THAI_DIGITS)
-    if hmac.compare_digest(pending.code_hash, code_hash(keyring, pending.id, given)):
-        return
-    _count_failure(session, pending.id, pending.subject_id, now)
-    message = "the code is wrong or has expired" if generic else "the code is wrong"
-    raise CodeRejected(message, field="code")
+    if not hmac.compare_digest(pending.code_hash, code_hash(keyring, pending.id, given)):
+        _audit(session, "rights.verification.failed", pending.subject_id, now, "subject",
+               "wrong_code", {"code_id": str(pending.id)})  # fmt: skip
+        raise WrongCode(_message(generic, "the code is wrong"), field="code")  # stays counted
+    if not _use(session, pending.id, now):  # a concurrent request used it first
+        raise CodeRejected(_message(generic, "the code was used already"), field="code")
+
+
+def _message(generic: bool, specific: str | None) -> str:
+    return "the code is wrong or has expired" if generic or specific is None else specific
 
 
 def _problem(pending: VerificationCode | None, now: datetime) -> str | None:
     if pending is None:
         return "no code is pending: start verification first"
     if pending.attempts >= MAX_ATTEMPTS:
-        return f"{MAX_ATTEMPTS} wrong codes: start verification again"
+        return _EXHAUSTED
     if now >= pending.expires_at:
         return "the code has expired: start verification again"
     return None
 
 
-def _count_failure(
-    session: Session, code_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
-) -> None:
-    """Count the wrong attempt even though the caller's transaction is about to roll back."""
-
-    def write(s: Session) -> None:
-        s.execute(
-            update(VerificationCode)
-            .where(VerificationCode.id == code_id)
-            .values(attempts=VerificationCode.attempts + 1)
-            .execution_options(synchronize_session=False)
+def _claim(session: Session, code_id: uuid.UUID, now: datetime) -> bool:
+    """Count one attempt if the code still has one left (one statement); False if none is."""
+    result: Any = session.execute(
+        update(VerificationCode)
+        .where(
+            VerificationCode.id == code_id,
+            VerificationCode.attempts < MAX_ATTEMPTS,
+            VerificationCode.used_at.is_(None),
+            VerificationCode.expires_at > now,
         )
-        _audit(s, "rights.verification.failed", subject_id, now, "subject", "wrong_code",
-               {"code_id": str(code_id)})  # fmt: skip
+        .values(attempts=VerificationCode.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
 
-    keep_even_on_rollback(session, write)
+
+def _use(session: Session, code_id: uuid.UUID, now: datetime) -> bool:
+    """Mark the code used unless a concurrent request used it first (one statement)."""
+    result: Any = session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.id == code_id, VerificationCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
 
 
 # --- privacy-center sign-in -----------------------------------------------------------------------
@@ -308,16 +329,16 @@ def confirm_sign_in(
 ) -> uuid.UUID:
     """Check a sign-in code and return the subject's id; one message for every failure."""
     pending = session.scalars(
-        select(VerificationCode).where(
+        select(VerificationCode)
+        .where(
             VerificationCode.id == challenge_id,
             VerificationCode.purpose == "sign_in",
             VerificationCode.used_at.is_(None),
         )
+        .execution_options(populate_existing=True)
     ).one_or_none()
     _check_code(session, keyring, pending, code, now, generic=True)
     assert pending is not None  # noqa: S101 - _check_code raised otherwise
-    pending.used_at = now
-    session.flush()
     _audit(session, "rights.sign_in.confirmed", pending.subject_id, now, "subject", "ok", {})
     return pending.subject_id
 

@@ -1,42 +1,36 @@
-"""Staff accounts of the console: roles, argon2 passwords, login with lock-out (TH-SEC-01).
+"""Staff accounts of the console: roles, argon2 passwords, changes that end sessions (TH-SEC-01).
 
-Owns: staff_user (``web.staff_models``). Roles follow least privilege: a ``marketer`` sees the
-dashboard, offers and previews; a ``dpo`` sees the dashboard, requests, policy, notice, record of
+Owns: staff_user. Roles follow least privilege: a ``marketer`` sees the dashboard, offers and
+previews of test profiles; a ``dpo`` sees the dashboard, requests, policy, notice, record of
 processing, audit log (read-only, TH-DPO-01) and customer lookup; an ``admin`` sees everything.
 ``PAGES`` is the one table the console router checks.
 
-Passwords are hashed with argon2id. Five wrong passwords in a row lock the account for 15 minutes;
-the failure is counted (and audited) even though the request that carried it fails, through
-``db.keep_even_on_rollback``. ``LoginThrottle`` adds a per-address limit in memory.
+Passwords are hashed with argon2id. A password change, a role change and removing an account end
+the staff member's console sessions at once (``sessions``). Signing in, with its lock-out and
+throttle, is ``staff.login``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import deque
-from datetime import datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, NoReturn, get_args
+from datetime import datetime
+from typing import Annotated, Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
-from sqlalchemy import case, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rujai import db
 from rujai.audit import service as audit_service
-from rujai.db import keep_even_on_rollback
-from rujai.errors import AppError, Conflict, NotFound, Unauthorized
-from rujai.kit.time import as_utc
+from rujai.errors import Conflict, Invalid, NotFound
+from rujai.sessions import service as sessions_service
 from rujai.staff.models import StaffUser
 
 Role = Literal["marketer", "dpo", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
-MAX_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
 MIN_PASSWORD = 12
 USERNAME_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"
-MAX_TRACKED_ADDRESSES = 10_000
 
 # What each role may open (TH-SEC-01 least privilege; TH-DPO-01 read-only DPO access).
 PAGES: dict[str, frozenset[Role]] = {
@@ -57,28 +51,6 @@ DEMO_STAFF: tuple[tuple[str, Role, str, str], ...] = (
 )
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (argon2-cffi's default)
-
-
-class LoginFailed(Unauthorized):
-    """Wrong username or password: one message for both, so names cannot be probed."""
-
-    code = "login_failed"
-    title = "Wrong username or password"
-
-
-class AccountLocked(Unauthorized):
-    """Too many wrong passwords in a row; the account is locked for a while (TH-SEC-01)."""
-
-    code = "account_locked"
-    title = "Account locked"
-
-
-class TooManyAttempts(AppError):
-    """Too many failed logins from one address (in-memory throttle)."""
-
-    status: ClassVar[int] = 429
-    code: ClassVar[str] = "too_many_attempts"
-    title: ClassVar[str] = "Too many attempts"
 
 
 class StaffExists(Conflict):
@@ -184,70 +156,89 @@ def find(session: Session, *, staff_id: uuid.UUID) -> StaffRead | None:
     return StaffRead.model_validate(row) if row is not None else None
 
 
-def authenticate(session: Session, *, username: str, password: str, now: datetime) -> StaffRead:
-    """Check a password; count failures and lock after five in a row for 15 min (TH-SEC-01)."""
+class PasswordChange(BaseModel):
+    """A new password for a console account (at least 12 characters, TH-SEC-01)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: SecretStr = Field(min_length=MIN_PASSWORD, max_length=256)
+
+
+def set_password(
+    session: Session, *, username: str, change: PasswordChange, now: datetime, actor: str
+) -> StaffRead:
+    """Set a new password and end every console session of the account at once."""
+    row = _get_by_name(session, username)
+    row.password_hash = _hasher.hash(change.password.get_secret_value())
+    row.failed_logins, row.locked_until = 0, None
+    return _changed(session, row, "password_changed", now, actor, {})
+
+
+def set_role(
+    session: Session, *, username: str, role: Role, now: datetime, actor: str
+) -> StaffRead:
+    """Give the account another role and end its console sessions at once."""
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+    row = _get_by_name(session, username)
+    before, row.role = row.role, role
+    return _changed(session, row, "role_changed", now, actor, {"from": before, "to": role})
+
+
+def remove(session: Session, *, username: str, now: datetime, actor: str) -> StaffRead:
+    """Delete a console account; its sessions end with it (they are deleted first)."""
+    row = _get_by_name(session, username)
+    read = StaffRead.model_validate(row)
+    sessions_service.forget_staff(session, staff_id=row.id)
+    session.delete(row)
+    session.flush()
+    detail = {"staff_id": str(read.id), "role": read.role}
+    audit_service.record(session, actor=actor, action="staff.remove", now=now, detail=detail)
+    return read
+
+
+def _changed(
+    session: Session,
+    row: StaffUser,
+    reason: Literal["password_changed", "role_changed"],
+    now: datetime,
+    actor: str,
+    detail: dict[str, str],
+) -> StaffRead:
+    session.flush()
+    sessions_service.end_for_staff(session, staff_id=row.id, now=now, reason=reason)
+    action = "staff.password" if reason == "password_changed" else "staff.role"
+    detail = {"staff_id": str(row.id), **detail}
+    audit_service.record(session, actor=actor, action=action, now=now, detail=detail)
+    return StaffRead.model_validate(row)
+
+
+def _get_by_name(session: Session, username: str) -> StaffUser:
     row = _find(session, username.strip().lower())
     if row is None:
-        _verify(_dummy_hash(), password)  # the same work as for a real account
-        raise LoginFailed("wrong username or password")
-    if row.locked_until is not None and as_utc(row.locked_until) > now:
-        raise AccountLocked(_locked_message(row.locked_until, now))
-    if not _verify(row.password_hash, password):
-        _count_failure(session, row, now)
-    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-    if _hasher.check_needs_rehash(row.password_hash):
-        values["password_hash"] = _hasher.hash(password)
-    staff_id, actor = row.id, f"staff:{row.username}"
-
-    def write(s: Session) -> None:
-        s.execute(update(StaffUser).where(StaffUser.id == staff_id).values(**values))
-        audit_service.record(s, actor=actor, action="staff.login", now=now, outcome="ok")
-
-    # The password is checked on whatever session the caller has (in the server a read-only
-    # one, so the writer never waits for argon2); only the short update goes to the writer.
-    db.write(session, write)
-    read = StaffRead.model_validate(row)
-    return read.model_copy(update={k: v for k, v in values.items() if k != "password_hash"})
+        raise StaffNotFound("no staff user with this username", field="username")
+    return row
 
 
-def _count_failure(session: Session, row: StaffUser, now: datetime) -> NoReturn:
-    locks = row.failed_logins + 1 >= MAX_FAILURES
-    staff_id, actor = row.id, f"staff:{row.username}"
-
-    def write(s: Session) -> None:
-        reached = StaffUser.failed_logins + 1 >= MAX_FAILURES
-        s.execute(
-            update(StaffUser)
-            .where(StaffUser.id == staff_id)
-            .values(
-                failed_logins=case((reached, 0), else_=StaffUser.failed_logins + 1),
-                locked_until=case((reached, now + LOCK_FOR), else_=StaffUser.locked_until),
-            )
-        )
-        outcome = "locked" if locks else "failed"
-        audit_service.record(s, actor=actor, action="staff.login", now=now, outcome=outcome)
-
-    keep_even_on_rollback(session, write)
-    if locks:
-        raise AccountLocked(_locked_message(now + LOCK_FOR, now))
-    raise LoginFailed("wrong username or password")
-
-
-def _locked_message(until: datetime, now: datetime) -> str:
-    minutes = max(1, int((as_utc(until) - now).total_seconds() + 59) // 60)
-    return (
-        f"too many wrong passwords: the account is locked for {minutes} more minute(s) (TH-SEC-01)"
-    )
-
-
-def _verify(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str) -> bool:
+    """Return True if ``password`` matches the argon2 hash (False for a malformed hash)."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def _dummy_hash() -> str:
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with older argon2 parameters than the current ones."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def dummy_hash() -> str:
     """Return a hash to verify against for unknown usernames (made on first use, per hasher)."""
     found = _DUMMY_HASHES.get(id(_hasher))
     if found is None:
@@ -276,39 +267,7 @@ def ensure_demo_staff(session: Session, *, now: datetime) -> list[tuple[str, str
                 password=SecretStr(password),
             )
             create(session, body=body, now=now, actor="demo")
-        elif not _verify(row.password_hash, password):
+        elif not verify_password(row.password_hash, password):
             continue
         logins.append((username, role, password))
     return logins
-
-
-class LoginThrottle:
-    """Login attempts per client address in a sliding window, in memory (one per app).
-
-    Complements the per-account lock-out: it slows down guessing across many usernames.
-    """
-
-    def __init__(self, *, max_attempts: int = 30, window: timedelta = LOCK_FOR) -> None:
-        self.max_attempts = max_attempts
-        self.window = window
-        self._attempts: dict[str, deque[datetime]] = {}
-
-    def attempt(self, address: str, now: datetime) -> None:
-        """Count one login attempt from ``address``; raise ``TooManyAttempts`` over the limit."""
-        if len(self._attempts) > MAX_TRACKED_ADDRESSES:
-            self._forget_idle(now)
-        recent = self._attempts.setdefault(address, deque())
-        while recent and recent[0] <= now - self.window:
-            recent.popleft()
-        if len(recent) >= self.max_attempts:
-            raise TooManyAttempts(
-                "too many sign-in attempts from this address; try again later (TH-SEC-01)"
-            )
-        recent.append(now)
-
-    def _forget_idle(self, now: datetime) -> None:
-        idle = [
-            a for a, seen in self._attempts.items() if not seen or seen[-1] <= now - self.window
-        ]
-        for address in idle:
-            del self._attempts[address]

@@ -2,7 +2,8 @@
 
 A session is a small JSON payload (``data``, ``csrf``, ``exp``) in one cookie, signed with
 HMAC-SHA256 under a key derived from the keyring's master key, so it cannot be forged or extended.
-It never holds personal data: the privacy center keeps only the subject's UUID in it.
+It never holds personal data: a signed-in browser keeps only the id of its server-side session
+record (``web.signin``), which sign-out and the timeouts end.
 
 Every unsafe request (POST, PUT, PATCH, DELETE) to a web router must carry the session's CSRF token,
 either as the ``csrf_token`` form field (plain forms) or the ``X-CSRF-Token`` header (htmx sends it
@@ -39,6 +40,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 STATIC_PREFIX = "/static/"
 WEB_PREFIXES: tuple[str, ...] = ("/privacy", "/console", "/static")
 DEFAULT_TTL_MINUTES = 30
+DEFAULT_MAX_HOURS = 8
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -68,8 +70,9 @@ class CookieSettings:
     """How session cookies are issued; read from ``settings.web`` when the app has it."""
 
     secure: bool = False
-    ttl_minutes: int = DEFAULT_TTL_MINUTES
+    ttl_minutes: int = DEFAULT_TTL_MINUTES  # also the idle timeout of a sign-in
     same_site: str = "lax"
+    max_hours: int = DEFAULT_MAX_HOURS  # the absolute timeout of a sign-in
 
 
 @dataclass
@@ -139,6 +142,7 @@ def cookie_settings(settings: Any) -> CookieSettings:
     return CookieSettings(
         secure=bool(getattr(web, "cookie_secure", False)),
         ttl_minutes=int(getattr(web, "session_ttl_minutes", DEFAULT_TTL_MINUTES)),
+        max_hours=int(getattr(web, "session_max_hours", DEFAULT_MAX_HOURS)),
     )
 
 

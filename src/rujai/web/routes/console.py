@@ -13,14 +13,15 @@ from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rujai.db import SessionDep
-from rujai.deps import PolicyDep, SettingsDep
+from rujai.deps import PolicyDep, SettingsDep, WriterDep
 from rujai.kit.time import utcnow
-from rujai.staff import service as staff_service
+from rujai.staff import login as staff_login
 from rujai.web.i18n import resolve_lang
 from rujai.web.routes import (
     console_customers,
     console_dashboard,
     console_offers,
+    console_preview,
     console_records,
     console_requests,
 )
@@ -31,11 +32,10 @@ from rujai.web.routes.console_auth import (
     authorize_page,
     console_router,
     go,
-    login_data,
+    sign_in,
     sign_out,
 )
 from rujai.web.routes.console_view import show
-from rujai.web.security import start_session
 
 router = console_router(tags=["console"], dependencies=[Depends(authorize_page)])
 
@@ -57,6 +57,7 @@ def login_page(
 def login(
     request: Request,
     session: SessionDep,
+    writer: WriterDep,
     throttle: ThrottleDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
@@ -65,15 +66,17 @@ def login(
     """Check the password (argon2id, lock-out after five failures) and start a console session."""
     now = utcnow()
     throttle.attempt(request.client.host if request.client else "unknown", now)
-    staff = staff_service.authenticate(session, username=username, password=password, now=now)
-    start_session(request, login_data(staff))
+    staff = staff_login.authenticate(
+        session, username=username, password=password, now=now, write_now=writer.run_sync
+    )
+    sign_in(request, session, staff)
     return go(request, _safe_next(next_url))
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """End the console session."""
-    sign_out(request)
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the console session at once: a saved copy of the cookie signs nobody in."""
+    sign_out(request, session)
     return go(request, "/console/login")
 
 
@@ -102,6 +105,7 @@ def _safe_next(target: str) -> str:
 
 
 router.include_router(console_offers.router)
+router.include_router(console_preview.router)
 router.include_router(console_customers.router)
 router.include_router(console_requests.router)
 router.include_router(console_records.router)

@@ -3,8 +3,9 @@
 Authorisation is applied once, as a dependency of the console router (``authorize_page``): the
 page is the first path segment after ``/console`` (``/console/audit/verify`` is ``audit``) and
 ``staff.PAGES`` lists the roles that may open it (TH-SEC-01 least privilege). Unknown pages are
-refused (default deny). A console session holds only the staff id and the sign-in time; it
-expires after ``SESSION_MAX`` whatever the activity, and after the cookie's idle time.
+refused (default deny). A console session is a server-side record (``web.signin``): it ends at
+sign-out, when the staff member's password or role changes or the account is removed, after
+``session_ttl_minutes`` idle and ``session_max_hours`` after sign-in.
 
 ``ConsoleRoute`` answers ``LoginRequired`` with a redirect to the sign-in page and
 ``RoleForbidden`` with the console's 403 page; both are raised before the page does any work.
@@ -12,10 +13,7 @@ expires after ``SESSION_MAX`` whatever the activity, and after the cookie's idle
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -27,13 +25,11 @@ from rujai.db import SessionDep
 from rujai.errors import Forbidden, Unauthorized
 from rujai.kit.time import utcnow
 from rujai.staff import service as staff_service
-from rujai.staff.service import LoginThrottle, StaffRead
+from rujai.staff.login import LoginThrottle
+from rujai.staff.service import StaffRead
+from rujai.web import signin
 from rujai.web.render import is_htmx, render, web_error_of
-from rujai.web.security import WebSession, WebSessionDep, end_session
 
-STAFF_KEY = "staff_id"
-SINCE_KEY = "staff_at"
-SESSION_MAX = timedelta(hours=8)
 PUBLIC_PAGES = frozenset({"login", "logout"})
 PREFIX = "/console"
 
@@ -58,17 +54,11 @@ def page_of(request: Request) -> str:
     return rest.split("/", 1)[0] or "dashboard"
 
 
-def _signed_in(session: SessionDep, web: WebSessionDep) -> StaffRead | None:
-    staff_id, since = web.get(STAFF_KEY), web.get(SINCE_KEY)
-    if staff_id is None or since is None or not since.isdigit():
+def _signed_in(request: Request, session: SessionDep) -> StaffRead | None:
+    found = signin.current(request, session, kind="staff")
+    if found is None or found.staff_id is None:
         return None
-    if time.time() - int(since) > SESSION_MAX.total_seconds():
-        return None
-    try:
-        parsed = uuid.UUID(staff_id)
-    except ValueError:
-        return None
-    return staff_service.find(session, staff_id=parsed)
+    return staff_service.find(session, staff_id=found.staff_id)
 
 
 SignedInDep = Annotated[StaffRead | None, Depends(_signed_in)]
@@ -97,14 +87,14 @@ def require_staff(staff: SignedInDep) -> StaffRead:
 StaffDep = Annotated[StaffRead, Depends(require_staff)]
 
 
-def login_data(staff: StaffRead) -> dict[str, str]:
-    """Return what a fresh console session holds: the staff id and the sign-in time."""
-    return {STAFF_KEY: str(staff.id), SINCE_KEY: str(int(time.time()))}
+def sign_in(request: Request, session: SessionDep, staff: StaffRead) -> None:
+    """Begin a console session for ``staff`` (a new record, a new cookie and CSRF token)."""
+    signin.begin(request, session, kind="staff", staff_id=staff.id)
 
 
-def sign_out(request: Request) -> WebSession:
-    """Drop the console session (a new CSRF token comes with the empty one)."""
-    return end_session(request)
+def sign_out(request: Request, session: SessionDep) -> None:
+    """End the console session at once (a new CSRF token comes with the empty cookie)."""
+    signin.finish(request, session)
 
 
 def login_throttle(request: Request) -> LoginThrottle:

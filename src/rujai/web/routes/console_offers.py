@@ -1,11 +1,9 @@
-"""Console pages for marketers: offers with message variants per segment, and decision previews.
+"""Console pages for marketers: offers with message variants per segment.
 
 The offer form is read into the offers API's own schema (``OfferCreate``, via
 ``offers.parse_offers`` so that a 422 names the field) and saved through
 ``rujai.personalize.offers``, which refuses rules that target sensitive data (TH-SEN-01) or data
-the purpose does not declare (TH-PUR-01). A preview calls ``decide`` for a customer and
-placement: a real decision, stored and audited as such (actor ``staff:<username>``), labelled a
-preview on the page.
+the purpose does not declare (TH-PUR-01). Decision previews are ``console_preview``.
 """
 
 from __future__ import annotations
@@ -13,16 +11,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from rujai.db import SessionDep, WriteSessionDep
-from rujai.deps import KeyringDep, PolicyDep, SettingsDep
+from rujai.deps import PolicyDep
 from rujai.errors import Invalid
 from rujai.kit.time import utcnow
-from rujai.personalize import decide as decide_service, offers as offers_service, offers_rules
-from rujai.personalize.decision_schemas import DecideCreate
+from rujai.personalize import offers as offers_service, offers_rules
 from rujai.personalize.rfm import SEGMENT_LABELS, TIER_LABELS
 from rujai.personalize.schemas import OfferRead, OfferUpdate
 from rujai.policy.schemas import Policy
@@ -210,38 +207,3 @@ def update_offer(
         session, policy=policy, offer_id=offer_id, change=change, now=utcnow(), actor=staff.actor
     )
     return go(request, f"/console/offers/{offer_id}?saved=1")
-
-
-@router.get("/preview", response_class=HTMLResponse)
-def preview_form(request: Request, policy: PolicyDep, staff: StaffDep) -> HTMLResponse:
-    """Show the preview form: a customer id and a placement."""
-    context = {"placements": _placements(policy, resolve_lang(request)), "decision": None}
-    return show(request, "preview.html", staff=staff, page="preview", context=context)
-
-
-@router.post("/preview", response_class=HTMLResponse)
-def preview(
-    request: Request,
-    session: SessionDep,
-    policy: PolicyDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    staff: StaffDep,
-    customer_id: Annotated[str, Form(min_length=1, max_length=128)],
-    placement: Annotated[str, Form(min_length=1, max_length=63)],
-) -> HTMLResponse:
-    """Show what this customer would get in this placement and why (a stored, audited decision)."""
-    body = DecideCreate(customer_id=customer_id, placement=placement)
-    decision = decide_service.decide(
-        session, policy=policy, keyring=keyring, settings=settings.personalize,
-        body=body, now=utcnow(), actor=staff.actor,
-    )  # fmt: skip
-    context = {"placements": _placements(policy, resolve_lang(request)), "decision": decision}
-    return show(
-        request, "preview.html", staff=staff, page="preview", context=context,
-        partial="console/_decision.html",
-    )  # fmt: skip
-
-
-def _placements(policy: Policy, lang: Lang) -> list[tuple[str, str]]:
-    return [(n, p.title.get(lang) if p.title else n) for n, p in policy.placements.items()]

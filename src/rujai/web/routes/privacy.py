@@ -19,12 +19,12 @@ from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
 from rujai.rights import verification
 from rujai.rights.errors import CodeRejected
-from rujai.web import center
+from rujai.web import center, signin
 from rujai.web.i18n import resolve_lang
 from rujai.web.render import is_htmx, redirect, render
-from rujai.web.routes.privacy_auth import SIGN_IN_URL, SUBJECT_KEY, SubjectDep
+from rujai.web.routes.privacy_auth import SIGN_IN_URL, MaybeSubjectDep, SubjectDep
 from rujai.web.routes.privacy_data import router as data_router
-from rujai.web.security import WebSessionDep, end_session, start_session
+from rujai.web.security import WebSessionDep, start_session
 
 router = APIRouter(tags=["privacy-center"], include_in_schema=False)
 CHALLENGE_KEY = "challenge"
@@ -47,9 +47,9 @@ class ConsentForm(BaseModel):
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, web: WebSessionDep) -> Response:
+def home(request: Request, subject_id: MaybeSubjectDep) -> Response:
     """Signed in: go to "my consents"; otherwise show the sign-in form."""
-    if web.get(SUBJECT_KEY):
+    if subject_id is not None:
         return redirect(request, "/privacy/consents")
     return render(request, "privacy/sign_in.html", {"page": "sign_in"})
 
@@ -87,7 +87,7 @@ def confirm_code(
     keyring: KeyringDep,
     web: WebSessionDep,
 ) -> Response:
-    """Check the code; on success the session holds the subject's UUID only."""
+    """Check the code; on success a session record begins and the cookie holds only its id."""
     challenge = web.get(CHALLENGE_KEY)
     try:
         challenge_id = uuid.UUID(challenge or "")
@@ -97,14 +97,14 @@ def confirm_code(
     except (ValueError, CodeRejected):
         context = {"page": "sign_in", "wrong_code": True}
         return render(request, "privacy/code.html", context, status_code=422)
-    start_session(request, {SUBJECT_KEY: str(subject_id)})
+    signin.begin(request, session, kind="subject", subject_id=subject_id)
     return redirect(request, "/privacy/consents")
 
 
 @router.post("/sign-out", response_class=HTMLResponse)
-def sign_out(request: Request) -> Response:
-    """Forget the session."""
-    end_session(request)
+def sign_out(request: Request, session: SessionDep) -> Response:
+    """End the session at once: a saved copy of the cookie no longer signs anyone in."""
+    signin.finish(request, session)
     return redirect(request, SIGN_IN_URL)
 
 
