@@ -35,7 +35,8 @@ def test_a_new_master_unwraps_old_and_new_keys_and_keeps_the_index_keys():
     legacy = seal(old.wrapping, b"k" * 32)  # made before keys carried their master's id
     named = old.new_wrapped_data_key()
     new = keyset.with_new_master(old)
-    assert new.key_id != old.key_id and new.previous_ids == (old.key_id,)
+    assert new.key_id != old.key_id
+    assert new.previous_ids == (old.key_id,)
     assert new.unwrap(legacy) == b"k" * 32  # tried under the new key, then the old one
     assert new.unwrap(named) == old.unwrap(named)
     assert wrapped_by(new.new_wrapped_data_key()) == new.key_id
