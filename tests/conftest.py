@@ -107,6 +107,12 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
         s.close()
 
 
+@pytest.fixture(autouse=True)
+def _erasure_log_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI commands erase too: their erasure log goes to the test's directory, never ./var."""
+    monkeypatch.setenv("RUJAI_RIGHTS__ERASURE_LOG_FILE", str(tmp_path / "erasure-log.jsonl"))
+
+
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return load_policy_file(EXAMPLE_POLICY)
@@ -128,7 +134,7 @@ def settings(db_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Set
         run_migrations_on_start=False,
         security={"master_key": base64.b64encode(TEST_MASTER_KEY).decode()},
         policy={"path": EXAMPLE_POLICY},
-        rights={"retention_interval_hours": 0},
+        rights={"retention_interval_hours": 0, "erasure_log_file": tmp_path / "erasure-log.jsonl"},
         personalize={"holdout_share": 0.0},  # tests choose their holdout explicitly
     )
 

@@ -20,11 +20,11 @@ class DatabaseSettings(BaseModel):
 
 class SecuritySettings(BaseModel):
     master_key: SecretStr | None = Field(
-        None, description="Base64 32-byte master key; wins over master_key_file when set."
+        None, description="Base64 32-byte master key or a key set; wins over master_key_file."
     )
     master_key_file: Path = Field(
         Path("./var/master.key"),
-        description="File holding the base64 master key (mode 0600); created by `rujai demo`.",
+        description="File with the base64 master key or a key set (mode 0600).",
     )
 
 
@@ -83,6 +83,10 @@ class RightsSettings(BaseModel):
         24, ge=0, description="How often the server runs retention; 0 turns the schedule off."
     )
     outbox_retention_days: int = Field(90, ge=1, description="Days outbox messages are kept.")
+    erasure_log_file: Path = Field(
+        Path("./var/erasure-log.jsonl"),
+        description="Append-only log of erasures, outside the database and its backups.",
+    )
 
 
 class WebSettings(BaseModel):

@@ -19,9 +19,11 @@ from rujai.audit.anchor import Anchor
 from rujai.config import Settings
 from rujai.db import WalCheckpointer, make_engine, make_session_factory, upgrade
 from rujai.errors import PayloadTooLarge, install_handlers, problem_response
-from rujai.kit.crypto import Keyring, load_master_key
+from rujai.kit.keyset import load_keyring
 from rujai.kit.time import utcnow
 from rujai.policy.loader import load_policy_file
+from rujai.rights import erasure_log
+from rujai.rights.erasure_log import ErasureLog
 from rujai.rights.retention import start_scheduler
 from rujai.web import mount_web
 from rujai.writer import Writer, session_scope
@@ -53,10 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
     storage.attach(app.state)
     app.state.policy = load_policy_file(settings.policy.path)
     master = settings.security.master_key
-    app.state.keyring = Keyring(
-        load_master_key(
-            master.get_secret_value() if master else None, settings.security.master_key_file
-        )
+    app.state.keyring = load_keyring(
+        master.get_secret_value() if master else None, settings.security.master_key_file
     )
     install_handlers(app)
     _include_routers(app)
@@ -89,8 +89,10 @@ class Storage:
         read_engine = make_engine(db.url, echo=db.echo, pool_size=db.pool_size, role="reader")
         write_engine = make_engine(db.url, echo=db.echo, pool_size=2, role="writer")
         anchor = Anchor.from_settings(settings.audit)
+        writes = make_session_factory(write_engine)
+        erasure_log.attach(writes, ErasureLog(settings.rights.erasure_log_file))  # before deletes
         writer = Writer(
-            make_session_factory(write_engine),
+            writes,
             max_batch=cfg.max_batch,
             max_queue=cfg.max_queue,
             idle=lambda session: anchor.tick(session, utcnow()),  # signs a checkpoint now and then

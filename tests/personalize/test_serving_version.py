@@ -99,3 +99,26 @@ def test_the_cache_keeps_by_key_and_evicts_the_least_recently_used():
     assert cache.get(("c", 1), lambda: load("c1"), ttl_s=0) == "c1"
     assert cache.get(("c", 1), lambda: load("c1 expired"), ttl_s=0) == "c1 expired"
     assert loads == ["a1", "a2", "b1", "a1 again", "c1", "c1 expired"]
+
+
+def test_the_cache_drops_expired_entries_when_due_not_when_full():
+    """Memory follows the working set (bench/soak.py): expired entries do not wait for the LRU."""
+    cache = ServingCache(max_entries=1000)
+    for n in range(50):
+        cache.get(("recs", n), lambda: "x", ttl_s=0)
+    cache.get(("facts", 1), lambda: "kept")
+    assert len(cache) == 1
+
+
+def test_a_newer_serving_version_drops_the_subjects_older_entries():
+    cache = ServingCache(max_entries=1000)
+    for kind in ("facts", "insights"):
+        cache.get((kind, "s1", 1), lambda: "v1", owner=("s1", 1))
+    cache.get(("facts", "s2", 7), lambda: "other", owner=("s2", 7))
+    assert cache.get(("facts", "s1", 2), lambda: "v2", owner=("s1", 2)) == "v2"
+    assert len(cache) == 2  # s1 at version 2 and s2; nothing of s1's version 1
+    assert cache.get(("insights", "s1", 1), lambda: "late", owner=("s1", 1)) == "late"
+    assert len(cache) == 2  # a request still at version 1 is answered, its value not kept
+    assert cache.get(("facts", "s1", 2), lambda: "reloaded", owner=("s1", 2)) == "v2"
+    cache.clear()
+    assert len(cache) == 0

@@ -34,7 +34,7 @@ class Server:
 
 
 def server_env(db_url: str, workdir: Path) -> dict[str, str]:
-    """The environment of a test server on ``db_url``; audit key and checkpoints in ``workdir``."""
+    """The environment of a test server on ``db_url``; audit files, erasure log in ``workdir``."""
     return {
         **os.environ,
         "RUJAI_DATABASE_URL": db_url,
@@ -45,6 +45,7 @@ def server_env(db_url: str, workdir: Path) -> dict[str, str]:
         "RUJAI_PERSONALIZE__HOLDOUT_SHARE": "0",
         "RUJAI_AUDIT__SIGNING_KEY_FILE": str(workdir / "audit-signing.key"),
         "RUJAI_AUDIT__CHECKPOINT_FILE": str(workdir / "audit-checkpoints.jsonl"),
+        "RUJAI_RIGHTS__ERASURE_LOG_FILE": str(workdir / "erasure-log.jsonl"),
     }
 
 

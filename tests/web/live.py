@@ -87,6 +87,7 @@ def live_server(db_file: Path) -> Iterator[Live]:
             "signing_key_file": db_file.parent / "audit-signing.key",
             "checkpoint_file": db_file.parent / "audit-checkpoints.jsonl",
         },
+        rights={"erasure_log_file": db_file.parent / "erasure-log.jsonl"},
         # No holdout: the browser tests' customer has a fresh random id, and the default 5%
         # persistent holdout would leave one run in twenty unpersonalized (tested elsewhere).
         personalize={"holdout_share": 0.0},

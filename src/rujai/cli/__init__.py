@@ -6,12 +6,13 @@ import typer
 
 import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasure
 from rujai.cli import (
-    apikeys,
     audit,
+    backup,
     consent,
     db,
     imports,
     insights,
+    keys,
     offers,
     policy,
     profiles,
@@ -27,7 +28,7 @@ app = typer.Typer(no_args_is_help=True, help="rujai (รู้ใจ): personali
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(policy.app, name="policy", help="Validate and inspect the privacy policy.")
 app.add_typer(consent.app, name="consent", help="Consent ledger and receipts.")
-app.add_typer(apikeys.app, name="keys", help="API keys.")
+app.add_typer(keys.app, name="keys", help="API keys and the master key's rotation.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log.")
 app.add_typer(offers.app, name="offers", help="Offers, variants and the bandit.")
 app.add_typer(insights.app, name="insights", help="Derived values: RFM, tiers, churn, affinity.")
@@ -40,4 +41,6 @@ app.add_typer(staff.app, name="staff", help="Console staff accounts.")
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")
 app.command("ropa")(policy.ropa)
 app.command("serve")(server.serve)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.command("demo")(server.demo)

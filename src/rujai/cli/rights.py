@@ -1,10 +1,12 @@
-"""``rujai rights``: a subject's copy, importing one, erasure and proof of erasure (TH-DSR-01..04).
+"""``rujai rights``: a subject's copy, importing one, erasure, proof of erasure (TH-DSR-01..04), and
+``resume``: finishing the erasures a crash or a restore left undone (the erasure log).
 
 Register with ``app.add_typer(rights.app, name="rights")`` in ``rujai.cli``.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -12,8 +14,17 @@ from uuid import UUID
 import typer
 from rich.table import Table
 
-from rujai.cli._context import console, err_console, exits_on_error, keyring, policy, session
+from rujai.cli._context import (
+    console,
+    err_console,
+    exits_on_error,
+    keyring,
+    policy,
+    session,
+    settings,
+)
 from rujai.kit.time import utcnow
+from rujai.ops import recovery
 from rujai.rights import erasure, export, importer, verify
 
 app = typer.Typer(no_args_is_help=True)
@@ -109,6 +120,16 @@ def verify_erasure(
         f"({len(report.subject_ids)} subject id(s), {report.needles} identifier(s) searched)",
         highlight=False,
     )
+
+
+@app.command("resume")
+@exits_on_error
+def resume() -> None:
+    """Finish every erasure the erasure log names that the database does not show done."""
+    report = recovery.resume(
+        settings(), keyring=keyring(), policy=policy(), clock=utcnow, actor="system:resume"
+    )
+    console.print_json(data=asdict(report))
 
 
 def _table(report: verify.VerifyReport) -> Table:

@@ -22,6 +22,7 @@ from rujai.errors import Invalid
 from rujai.kit.crypto import create_master_key_file
 from rujai.kit.time import utcnow
 from rujai.main import create_app
+from rujai.ops import recovery
 from rujai.staff import service as staff_service
 
 DEMO_SCOPES = ["admin", "decide", "track", "consent"]
@@ -52,18 +53,29 @@ def serve(
             "so rujai serves it from one process (set RUJAI_DATABASE_URL to a PostgreSQL URL)",
             field="workers",
         )
+    _recover(cfg)
     # No access log: paths carry customer ids (personal data stays out of logs).
     common: dict[str, Any] = {
         "host": host or cfg.host, "port": port or cfg.port, "log_level": "info",
         "access_log": False,
     }  # fmt: skip
     if workers == 1:
-        uvicorn.run(create_app(cfg), **common)
+        uvicorn.run(create_app(cfg.model_copy(update={"run_migrations_on_start": False})), **common)
         return
-    if cfg.run_migrations_on_start:
-        upgrade(cfg.db.url)  # once, here, not racing in every worker
-    os.environ["RUJAI_RUN_MIGRATIONS_ON_START"] = "false"  # the workers read settings afresh
+    os.environ["RUJAI_RUN_MIGRATIONS_ON_START"] = "false"  # migrated once, above; workers re-read
     uvicorn.run("rujai.main:app_from_environment", factory=True, workers=workers, **common)
+
+
+def _recover(cfg: Settings) -> None:
+    """Migrate once, then finish every logged erasure before a request is taken (or fail)."""
+    report = recovery.before_serving(cfg, keyring=keyring(), policy=policy(), clock=utcnow)
+    if report.replayed:
+        console.print(
+            f"finished {report.replayed} erasure(s) from the erasure log before serving "
+            f"({report.erased} profile(s) erased, {report.requests_completed} request(s) "
+            "completed)",
+            highlight=False,
+        )
 
 
 @exits_on_error

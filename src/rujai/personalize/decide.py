@@ -88,6 +88,7 @@ def decide(
         lambda: consent_service.subject_facts(
             session, keyring=keyring, subject_id=subject_id, now=now
         ),
+        owner=(subject_id, version) if subject_id is not None else None,
     )
     verdict = policy_service.check_facts(  # the door: evaluated and audited on every decide
         session, policy=policy, facts=facts, purpose=placement.purpose,
@@ -155,6 +156,7 @@ def _personalized(
         ("items", subject_id, serving.version, model.version if model else None, k, exclude),
         lambda: _picked_items(session, serving, exclude),
         ttl_s=RECS_TTL_S,
+        owner=(subject_id, serving.version),
     )
     if picked is None:
         return _fallback(session, placement, body, k)
@@ -168,6 +170,7 @@ def _personalized(
             name: read.value
             for name, read in insights_service.read_for_use(session, permit=serving.permit).items()
         },
+        owner=(subject_id, serving.version),
     )
     segment = values.get("rfm_segment")
     offers = _offers(session, policy, placement, values, segment, serving.now)

@@ -20,6 +20,7 @@ from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.models import Identity, Subject, SubjectMerge
 
 CUSTOMER_KIND = "customer"  # the blind-index kind of a customer id (``Subject.customer_ref``)
+IN_CHUNK = 500  # ids per IN (...)
 
 
 def family_of(session: Session, *, subject_id: uuid.UUID) -> list[uuid.UUID]:
@@ -68,3 +69,19 @@ def delete_subjects(session: Session, *, subject_ids: Sequence[uuid.UUID]) -> in
         result = session.execute(delete(Subject).where(Subject.id == sid))
         gone += cast("CursorResult[Any]", result).rowcount
     return gone
+
+
+def unerased(session: Session, *, subject_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Return which of these profiles still exist with a data key (ids only, chunked)."""
+    found: set[uuid.UUID] = set()
+    ids = list(dict.fromkeys(subject_ids))
+    for start in range(0, len(ids), IN_CHUNK):
+        found.update(
+            session.scalars(
+                select(Subject.id).where(
+                    Subject.id.in_(ids[start : start + IN_CHUNK]),
+                    Subject.data_key_wrapped.is_not(None),
+                )
+            )
+        )
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rujai.errors import Conflict, NotFound
+from rujai.errors import AppError, Conflict, NotFound
 
 
 class SubjectNotFound(NotFound):
@@ -11,3 +11,7 @@ class SubjectNotFound(NotFound):
 
 class SubjectErased(Conflict):
     """The subject's data key was destroyed (crypto-shredding), so nothing new can be sealed."""
+
+
+class DataKeyUnreadable(AppError):
+    """A wrapped data key opens under no loaded master key (a rotation without the old key)."""

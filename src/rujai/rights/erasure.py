@@ -14,7 +14,9 @@
    the link of rights requests);
 5. suppression (``profiles.suppression``, re-exported here): the blind indexes of the customer ref
    and of every identity, so that a later import of the same person is flagged instead of
-   silently re-created;
+   silently re-created; the same ids and blind indexes were appended to the erasure log
+   (``rights.erasure_log``, a file outside the database) before step 2, so that a restored backup
+   or a crash is finished by ``rights.replay``;
 6. the data keys are destroyed (crypto-shredding), then the subject rows are deleted — but only
    when no table references them any more. A domain whose erasure left rows behind must not be
    hidden by ``ON DELETE CASCADE``: the subject then stays crypto-shredded (unreadable, the
@@ -59,7 +61,7 @@ from rujai.profiles import (
 )
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.suppression import CUSTOMER_KIND, is_suppressed, suppress, suppressed_many
-from rujai.rights import verify
+from rujai.rights import erasure_log, verify
 from rujai.rights.models import LegalHold, OutboxMessage, RightsRequest, VerificationCode
 from rujai.rights.permits import rights_permit
 from rujai.sessions import service as sessions_service
@@ -107,6 +109,8 @@ def erase(
     _audit(session, "rights.erase.start", subject_id, request_id, now, actor, profiles=len(family))
     before = verify.subject_rows(session, family, skip=NOT_CASCADED)
     blinds = profiles_erasure.blind_indexes(session, subject_ids=family)
+    # Durable before anything is deleted: a restore or a crash is finished from it (rights.replay).
+    erasure_log.record(session, subjects=family, suppress=blinds, request_id=request_id, now=now)
     holds = sum(_keep_legal_holds(session, keyring, policy, sid, now, actor) for sid in family)
     version = _unlearn(session, family, now)
     for sid in family:
