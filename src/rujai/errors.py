@@ -27,6 +27,8 @@ declares every one of them in the OpenAPI document, with the ``Problem`` schema.
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -130,6 +132,7 @@ HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
     413: ("payload_too_large", "Request body too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
 }
+HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 _SOURCES = ("body", "query", "path", "header", "cookie")
 
 
@@ -185,7 +188,22 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, body)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the path has (Starlette's ``Allow`` names only one route's), from OpenAPI."""
+    path = request.url.path
+    spec: dict[str, Any] = request.app.openapi()
+    for template, operations in spec.get("paths", {}).items():
+        if _path_regex(template).fullmatch(path):
+            return ", ".join(sorted(m.upper() for m in operations if m.upper() in HTTP_METHODS))
+    return fallback  # a web page: not in the OpenAPI document
+
+
+@lru_cache(maxsize=256)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
     status = exc.status_code
     code, title = HTTP_PROBLEMS.get(status, ("http_error", str(exc.detail)))
@@ -198,7 +216,10 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     }
     if status in (413, 400):
         body["field"] = "body"
-    return problem_response(status, body, headers=exc.headers)  # 405 keeps its Allow
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
+    return problem_response(status, body, headers=headers)
 
 
 async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:

@@ -145,12 +145,15 @@ BatchEvent = Annotated[
 
 
 class BatchCreate(BaseModel):
-    """Up to ``api.max_batch_events`` events in one call (checked by the service).
+    """Up to ``api.max_batch_events`` events in one call; a bad event is dropped on its own.
 
-    The input boundary leaves the items of ``events`` to ``_batch_event`` (``boundary_items``).
+    An event that is not a valid ``TrackEvent`` (or holds a NUL, a lone surrogate, an integer
+    outside 64 bits) gets the result ``dropped`` with reason ``invalid_event`` and the field in
+    ``detail``; the other events are ingested.
     """
 
     model_config = ConfigDict(extra="forbid")
+    # The input boundary (rujai.boundary) leaves these items to _batch_event, one by one.
     boundary_items: ClassVar[tuple[str, ...]] = ("events",)
 
     events: list[BatchEvent] = Field(min_length=1)
