@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request

@@ -15,7 +15,6 @@ from rujai.config import Settings
 from rujai.events.models import Event
 from rujai.events.router import router as events_router
 from rujai.main import create_app
-from rujai.profiles.models import Subject
 from tests.factories import NOW
 
 CUSTOMER = "C-TRACK-0001"
