@@ -38,6 +38,7 @@ from rujai.config import Settings
 from rujai.main import create_app
 from tests.factories import NOW
 
+pytestmark = pytest.mark.fuzz
 MAX_EXAMPLES = 40
 CHECKS = [
     checks.not_a_server_error,

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from rujai.events.readers import EVENT_COLUMNS, ImportLineError, RawEvent, read_events
 from rujai.kit import inputs
 
+pytestmark = pytest.mark.fuzz
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WHEN = "2024-05-01T10:00:00+07:00"
 

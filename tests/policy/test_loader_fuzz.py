@@ -22,6 +22,7 @@ FOUND = [
     "a: &x [*x]",
     "a: &x {b: *x}",
 ]
+pytestmark = pytest.mark.fuzz
 FILE = "fuzz.yaml"
 WHOLE_FILE = {"empty-file", "too-large"}
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
