@@ -204,6 +204,7 @@ def test_a_batch_of_999_good_events_and_one_nul_message_id_stores_the_999(api, a
 
 def test_a_nul_in_a_query_or_path_parameter_is_422_naming_it(api, auth):
     _problem(api.get("/v1/items?category=kitchen%00", headers=auth), 422, "category")
+    _problem(api.get("/v1/items?cat%00egory=kitchen", headers=auth), 422, "query")
     _problem(api.get("/v1/items/SKU%00", headers=auth), 422, "item_id")
     _problem(api.get(f"/v1/subjects/{CUSTOMER}%00/consents", headers=auth), 422, "customer_id")
 

@@ -162,7 +162,7 @@ def problem_response(
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = list(loc)
-    if parts and parts[0] in _SOURCES:
+    if len(parts) > 1 and parts[0] in _SOURCES:  # ("query",) alone: a bad parameter name
         parts = parts[1:]
     return ".".join(str(p) for p in parts) or "body"
 
