@@ -80,6 +80,27 @@ def db_url(
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def own_db_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of its own on ``db_url``'s backend, for tests that kill servers:
+    whatever a killed process leaves behind cannot reach the session's shared database."""
+    if db_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        upgrade(url)
+        yield url
+        return
+    server = _pg_server_url()
+    name = f"rujai_own_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq(server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url_text = make_url(server).set(drivername="postgresql+psycopg", database=name)
+    rendered = url_text.render_as_string(hide_password=False)
+    upgrade(rendered)
+    yield rendered
+    with psycopg.connect(_libpq(server), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url, pool_size=5)

@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -16,9 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import rujai.listeners  # noqa: F401 - registers unlearning on withdrawal/erasure
 from rujai import __version__
 from rujai.audit.anchor import Anchor
+from rujai.boundary import BoundaryRoute
 from rujai.config import Settings
 from rujai.db import WalCheckpointer, make_engine, make_session_factory, upgrade
-from rujai.errors import PayloadTooLarge, install_handlers, problem_response
+from rujai.errors import PayloadTooLarge, document_problems, install_handlers, problem_response
 from rujai.kit.keyset import load_keyring
 from rujai.kit.time import utcnow
 from rujai.policy.loader import load_policy_file
@@ -45,12 +47,13 @@ def create_app(settings: Settings) -> FastAPI:
             scheduler.stop()
         storage.close()
 
-    app = FastAPI(
+    app = App(
         title="rujai",
         version=__version__,
         summary="Personalization under Thailand's PDPA and the EU GDPR.",
         lifespan=lifespan,
     )
+    app.router.route_class = BoundaryRoute  # every route passes the one input boundary
     app.state.settings = settings
     storage.attach(app.state)
     app.state.policy = load_policy_file(settings.policy.path)
@@ -63,6 +66,15 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app
+
+
+class App(FastAPI):
+    """The FastAPI app whose OpenAPI document declares every problem an operation may answer."""
+
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            self.openapi_schema = document_problems(super().openapi())
+        return self.openapi_schema
 
 
 def app_from_environment() -> FastAPI:

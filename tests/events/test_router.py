@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,6 @@ from rujai.config import Settings
 from rujai.events.models import Event
 from rujai.events.router import router as events_router
 from rujai.main import create_app
-from rujai.profiles.models import Subject
 from tests.factories import NOW
 
 CUSTOMER = "C-TRACK-0001"
@@ -110,16 +110,36 @@ def test_batch_returns_a_result_per_event(api, factory):
     assert [r["status"] for r in summary["results"]] == ["accepted", "duplicate", "dropped"]
 
 
-def test_batch_with_one_invalid_event_is_422_naming_it_and_stores_nothing(api, factory):
-    """Invariant 5: bad input gets a 4xx naming the field and changes nothing."""
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"type": None}, "type"),
+        ({"properties": {"order_id": "\ud800"}}, "properties.order_id"),
+        ({"properties": {"note\x00": 1}}, "properties"),
+        ({"message_id": "v-\x00"}, "message_id"),
+        ({"properties": {"quantity": 2**64}}, "properties.quantity"),
+    ],
+    ids=["schema", "surrogate", "nul-key", "nul-message-id", "int-range"],
+)
+def test_batch_reports_a_bad_event_on_its_own_and_keeps_the_others(api, factory, bad, field):
+    """Issue 12: one bad event (by schema or by the input rules) never fails the batch."""
     events = [_purchase(message_id=f"v-{i}") for i in range(3)]
-    del events[2]["type"]
-    response = api.post("/v1/batch", json={"events": events}, headers=_key(factory, "track"))
-    assert response.status_code == 422
-    assert response.json()["field"] == "events.2.type"
-    assert _events(factory) == 0
-    with factory() as s:
-        assert s.scalar(select(func.count()).select_from(Subject)) == 0
+    events[1] = {**events[1], **bad}
+    raw = json.dumps({"events": events})  # a lone surrogate is valid JSON only as an escape
+    headers = {**_key(factory, "track"), "content-type": "application/json"}
+    response = api.post("/v1/batch", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["accepted"] == 2
+    assert summary["dropped_by_reason"] == {"invalid_event": 1}
+    rejected = summary["results"][1]
+    assert (rejected["index"], rejected["status"], rejected["reason"]) == (
+        1,
+        "dropped",
+        "invalid_event",
+    )
+    assert rejected["detail"].startswith(f"{field}: ")
+    assert _events(factory) == 2
 
 
 def test_batch_over_the_limit_is_422_naming_events(api, factory):

@@ -21,6 +21,7 @@ from rujai.audit import service as audit_service
 from rujai.audit.anchor_check import Anchors
 from rujai.audit.signing import load_or_create_signer
 from rujai.consent.models import ConsentRecord
+from rujai.db import make_engine, make_session_factory
 from rujai.events.models import Event
 from rujai.kit.time import utcnow
 from rujai.writer import session_scope
@@ -103,8 +104,10 @@ def _run_and_kill(db_url: str, key: str, workdir: Path) -> _Load:
     return load
 
 
-def test_kill_9_keeps_every_acknowledged_write_and_no_half_batch(db_url, factory, tmp_path):
-    load = _run_and_kill(db_url, _key(factory), tmp_path)
+def test_kill_9_keeps_every_acknowledged_write_and_no_half_batch(own_db_url, tmp_path):
+    engine = make_engine(own_db_url, pool_size=5)  # a database of its own: a kill stays in it
+    factory = make_session_factory(engine)
+    load = _run_and_kill(own_db_url, _key(factory), tmp_path)
     assert load.acknowledged() >= ACKED_BEFORE_KILL, "the load did not get going"
     with factory() as s:
         ids = s.scalars(select(Event.message_id).where(Event.message_id.like("w%"))).all()
@@ -120,5 +123,6 @@ def test_kill_9_keeps_every_acknowledged_write_and_no_half_batch(db_url, factory
     assert all(per_batch[tag] == BATCH for tag in load.batches), "an acknowledged batch is lost"
     assert set(per_batch.values()) <= {BATCH}, "a batch was half-written"
     assert {str(r) for r in stored} >= set(load.receipts), "an acknowledged consent is lost"
+    engine.dispose()
     assert report.ok, report.problem
     assert report.checkpoint is not None, "the server signed a checkpoint when it started"

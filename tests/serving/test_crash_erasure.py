@@ -16,16 +16,20 @@ import base64
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from rujai.apikeys import service as apikeys_service
 from rujai.config import get_settings
+from rujai.db import make_engine, make_session_factory
 from rujai.events import service as events_service
 from rujai.events.models import Event
 from rujai.kit.time import utcnow
@@ -146,9 +150,17 @@ def _logged_subjects(log: Path) -> set[uuid.UUID]:
     return {sid for entry in ErasureLog(log).entries() for sid in entry.subjects}
 
 
+@pytest.fixture
+def own(own_db_url: str) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    engine = make_engine(own_db_url, pool_size=5)
+    yield own_db_url, make_session_factory(engine)
+    engine.dispose()
+
+
 def test_kill_9_during_erasure_leaves_it_done_or_finished_before_serving(
-    db_url, factory, keyring, policy, tmp_path
+    own, keyring, policy, tmp_path
 ):
+    db_url, factory = own
     seeded = _seed(factory, keyring, policy)
     requests, log = seeded["requests"], tmp_path / "erasure-log.jsonl"
     cut_off_total = 0

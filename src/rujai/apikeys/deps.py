@@ -5,7 +5,9 @@ A route declares what it needs and gets the principal::
     def list_audit(principal: AdminPrincipal, ...) -> ...: ...
 
 The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing or wrong key
-is 401; a valid key without the scope is 403 naming the scope. Both render as problem+json.
+is 401; a valid key without the scope is 403 naming the scope. Both render as problem+json. The key
+is verified before the request's body is read (``rujai.boundary.before_body``): an anonymous
+caller costs no parsing and learns nothing about the body it sent.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.apikeys import service as apikeys_service
 from rujai.apikeys.schemas import Principal, Scope
+from rujai.boundary import before_body
 from rujai.db import SessionDep
 from rujai.errors import Forbidden
 from rujai.kit.time import utcnow
@@ -31,6 +36,21 @@ BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bear
 ApiKeyHeaderValue = Annotated[str | None, Depends(_api_key_header)]
 
 
+async def authenticate_first(request: Request) -> None:
+    """Verify the request's key before its body is read; 401 if missing or wrong.
+
+    The same check ``get_principal`` makes next, on a short session of its own (a key verified
+    here is answered from the service's memory there).
+    """
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    bearer = credentials if scheme.lower() == "bearer" and credentials else None
+    token = bearer or request.headers.get("x-api-key") or ""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        apikeys_service.authenticate(session, token=token, now=utcnow())
+
+
+@before_body(authenticate_first)
 async def get_principal(
     session: SessionDep, bearer: BearerCredentials, api_key: ApiKeyHeaderValue
 ) -> Principal:

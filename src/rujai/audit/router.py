@@ -12,9 +12,11 @@ from rujai.audit import service as audit_service
 from rujai.audit.anchor import Anchor
 from rujai.audit.anchor_check import Anchors
 from rujai.audit.schemas import AuditEntryRead, AuditVerifyReport
+from rujai.boundary import BoundaryRoute
 from rujai.db import SessionDep
+from rujai.kit.inputs import INT64_MAX
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(route_class=BoundaryRoute, tags=["audit"])
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key."},
@@ -36,7 +38,7 @@ def list_audit_entries(
     action: Annotated[str | None, Query(max_length=64, description="Only this action.")] = None,
     limit: Annotated[int, Query(ge=1, le=audit_service.MAX_LIST_LIMIT)] = 100,
     before_seq: Annotated[
-        int | None, Query(ge=1, description="Entries older than this seq.")
+        int | None, Query(ge=1, le=INT64_MAX, description="Entries older than this seq.")
     ] = None,
 ) -> list[AuditEntryRead]:
     """List audit entries, newest first; page with ``before_seq``."""

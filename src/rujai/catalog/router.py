@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from rujai.apikeys.deps import AdminPrincipal, DecidePrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.catalog import service as catalog_service
 from rujai.catalog.schemas import ItemBatchCreate, ItemRead, ItemsUpsertedRead, ItemUpdate
 from rujai.deps import SessionDep, WriterDep
+from rujai.kit.inputs import INT32_MAX
 from rujai.kit.time import utcnow
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(route_class=BoundaryRoute, tags=["catalog"])
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key."},
@@ -35,7 +37,7 @@ def list_items(
         str | None, Query(max_length=63, description="Only items of this category.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=catalog_service.MAX_LIST_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
     active_only: Annotated[bool, Query(description="Leave out inactive items.")] = True,
 ) -> list[ItemRead]:
     """List items by SKU; page with ``limit`` and ``offset``."""

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from rujai.apikeys.deps import ConsentPrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.consent import service as consent_service
 from rujai.consent.receipts import ConsentReceipt
 from rujai.consent.schemas import ConsentCreate, ConsentOverviewRead
@@ -18,7 +19,7 @@ from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(route_class=BoundaryRoute, tags=["consent"])
 
 
 def _problem(description: str) -> dict[str, Any]:

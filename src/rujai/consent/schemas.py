@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from rujai.kit.inputs import INT32_MAX
 from rujai.policy.rules import Role
 from rujai.policy.schemas import Lang, LawfulBasis, Text
 
@@ -53,7 +54,10 @@ class ConsentCreate(BaseModel):
         None, max_length=64, description="Pseudonymous reference of the staff member or guardian."
     )
     notice_version: int | None = Field(
-        None, ge=1, description="Notice version shown; a grant must name the current one."
+        None,
+        ge=1,
+        le=INT32_MAX,
+        description="Notice version shown; a grant must name the current one.",
     )
     expires_at: AwareDatetime | None = Field(None, description="Optional end of a grant.")
     explicit: bool = Field(

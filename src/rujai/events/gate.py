@@ -28,6 +28,7 @@ INVALID_TIMESTAMP = "invalid_timestamp"
 INVALID_IDENTITY = "invalid_identity"
 INVALID_MESSAGE_ID = "invalid_message_id"
 INVALID_PROPERTIES = "invalid_properties"
+INVALID_EVENT = "invalid_event"  # a batch's event broke the input rules or the schema
 PII_REJECTED = "pii_rejected"
 SUBJECT_ERASED = "subject_erased"
 NO_PERMITTING_PURPOSE = "no_permitting_purpose"

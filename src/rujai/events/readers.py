@@ -7,6 +7,10 @@ personal data (TH-SEC-01). For the same reason the underlying parser exceptions,
 offending text, are neither chained nor left as ``__context__``: errors are raised after the
 ``except`` block has ended.
 
+Every value is held to the input rules of the API (``rujai.kit.inputs``: no NUL, no lone surrogate,
+integers in 64 bits, finite numbers, nesting of at most 32 levels): a line that breaks one is an
+``ImportLineError`` naming the field (``properties.note``), as a request would be a 422.
+
 Readers only parse. Which event types and properties are accepted is decided later by the policy
 (TH-MIN-02), and imported events are marked ``source="import"`` and, when the CLI says so,
 ``is_partner_data=True`` (TH-IND-01: data not collected from the subject).
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from rujai.errors import Invalid
+from rujai.kit import inputs
 
 T = TypeVar("T")
 
@@ -238,6 +243,10 @@ def _build(
     anonymous_id = _text(where, "anonymous_id", fields.get("anonymous_id"))
     if customer_id is None and anonymous_id is None:
         raise where.error("customer_id", "customer_id or anonymous_id is required")
+    problem = inputs.find_problem(properties)
+    if problem is not None:
+        field = ".".join(str(part) for part in ("properties", *problem.loc))
+        raise where.error(field, problem.message)
     return RawEvent(
         line=where.line,
         type=event_type,
@@ -258,6 +267,9 @@ def _text(where: _Where, field: str, value: object) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         raise where.error(field, "must be a string")
+    problem = inputs.text_problem(value)
+    if problem is not None:
+        raise where.error(field, problem)
     text = value.strip()
     if len(text) > MAX_ID_LENGTH:
         raise where.error(field, f"longer than {MAX_ID_LENGTH} characters")

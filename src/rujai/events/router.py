@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from rujai.apikeys.deps import AdminPrincipal, TrackPrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.events import service as events_service
@@ -26,7 +27,7 @@ from rujai.events.schemas import (
 )
 from rujai.kit.time import utcnow
 
-router = APIRouter(tags=["events"])
+router = APIRouter(route_class=BoundaryRoute, tags=["events"])
 
 
 def _problem(description: str) -> dict[str, Any]:

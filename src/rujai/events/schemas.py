@@ -2,12 +2,15 @@
 
 ``TrackEvent`` is Segment-like. Which event types and properties are kept is decided later by the
 policy (TH-MIN-02); here only shape and sizes are checked, so that a bad request is a 422 naming the
-field and changes nothing.
+field and changes nothing. In a batch, each event is checked on its own (the input rules of
+``rujai.kit.inputs``, then ``TrackEvent``): a bad one becomes an ``EventRejected``, dropped with the
+reason ``invalid_event`` and its field, and never fails the others.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -16,11 +19,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
+from rujai.kit import inputs
 from rujai.kit.time import utcnow
 
 MAX_PROPERTIES = 64
@@ -32,7 +39,10 @@ OLDEST = datetime(1990, 1, 1, tzinfo=UTC)
 EventStatus = Literal["accepted", "duplicate", "dropped"]
 CustomerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AnonymousId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-MessageId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+MAX_MESSAGE_ID = 128
+MessageId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_ID)
+]
 
 
 def new_message_id() -> str:
@@ -98,12 +108,55 @@ class TrackEvent(BaseModel):
         return value.astimezone(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class EventRejected:
+    """An event of a batch that breaks the input rules or the schema: where, never its value."""
+
+    message_id: str
+    detail: str
+
+
+def _batch_event(value: Any) -> TrackEvent | EventRejected:
+    """Check one event of a batch; a bad one is rejected on its own (``field: problem``)."""
+    problem = inputs.find_problem(value)
+    if problem is not None:
+        field = ".".join(str(part) for part in problem.loc) or "event"
+        return EventRejected(_given_message_id(value), f"{field}: {problem.message}")
+    try:
+        return TrackEvent.model_validate(value)
+    except ValidationError as e:
+        first = e.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "event"
+        return EventRejected(_given_message_id(value), f"{field}: {first['msg']}")
+
+
+def _given_message_id(value: Any) -> str:
+    """The message id a rejected event was sent with, if it is a usable one, else ''."""
+    given = value.get("message_id") if isinstance(value, dict) else None
+    if not isinstance(given, str) or inputs.text_problem(given) is not None:
+        return ""
+    return given.strip() if len(given.strip()) <= MAX_MESSAGE_ID else ""
+
+
+BatchEvent = Annotated[
+    TrackEvent | SkipJsonSchema[EventRejected],
+    PlainValidator(_batch_event, json_schema_input_type=TrackEvent),
+]
+
+
 class BatchCreate(BaseModel):
-    """Up to ``api.max_batch_events`` events in one call (checked by the service)."""
+    """Up to ``api.max_batch_events`` events in one call; a bad event is dropped on its own.
+
+    An event that is not a valid ``TrackEvent`` (or holds a NUL, a lone surrogate, an integer
+    outside 64 bits) gets the result ``dropped`` with reason ``invalid_event`` and the field in
+    ``detail``; the other events are ingested.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    # The input boundary (rujai.boundary) leaves these items to _batch_event, one by one.
+    boundary_items: ClassVar[tuple[str, ...]] = ("events",)
 
-    events: list[TrackEvent] = Field(min_length=1)
+    events: list[BatchEvent] = Field(min_length=1)
 
 
 class EventResult(BaseModel):

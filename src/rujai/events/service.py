@@ -26,10 +26,17 @@ from sqlalchemy.orm import Session
 from rujai.audit import service as audit_service
 from rujai.consent import service as consent_service
 from rujai.events import gate
+from rujai.events.book import Book
 from rujai.events.errors import BatchTooLarge
 from rujai.events.gate import Candidate, Drop, IncomingEvent
 from rujai.events.models import EventDropCount
-from rujai.events.schemas import BatchCreate, EventResult, IngestSummary, TrackEvent
+from rujai.events.schemas import (
+    BatchCreate,
+    EventRejected,
+    EventResult,
+    IngestSummary,
+    TrackEvent,
+)
 from rujai.events.store import (
     BatchSealer,
     drop_counts,
@@ -68,6 +75,7 @@ __all__ = [
 
 Source = Literal["api", "import"]
 UNDECLARED_TYPE = "(undeclared)"  # a type the policy does not know may itself be personal data
+INVALID_TYPE = "(invalid)"  # the type of an event rejected by the input rules is not trusted
 _UNKNOWN_SUBJECT = SubjectFacts(subject_id=None)
 
 
@@ -124,7 +132,7 @@ def ingest(
     *,
     keyring: Keyring,
     policy: Policy,
-    events: Sequence[IncomingEvent],
+    events: Sequence[IncomingEvent | EventRejected],
     source: Source,
     is_partner_data: bool,
     now: datetime,
@@ -134,7 +142,7 @@ def ingest(
     """Check, gate, seal and store a batch of events in the caller's transaction; audit once."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    book = _Book(len(events))
+    book = Book(len(events))
     candidates = _fresh(session, _checked(policy, events, now, book), book)
     admitted = _admitted(session, keyring, policy, candidates, now, book)
     _store(session, admitted, source=source, partner=is_partner_data, now=now, book=book)
@@ -165,54 +173,18 @@ def _audit(
     )
 
 
-class _Book:
-    """What happened to each event of a batch, by index."""
-
-    def __init__(self, size: int) -> None:
-        self.message_ids: list[str] = [""] * size
-        self.types: list[str] = [""] * size
-        self.status: list[str] = ["dropped"] * size
-        self.reason: list[str | None] = [None] * size
-        self.detail: list[str | None] = [None] * size
-        self.dropped: list[list[str]] = [[] for _ in range(size)]
-
-    def drop(self, index: int, reason: str, detail: str | None = None) -> None:
-        self.status[index], self.reason[index], self.detail[index] = "dropped", reason, detail
-
-    def summary(self, want_results: bool) -> IngestSummary:
-        statuses = Counter(self.status)
-        reasons = Counter(
-            r for s, r in zip(self.status, self.reason, strict=True) if s == "dropped" and r
-        )
-        results = None
-        if want_results:
-            results = [
-                EventResult(
-                    index=i,
-                    message_id=self.message_ids[i],
-                    status=cast(Any, self.status[i]),
-                    reason=self.reason[i],
-                    detail=self.detail[i],
-                    dropped_properties=self.dropped[i],
-                )
-                for i in range(len(self.status))
-            ]
-        return IngestSummary(
-            accepted=statuses["accepted"],
-            duplicates=statuses["duplicate"],
-            dropped_by_reason=dict(sorted(reasons.items())),
-            results=results,
-        )
-
-
 def _checked(
-    policy: Policy, events: Sequence[IncomingEvent], now: datetime, book: _Book
+    policy: Policy, events: Sequence[IncomingEvent | EventRejected], now: datetime, book: Book
 ) -> list[Candidate]:
     """Run the checks that need no database; later twins of a message id are duplicates."""
     kept: list[Candidate] = []
     seen: set[str] = set()
     checker = gate.EventChecker(policy, now)
     for index, event in enumerate(events):
+        if isinstance(event, EventRejected):  # broke the input rules or the schema (a batch)
+            book.message_ids[index], book.types[index] = event.message_id, INVALID_TYPE
+            book.drop(index, gate.INVALID_EVENT, event.detail)
+            continue
         message_id = gate.event_message_id(event)
         book.message_ids[index], book.types[index] = message_id, event.type
         checked = checker.check(event, index, message_id)
@@ -229,7 +201,7 @@ def _checked(
     return kept
 
 
-def _fresh(session: Session, candidates: list[Candidate], book: _Book) -> list[Candidate]:
+def _fresh(session: Session, candidates: list[Candidate], book: Book) -> list[Candidate]:
     """Mark candidates whose message id is already stored as duplicates (idempotent retries)."""
     stored = stored_message_ids(session, [c.message_id for c in candidates])
     for candidate in candidates:
@@ -244,7 +216,7 @@ def _admitted(
     policy: Policy,
     candidates: list[Candidate],
     now: datetime,
-    book: _Book,
+    book: Book,
 ) -> list[tuple[Candidate, ResolvedSubject]]:
     """Resolve subjects and keep the events some purpose permits collecting (DESIGN "track").
 
@@ -266,7 +238,7 @@ def _gated(
     candidates: list[Candidate],
     known: dict[SubjectRef, ResolvedSubject],
     facts: dict[uuid.UUID, SubjectFacts],
-    book: _Book,
+    book: Book,
 ) -> list[Candidate]:
     """Drop events of erased subjects and those no purpose permits; unknown subjects have no
     consents (their facts are the empty ones)."""
@@ -292,7 +264,7 @@ def _with_subjects(
     passing: list[Candidate],
     known: dict[SubjectRef, ResolvedSubject],
     now: datetime,
-    book: _Book,
+    book: Book,
 ) -> list[tuple[Candidate, ResolvedSubject]]:
     """Create the subjects of permitted events from unknown refs; drop suppressed ones."""
     missing = list(dict.fromkeys(c.ref for c in passing if c.ref not in known))
@@ -320,7 +292,7 @@ def _store(
     source: Source,
     partner: bool,
     now: datetime,
-    book: _Book,
+    book: Book,
 ) -> None:
     """Seal and insert the admitted events in one statement; a racing twin is a duplicate."""
     if not admitted:
@@ -353,7 +325,7 @@ def _columns(
     }
 
 
-def _count_drops(session: Session, book: _Book, now: datetime) -> None:
+def _count_drops(session: Session, book: Book, now: datetime) -> None:
     """Add the batch's drops to the per-day counts with one upsert; no personal data is kept."""
     counts = Counter(
         (UNDECLARED_TYPE if reason == gate.UNKNOWN_EVENT_TYPE else book.types[i], reason)

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from rujai.apikeys.deps import AdminPrincipal, DecidePrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.db import SessionDep
 from rujai.deps import PolicyDep, WriterDep
 from rujai.kit.time import utcnow
@@ -21,7 +22,7 @@ from rujai.personalize.schemas import (
     OutcomeRead,
 )
 
-router = APIRouter(tags=["offers"])
+router = APIRouter(route_class=BoundaryRoute, tags=["offers"])
 
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key."},

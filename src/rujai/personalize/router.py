@@ -7,13 +7,14 @@ from functools import partial
 from fastapi import APIRouter, Request, Response
 
 from rujai.apikeys.deps import DecidePrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.db import run_reads
 from rujai.deps import SessionDep
 from rujai.kit.time import utcnow
 from rujai.personalize import decide as decide_service
 from rujai.personalize.decision_schemas import DecideCreate, DecisionRead
 
-router = APIRouter(tags=["personalize"])
+router = APIRouter(route_class=BoundaryRoute, tags=["personalize"])
 
 
 @router.post(

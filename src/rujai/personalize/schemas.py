@@ -109,6 +109,15 @@ class OfferText(BaseModel):
     en: OfferLine
 
 
+# Bounds of the numeric rules: a century of days, a trillion baht, a billion orders.
+MAX_DAYS = 36_500
+MAX_BAHT = 1e12
+MAX_COUNT = 1_000_000_000
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS)]
+Baht = Annotated[float, Field(ge=0, le=MAX_BAHT)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
 class Eligibility(BaseModel):
     """Who may get an offer: every rule given must hold (see ``offers_rules.RULES``).
 
@@ -121,15 +130,15 @@ class Eligibility(BaseModel):
     segments: list[SegmentCode] | None = Field(None, min_length=1, description="RFM segments.")
     tiers: list[TierCode] | None = Field(None, min_length=1, description="VIP tiers.")
     age_bands: list[AgeBandCode] | None = Field(None, min_length=1, description="Age bands.")
-    max_recency_days: float | None = Field(None, ge=0, description="Days since the last order.")
-    max_last_visit_days: float | None = Field(None, ge=0, description="Days since last visit.")
-    min_total_spend: float | None = Field(None, ge=0, description="Total spend in baht.")
-    min_monetary: float | None = Field(None, ge=0, description="Mean spend per repeat day.")
-    min_orders: int | None = Field(None, ge=0, description="Number of orders.")
-    min_frequency: int | None = Field(None, ge=0, description="Repeat purchase days.")
+    max_recency_days: Days | None = Field(None, description="Days since the last order.")
+    max_last_visit_days: Days | None = Field(None, description="Days since last visit.")
+    min_total_spend: Baht | None = Field(None, description="Total spend in baht.")
+    min_monetary: Baht | None = Field(None, description="Mean spend per repeat day.")
+    min_orders: Count | None = Field(None, description="Number of orders.")
+    min_frequency: Count | None = Field(None, description="Repeat purchase days.")
     min_churn_risk: float | None = Field(None, ge=0, le=1, description="Churn risk 0..1.")
     max_churn_risk: float | None = Field(None, ge=0, le=1, description="Churn risk 0..1.")
-    min_expected_purchases_90d: float | None = Field(None, ge=0)
+    min_expected_purchases_90d: float | None = Field(None, ge=0, le=MAX_COUNT)
     categories_any: list[ProductCategoryId] | None = Field(
         None, min_length=1, description="Product categories in the subject's category affinity."
     )

@@ -21,6 +21,7 @@ from rujai.policy.schemas import Policy
 from rujai.policy.validate import FieldPath, check_rules
 
 MAX_NODES = 50_000  # aliases are not expanded by compose; this bounds the walk and the build
+MAX_DEPTH = 64  # and this a walk down an alias that refers to itself (``a: &x [*x]``)
 _ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Marks = dict[FieldPath, yaml.Mark]
 
@@ -48,7 +49,7 @@ def load_policy_text(text: str, *, filename: str) -> Policy:
     if root is None:
         raise PolicyInvalid([_file_problem(filename, "empty-file", "the policy file is empty")])
     marks, problems = _walk(root, filename)
-    data = _construct(root)
+    data = _construct(root, filename)
     policy: Policy | None = None
     try:
         policy = Policy.model_validate(data)
@@ -84,6 +85,8 @@ def _walk(root: yaml.Node, filename: str) -> tuple[Marks, list[PolicyProblem]]:
         if visited > MAX_NODES:
             message = f"the document expands to more than {MAX_NODES} nodes (aliases?)"
             raise PolicyInvalid([_file_problem(filename, "too-large", message)])
+        if len(path) > MAX_DEPTH:
+            raise PolicyInvalid([_too_deep(filename, node.start_mark, path)])
         if isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 marks[(*path, i)] = item.start_mark
@@ -114,6 +117,12 @@ def _map_keys(
     return duplicates
 
 
+def _too_deep(filename: str, mark: yaml.Mark, path: FieldPath) -> PolicyProblem:
+    message = f"nested deeper than {MAX_DEPTH} levels (an alias that contains itself?)"
+    field = _dotted(path[:3]) + "..."
+    return PolicyProblem(filename, mark.line + 1, mark.column + 1, field, "too-deep", message)
+
+
 def _duplicate(filename: str, mark: yaml.Mark, path: FieldPath, first_line: int) -> PolicyProblem:
     message = (
         f"key {path[-1]!r} appears more than once (first on line {first_line}); "
@@ -124,12 +133,44 @@ def _duplicate(filename: str, mark: yaml.Mark, path: FieldPath, first_line: int)
     )
 
 
-def _construct(root: yaml.Node) -> Any:
+def _construct(root: yaml.Node, filename: str) -> Any:
+    """Build Python values from the nodes; an unknown tag (``!!python/...``) or a value that
+    cannot be built (``2001-13-45`` looks like a date) is a problem at its line."""
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_document(root)
+    except yaml.YAMLError as e:
+        raise PolicyInvalid([_syntax_problem(filename, e)]) from e
+    except (ValueError, TypeError) as e:
+        mark = _unbuildable(root) or root.start_mark
+        message = f"this value cannot be read: {e} (quote it to keep it as text)"
+        line, column = mark.line + 1, mark.column + 1
+        problem = PolicyProblem(filename, line, column, "(value)", "yaml-value", message)
+        raise PolicyInvalid([problem]) from e
     finally:
         loader.dispose()
+
+
+def _unbuildable(root: yaml.Node) -> yaml.Mark | None:
+    """The mark of the first scalar that cannot be built into a value, if any."""
+    loader = yaml.SafeLoader("")
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                loader.construct_object(node)
+            except (ValueError, TypeError):
+                return node.start_mark
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    loader.dispose()
+    return None
 
 
 def _structural(filename: str, marks: Marks, err: Mapping[str, Any]) -> PolicyProblem:

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from rujai.apikeys.deps import DecidePrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
 from rujai.policy import notice as notice_service, service as policy_service
 from rujai.policy.schemas import CheckCreate, Lang, PurposeRead, VerdictRead
 
-router = APIRouter(tags=["policy"])
+router = APIRouter(route_class=BoundaryRoute, tags=["policy"])
 
 
 @router.get("/purposes", response_model=list[PurposeRead])

@@ -13,13 +13,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from rujai.apikeys.deps import AdminPrincipal, TrackPrincipal
+from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
 from rujai.profiles import merge as profiles_merge
 from rujai.profiles.schemas import IdentifyCreate, IdentifyRead, MergeRead
 
-router = APIRouter(tags=["profiles"])
+router = APIRouter(route_class=BoundaryRoute, tags=["profiles"])
 
 
 def _problem(description: str) -> dict[str, Any]:

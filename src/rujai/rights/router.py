@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from rujai.apikeys.deps import AdminPrincipal, ConsentPrincipal
 from rujai.apikeys.schemas import Scope
+from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
@@ -32,7 +33,7 @@ from rujai.rights.schemas import (
     VerificationStarted,
 )
 
-router = APIRouter(prefix="/requests", tags=["rights"])
+router = APIRouter(route_class=BoundaryRoute, prefix="/requests", tags=["rights"])
 
 
 def _problem(description: str) -> dict[str, Any]:

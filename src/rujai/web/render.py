@@ -170,7 +170,7 @@ def sign_in_redirect(request: Request, url: str) -> Response:
 
 def install_web_error_handlers(app: FastAPI) -> None:
     """Render errors on web paths as HTML; leave the API's problem+json handlers for the rest."""
-    for exc_type in (AppError, RequestValidationError, StarletteHTTPException):
+    for exc_type in (AppError, RequestValidationError, StarletteHTTPException, Exception):
         fallback = app.exception_handlers.get(exc_type)
         app.add_exception_handler(exc_type, _web_or(fallback))
 

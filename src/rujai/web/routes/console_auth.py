@@ -19,8 +19,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute, APIRouter
+from fastapi.routing import APIRouter
 
+from rujai.boundary import BoundaryRoute
 from rujai.db import SessionDep
 from rujai.errors import Forbidden, Unauthorized
 from rujai.kit.time import utcnow
@@ -137,8 +138,10 @@ def _forbidden(request: Request, exc: RoleForbidden) -> HTMLResponse:
     return response
 
 
-class ConsoleRoute(APIRoute):
+class ConsoleRoute(BoundaryRoute):
     """A console route: sends signed-out visitors to the sign-in page, shows 403 in the console.
+
+    Its input passes the one boundary first (``rujai.boundary``: form fields, query parameters).
 
     Only these two errors are handled here; both come from ``authorize_page`` before the page
     has written anything, so nothing is committed that should not be.

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from rujai.boundary import BoundaryRoute
 from rujai.db import WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
@@ -26,7 +27,7 @@ from rujai.web.routes.privacy_auth import SIGN_IN_URL, MaybeSubjectDep, SubjectD
 from rujai.web.routes.privacy_data import router as data_router
 from rujai.web.security import WebSessionDep, start_session
 
-router = APIRouter(tags=["privacy-center"], include_in_schema=False)
+router = APIRouter(route_class=BoundaryRoute, tags=["privacy-center"], include_in_schema=False)
 CHALLENGE_KEY = "challenge"
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from rujai.boundary import BoundaryRoute
 from rujai.db import WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
@@ -19,7 +20,7 @@ from rujai.web.i18n import resolve_lang
 from rujai.web.render import redirect, render
 from rujai.web.routes.privacy_auth import SubjectDep
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=BoundaryRoute, include_in_schema=False)
 
 
 def _blank_to_none(value: object) -> object:
