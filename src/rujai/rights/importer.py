@@ -34,6 +34,7 @@ from rujai.consent.schemas import ConsentCreate
 from rujai.errors import Conflict, Invalid
 from rujai.events import service as events_service
 from rujai.events.schemas import EventRead, TrackEvent
+from rujai.kit import inputs
 from rujai.kit.crypto import Keyring
 from rujai.policy.rules import Objection
 from rujai.policy.schemas import Policy
@@ -87,7 +88,14 @@ def read_document(data: bytes) -> ExportDocument:
     except (zipfile.BadZipFile, KeyError) as e:
         raise Invalid("not a rujai export: a ZIP with export.json is expected", field="file") from e
     try:
-        return ExportDocument.model_validate_json(raw)
+        parsed = inputs.loads(raw)
+    except inputs.Unreadable as e:
+        raise Invalid(f"export.json is not JSON: {e}", field="file") from e
+    problem = inputs.find_problem(parsed)  # the one input boundary, as for the API (NUL, ...)
+    if problem is not None:
+        raise Invalid(f"export.json at {problem.field}: {problem.message}", field="file")
+    try:
+        return ExportDocument.model_validate(parsed)
     except ValidationError as e:
         where = ".".join(str(part) for part in e.errors()[0]["loc"])
         # The location only, never the value: the file is personal data.
