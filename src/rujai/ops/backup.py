@@ -166,7 +166,7 @@ def _check_restorable(
             "loaded: its personal data could not be read (a retired key is destroyed for good)"
         )
     if not overwrite and dbcopy.table_count(settings.db.url):
-        raise RestoreRefused("the database is not empty: confirm that it is to be replaced")
+        raise RestoreRefused("the database is not empty: replace it with `rujai restore --yes`")
     return manifest
 
 
