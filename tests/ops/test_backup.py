@@ -126,6 +126,8 @@ def test_restore_erases_again_whoever_was_erased_after_the_backup(
         ["manifest.json", ops_backup.FILES[dbcopy.backend(db_url)]]
     )
     assert ops_backup.read_manifest(backup_dir).master_key_ids == [keyring.key_id]
+    modes = {oct(p.stat().st_mode)[-3:] for p in [backup_dir, *backup_dir.iterdir()]}
+    assert modes == {"700", "600"}  # sealed, but personal data all the same
     _no_key_material(backup_dir, keyring)
 
     _erase_after_backup(factory, settings, keyring, policy, shop["request"])

@@ -195,12 +195,6 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def load_master_key(inline: str | None, path: Path) -> bytes:
-    """Read the master key from the inline base64 value, else from ``path``."""
-    text = inline if inline else path.read_text().strip()
-    return decode_key(text)
-
-
 def decode_key(text: str) -> bytes:
     """Decode a base64 master key; raise ValueError unless it is 32 bytes."""
     key = base64.b64decode(text, validate=True)

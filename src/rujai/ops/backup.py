@@ -98,6 +98,8 @@ def backup(settings: Settings, *, out: Path, keyring: Keyring, now: datetime) ->
         rujai_version=__version__,
     )  # fmt: skip
     (out / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1) + "\n")
+    for path in (out / FILES[kind], out / MANIFEST):
+        path.chmod(0o600)  # sealed, but personal data all the same
     with _factory(settings.db.url) as factory, session_scope(factory) as session:
         audit_service.record(
             session, actor="cli", action="ops.backup", now=now, outcome="recorded",

@@ -72,7 +72,7 @@ def new_master(
         )
     fresh = keyset.with_new_master(keyring)
     with session_scope(factory) as session:
-        keyset.write(out, fresh)  # written before the commit: a key set never points nowhere
+        keyset.write(out, fresh)  # the file first: no entry for a key set that was not written
         _audit(session, "keys.master.created", now, actor, master_key_id=fresh.key_id,
                previous_key_ids=list(fresh.previous_ids))  # fmt: skip
     return fresh
