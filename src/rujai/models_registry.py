@@ -4,6 +4,7 @@ from rujai.apikeys import models as apikeys_models
 from rujai.audit import models as audit_models
 from rujai.catalog import models as catalog_models
 from rujai.consent import models as consent_models
+from rujai.disclosures import models as disclosures_models
 from rujai.events import models as events_models
 from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
@@ -16,6 +17,7 @@ __all__ = [
     "audit_models",
     "catalog_models",
     "consent_models",
+    "disclosures_models",
     "events_models",
     "personalize_models",
     "profiles_models",
