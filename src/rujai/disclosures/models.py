@@ -23,12 +23,14 @@ class Disclosure(Base):
     """
 
     __tablename__ = "disclosure"
-    __personal__ = ("subject_id",)
+    __personal__ = ("subject_id", "subject_ref")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     subject_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("subject.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # The pseudonym this recipient knows the subject by (``disclosures.pseudonym.subject_ref``).
+    subject_ref: Mapped[str] = mapped_column(String(64), index=True)
     batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     recipient: Mapped[str] = mapped_column(String(64), index=True)
     purpose: Mapped[str] = mapped_column(String(64))

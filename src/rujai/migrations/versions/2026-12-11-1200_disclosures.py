@@ -45,6 +45,7 @@ def upgrade() -> None:
         "disclosure",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=True),
+        sa.Column("subject_ref", sa.String(length=64), nullable=False),
         sa.Column("batch_id", sa.Uuid(), nullable=False),
         sa.Column("recipient", sa.String(length=64), nullable=False),
         sa.Column("purpose", sa.String(length=64), nullable=False),
@@ -70,11 +71,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_disclosure_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_disclosure_recipient"), ["recipient"], unique=False)
         batch_op.create_index(batch_op.f("ix_disclosure_subject_id"), ["subject_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_disclosure_subject_ref"), ["subject_ref"], unique=False
+        )
 
 
 def downgrade() -> None:
 
     with op.batch_alter_table("disclosure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_disclosure_subject_ref"))
         batch_op.drop_index(batch_op.f("ix_disclosure_subject_id"))
         batch_op.drop_index(batch_op.f("ix_disclosure_recipient"))
         batch_op.drop_index(batch_op.f("ix_disclosure_batch_id"))
