@@ -87,6 +87,13 @@ class RightsSettings(BaseModel):
         Path("./var/erasure-log.jsonl"),
         description="Append-only log of erasures, outside the database and its backups.",
     )
+    processor_ack_days: int = Field(
+        14, ge=1, le=365, description="Days a processor has to acknowledge a notice (overdue)."
+    )
+    processor_deliver_interval_s: float = Field(
+        60, ge=0, description="How often the server delivers processor notices; 0 turns it off."
+    )
+    processor_timeout_s: float = Field(10, gt=0, le=120, description="Webhook timeout.")
 
 
 class WebSettings(BaseModel):

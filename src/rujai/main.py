@@ -20,6 +20,7 @@ from rujai.audit.anchor import Anchor
 from rujai.boundary import BoundaryRoute
 from rujai.config import Settings
 from rujai.db import WalCheckpointer, make_engine, make_session_factory, upgrade
+from rujai.disclosures.outbox_delivery import start_delivery
 from rujai.errors import PayloadTooLarge, document_problems, install_handlers, problem_response
 from rujai.kit.keyset import load_keyring
 from rujai.kit.time import utcnow
@@ -40,9 +41,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         storage.start()
-        interval = settings.rights.retention_interval_hours
+        rights = settings.rights
+        interval = rights.retention_interval_hours
         scheduler = start_scheduler(app_.state, interval) if interval > 0 else None
+        every, timeout = rights.processor_deliver_interval_s, rights.processor_timeout_s
+        deliverer = start_delivery(app_.state, every, timeout) if every > 0 else None  # TH-PRC-01
         yield
+        if deliverer is not None:
+            deliverer.stop()
         if scheduler is not None:
             scheduler.stop()
         storage.close()
@@ -163,6 +169,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.catalog.router import router as catalog_router
     from rujai.consent.router import router as consent_router
+    from rujai.disclosures.router_outbox import router as processor_notices_router
     from rujai.events.router import router as events_router
     from rujai.personalize import offers_router
     from rujai.personalize.router import router as personalize_router
@@ -183,6 +190,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(personalize_router, prefix="/v1")
     app.include_router(offers_router.router, prefix="/v1")
     app.include_router(rights_router, prefix="/v1")
+    app.include_router(processor_notices_router, prefix="/v1")
 
 
 class BodyLimit:

@@ -11,7 +11,11 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Scope(StrEnum):
-    """What a key may do; ``admin`` implies every other scope (least privilege, TH-SEC-01)."""
+    """What a key may do; ``admin`` implies every other scope (least privilege, TH-SEC-01).
+
+    Besides these, a key may hold ``processor:<recipient>`` scopes: it speaks for that processor
+    (it acknowledges the processor's notices, TH-PRC-01) and may do nothing else.
+    """
 
     ADMIN = "admin"
     DECIDE = "decide"
@@ -30,6 +34,7 @@ class ApiKeyRead(BaseModel):
     scopes: list[Scope]
     created_at: datetime
     revoked_at: datetime | None = None
+    processor_of: list[str] = []
 
 
 class ApiKeyCreated(BaseModel):
@@ -43,6 +48,7 @@ class ApiKeyCreated(BaseModel):
     scopes: list[Scope]
     created_at: datetime
     key: str
+    processor_of: list[str] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class Principal:
     key_id: uuid.UUID
     name: str
     scopes: frozenset[Scope]
+    processor_of: frozenset[str] = frozenset()  # recipients a ``processor:<id>`` scope names
 
     def has(self, scope: Scope | str) -> bool:
         """Return True if the key holds ``scope`` (``admin`` holds every known scope)."""

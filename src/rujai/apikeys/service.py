@@ -15,6 +15,7 @@ once. Failures are never cached.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import string
 import time
@@ -43,6 +44,7 @@ UNAUTHORIZED_MESSAGE = "missing or invalid API key"
 _PREFIX_ALPHABET = string.ascii_letters + string.digits
 _URLSAFE = frozenset(string.ascii_letters + string.digits + "-_")
 _DUMMY_HASH = sha256_hex("rujai: no such key")
+PROCESSOR_SCOPE = re.compile(r"processor:[a-z][a-z0-9_]{0,62}")  # speaks for one recipient
 VERIFIED_TTL_S = 1.0  # how long a verified key is trusted without reading its row again
 _BY_PREFIX = select(
     ApiKey.id, ApiKey.name, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at
@@ -69,7 +71,7 @@ def create(
     """Create a key with ``scopes`` and return it with its full secret, shown only this once."""
     clean_name, scope_list = _clean_name(name), parse_scopes(scopes)
     prefix, secret = _unused_prefix(session), secrets.token_urlsafe(SECRET_BYTES)
-    scope_values = [s.value for s in scope_list]
+    scope_values = [s.value for s in scope_list] + processor_scopes(scopes)
     key = ApiKey(
         name=clean_name,
         prefix=prefix,
@@ -133,7 +135,10 @@ def authenticate(
     if row is None or not matches or row.revoked_at is not None:
         cache.pop(prefix, None)
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
-    principal = Principal(key_id=row.id, name=row.name, scopes=frozenset(_known_scopes(row.scopes)))
+    principal = Principal(
+        key_id=row.id, name=row.name, scopes=frozenset(_known_scopes(row.scopes)),
+        processor_of=frozenset(_processors(row.scopes)),
+    )  # fmt: skip
     cache[prefix] = _Verified(row.secret_hash, principal, clock)
     return principal
 
@@ -144,14 +149,27 @@ def parse_scopes(scopes: Sequence[str]) -> list[Scope]:
         raise Invalid("give at least one scope: admin, decide, track or consent", field="scopes")
     parsed: set[Scope] = set()
     for raw in scopes:
+        if PROCESSOR_SCOPE.fullmatch(str(raw).strip().lower()):
+            continue  # processor:<recipient>, see processor_scopes
         try:
             parsed.add(Scope(str(raw).strip().lower()))
         except ValueError:
             allowed = ", ".join(s.value for s in Scope)
             raise Invalid(
-                f"unknown scope {str(raw)[:32]!r}; use {allowed}", field="scopes"
+                f"unknown scope {str(raw)[:32]!r}; use {allowed} or processor:<recipient>",
+                field="scopes",
             ) from None
     return [s for s in Scope if s in parsed]
+
+
+def processor_scopes(scopes: Sequence[str]) -> list[str]:
+    """Return the ``processor:<recipient>`` scopes, deduplicated and sorted (TH-PRC-01)."""
+    cleaned = {str(raw).strip().lower() for raw in scopes}
+    return sorted(s for s in cleaned if PROCESSOR_SCOPE.fullmatch(s))
+
+
+def _processors(raw: Sequence[str]) -> list[str]:
+    return [s.removeprefix("processor:") for s in processor_scopes(raw)]
 
 
 def _clean_name(name: str) -> str:
@@ -196,4 +214,5 @@ def _read(key: ApiKey) -> ApiKeyRead:
         scopes=_known_scopes(key.scopes),
         created_at=key.created_at,
         revoked_at=key.revoked_at,
+        processor_of=_processors(key.scopes),
     )

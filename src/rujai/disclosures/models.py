@@ -50,7 +50,9 @@ class ProcessorNotice(Base):
 
     ``subject_ref`` is the recipient-specific pseudonym the processor knows the subject by, never
     the internal subject id, so that the notice outlives the subject's erasure (TH-PRC-01,
-    TH-DSR-04: erasure reaches the copies held by processors).
+    TH-DSR-04: erasure reaches the copies held by processors). ``next_attempt_at`` is when the
+    delivery worker tries again after a failure (backoff); ``last_error`` says why the last try
+    failed (``http_503``, ``timeout``, ...), never the processor's answer itself.
     """
 
     __tablename__ = "processor_notice"
@@ -67,3 +69,5 @@ class ProcessorNotice(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     ack_reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(32), nullable=True)

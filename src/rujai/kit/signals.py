@@ -2,7 +2,11 @@
 
 ``consent``, ``profiles`` and ``rights`` send ``subject_narrowed`` when a subject withdraws,
 objects, is restricted or is erased; ``personalize`` listens to unlearn the subject from its models
-and bandit statistics in the same transaction (TH-CON-03: effective on the next request). A signal
+and bandit statistics in the same transaction (TH-CON-03: effective on the next request), and
+``disclosures.outbox`` queues a notice to each processor that received the subject's data
+(TH-PRC-01). The context carries ``now`` and, where the change is per purpose, ``purpose`` (a
+withdrawal) or ``purposes`` (an objection: the purposes it stops). ``subject_lifted`` is the
+opposite: a restriction was lifted (the processors are told they may resume). A signal
 keeps the dependency pointing the right way: consent does not import personalize. Likewise a
 profile merge (``profiles.merge``) asks the domains above it (consent, events) to move their rows
 through ``subject_merged`` / ``subject_unmerged`` instead of importing them, and profiles' own
@@ -31,6 +35,22 @@ def on_subject_narrowed(listener: Listener) -> Listener:
 def subject_narrowed(session: Session, *, subject_id: UUID, reason: str, **context: Any) -> None:
     """Tell every listener that ``subject_id``'s data may be used for less than before."""
     for listener in list(_listeners):
+        listener(session, subject_id=subject_id, reason=reason, **context)
+
+
+_lift_listeners: list[Listener] = []
+
+
+def on_subject_lifted(listener: Listener) -> Listener:
+    """Register ``listener(session, *, subject_id, reason, **context)`` for lifted restrictions."""
+    if listener not in _lift_listeners:
+        _lift_listeners.append(listener)
+    return listener
+
+
+def subject_lifted(session: Session, *, subject_id: UUID, reason: str, **context: Any) -> None:
+    """Tell every listener that a restriction of ``subject_id``'s data was lifted."""
+    for listener in list(_lift_listeners):
         listener(session, subject_id=subject_id, reason=reason, **context)
 
 

@@ -217,6 +217,13 @@ def _subject_refusal(
     return _objection(entry, subject.objections)
 
 
+def objected_purposes(policy: Policy, objection: Objection | str) -> tuple[str, ...]:
+    """Return the purposes an objection stops, as ``evaluate`` refuses them (TH-DSR-03, EU-02)."""
+    kinds = frozenset({Objection(objection).value})
+    entries = policy.index.purposes.items()
+    return tuple(sorted(pid for pid, entry in entries if _objection(entry, kinds) is not None))
+
+
 def _objection(entry: PurposeIndex, objections: frozenset[str]) -> Reason | None:
     purpose = entry.purpose
     if purpose.direct_marketing and Objection.DIRECT_MARKETING in objections:

@@ -119,12 +119,30 @@ class Purpose(Strict):
     )
 
 
+class RecipientNotify(Strict):
+    """How a processor is told of erasures, withdrawals, restrictions, objections (TH-PRC-01)."""
+
+    webhook: str | None = Field(
+        None,
+        max_length=512,
+        pattern=r"^(https://[^\s/?#]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(/\S*)?$",
+        description="HTTPS URL the notices are POSTed to (plain http only to this host).",
+    )
+    email: str | None = Field(
+        None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="A person at the processor to write to.",
+    )
+
+
 class Recipient(Strict):
     name: str
     country: str = Field(pattern=r"^[A-Z]{2}$")
     mechanism: TransferMechanism = TransferMechanism.NONE
     purposes: list[Id] = Field(default_factory=list)
     processor: bool = True
+    notify: RecipientNotify | None = None
 
 
 PropertyType = Literal["string", "number", "integer", "boolean", "date", "datetime", "text"]

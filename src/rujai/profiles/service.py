@@ -151,6 +151,8 @@ def set_restricted(
     result = _changed(session, row, now, action=action)
     if restricted:
         signals.subject_narrowed(session, subject_id=subject_id, reason="restricted", now=now)
+    else:
+        signals.subject_lifted(session, subject_id=subject_id, reason="restriction_lifted", now=now)
     return result
 
 
@@ -161,8 +163,13 @@ def set_objection(
     objection: Objection,
     objected: bool,
     now: datetime,
+    purposes: Collection[str] | None = None,
 ) -> SubjectRead:
-    """Record or lift an objection (TH-DSR-03 direct marketing, LI; EU-02 profiling)."""
+    """Record or lift an objection (TH-DSR-03 direct marketing, LI; EU-02 profiling).
+
+    ``purposes``: the policy's purposes the objection stops (``rules.objected_purposes``), passed
+    on to the signal's listeners (the processor outbox tells only those purposes' processors).
+    """
     kind = Objection(objection)
     row = _load(session, subject_id)
     current = set(row.objections or [])
@@ -172,7 +179,8 @@ def set_objection(
     result = _changed(session, row, now, action=action, detail={"objection": kind.value})
     if objected:
         reason = f"objected_{kind.value}"
-        signals.subject_narrowed(session, subject_id=subject_id, reason=reason, now=now)
+        scope = {} if purposes is None else {"purposes": tuple(purposes)}
+        signals.subject_narrowed(session, subject_id=subject_id, reason=reason, now=now, **scope)
     return result
 
 

@@ -36,7 +36,7 @@ from rujai.consent.schemas import ConsentCreate
 from rujai.errors import Conflict, Invalid
 from rujai.kit.crypto import Keyring
 from rujai.personalize import insights
-from rujai.policy.rules import Objection
+from rujai.policy.rules import Objection, objected_purposes
 from rujai.policy.schemas import Policy
 from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.profiles.errors import SubjectNotFound
@@ -168,12 +168,14 @@ def _restrict(session: Session, job: _Job) -> dict[str, Any]:
 
 
 def _object(session: Session, job: _Job) -> dict[str, Any]:
+    objection = Objection(job.row.detail["objection"])
     subject = profiles_service.set_objection(
         session,
         subject_id=job.subject_id,
-        objection=Objection(job.row.detail["objection"]),
+        objection=objection,
         objected=job.row.kind == "objection",
         now=job.now,
+        purposes=objected_purposes(job.policy, objection),  # their processors are told
     )
     return {"objections": list(subject.objections)}
 
