@@ -15,6 +15,7 @@ from rujai.cli import (
     keys,
     offers,
     policy,
+    processors,
     profiles,
     recs,
     requests,
@@ -38,6 +39,7 @@ app.add_typer(requests.app, name="requests", help="Data subject requests.")
 app.add_typer(retention.app, name="retention", help="Retention purges and reports (TH-RET-01).")
 app.add_typer(rights.app, name="rights", help="Subject copies, import, erasure, proof of erasure.")
 app.add_typer(staff.app, name="staff", help="Console staff accounts.")
+app.add_typer(processors.app, name="processors", help="Processor outbox: notices and acks.")
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")
 app.command("ropa")(policy.ropa)
 app.command("serve")(server.serve)

@@ -197,9 +197,9 @@ def list_notices(
 
 
 def outbox_by_recipient(
-    session: Session, *, policy: Policy, now: datetime, overdue_days: int
+    session: Session, *, policy: Policy, now: datetime, overdue_days: int, actor: str
 ) -> list[RecipientOutbox]:
-    """Return per recipient its counts per status and its notices (the console's page)."""
+    """Return per recipient its counts per status and newest notices (the console's page)."""
     cutoff = now - timedelta(days=overdue_days)
     names = set(policy.recipients) | set(session.scalars(select(ProcessorNotice.recipient)))
     result = []
@@ -218,6 +218,10 @@ def outbox_by_recipient(
                 notices=notices,
             )
         )
+    audit_service.record(
+        session, actor=actor, action="processor_notice.listed", now=now,
+        detail={"recipients": len(result), "count": sum(sum(r.counts.values()) for r in result)},
+    )  # fmt: skip
     return result
 
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from rujai.audit import service as audit_service
 from rujai.disclosures.models import ProcessorNotice
@@ -218,17 +218,23 @@ class DeliveryScheduler:
             self.run_once()
 
 
+def scoped(factory: sessionmaker[Session]) -> Run[Any]:
+    """Run work in its own ``session_scope`` of ``factory`` (the CLI: the process is the writer)."""
+
+    def run(work: Callable[[Session], T]) -> T:
+        with session_scope(factory) as session:
+            return work(session)
+
+    return run
+
+
 def start_delivery(app_state: Any, interval_seconds: float, timeout: float) -> DeliveryScheduler:
     """Start periodic delivery with the app's read sessions, writer, policy and keyring."""
 
-    def read(work: Callable[[Session], T]) -> T:
-        with session_scope(app_state.session_factory) as session:
-            return work(session)
-
     def run_pass() -> DeliveryReport:
         return deliver(
-            read, app_state.writer.run_sync, policy=app_state.policy, keyring=app_state.keyring,
-            now=utcnow(), timeout=timeout,
+            scoped(app_state.session_factory), app_state.writer.run_sync,
+            policy=app_state.policy, keyring=app_state.keyring, now=utcnow(), timeout=timeout,
         )  # fmt: skip
 
     return DeliveryScheduler(run_pass, interval_seconds=interval_seconds).start()

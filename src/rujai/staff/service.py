@@ -41,6 +41,7 @@ PAGES: dict[str, frozenset[Role]] = {
     "policy": frozenset({"dpo", "admin"}),
     "audit": frozenset({"dpo", "admin"}),
     "customers": frozenset({"dpo", "admin"}),
+    "processors": frozenset({"dpo", "admin"}),  # the processor outbox, read-only (TH-PRC-01)
     "staff": frozenset({"admin"}),
 }
 

@@ -23,6 +23,7 @@ from rujai.web.routes import (
     console_offers,
     console_preview,
     console_records,
+    console_processors,
     console_requests,
 )
 from rujai.web.routes.console_auth import (
@@ -108,4 +109,5 @@ router.include_router(console_offers.router)
 router.include_router(console_preview.router)
 router.include_router(console_customers.router)
 router.include_router(console_requests.router)
+router.include_router(console_processors.router)
 router.include_router(console_records.router)
