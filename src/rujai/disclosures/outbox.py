@@ -25,7 +25,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
@@ -133,6 +133,18 @@ def _on_lifted(session: Session, *, subject_id: uuid.UUID, reason: str, **contex
     """Queue ``lift`` notices when a restriction is lifted: processors may resume (TH-DSR-05)."""
     now = context.get("now") or utcnow()
     enqueue(session, subject_id=subject_id, kind="lift", now=now, reason=reason)
+
+
+def erase_subject(session: Session, *, subject_id: uuid.UUID) -> int:
+    """Cut the disclosure log's link to an erased subject, once the notices are queued.
+
+    ``rights.erasure`` calls it after ``subject_narrowed(reason="erased")`` (TH-DSR-04); the
+    anonymous rows keep the record of processing whole (s.39). Returns the rows unlinked.
+    """
+    result = session.execute(
+        update(Disclosure).where(Disclosure.subject_id == subject_id).values(subject_id=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from rujai.web.routes import (
     console_dashboard,
     console_offers,
     console_preview,
-    console_records,
     console_processors,
+    console_records,
     console_requests,
 )
 from rujai.web.routes.console_auth import (
