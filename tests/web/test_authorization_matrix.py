@@ -130,6 +130,11 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/requests/{request_id}/refuse"): api("admin"),
     ("POST", "/v1/requests/{request_id}/extend"): api("admin"),
     ("GET", "/v1/requests/{request_id}/export"): api("consent"),
+    # disclosures: the processor outbox (TH-PRC-01); a processor's own key acks too (a
+    # processor:<recipient> scope, tested in tests/disclosures/test_outbox_router.py); the DPO
+    # reads it in the console and cannot ack (no key: 401)
+    ("GET", "/v1/processor-notices"): api("admin"),
+    ("POST", "/v1/processor-notices/{notice_id}/ack"): api("admin"),
     # privacy center
     ("GET", "/privacy/"): PUBLIC,
     ("POST", "/privacy/sign-in"): PUBLIC,
@@ -165,6 +170,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/console/requests/{request_id}/process"): console(*DPO),
     ("POST", "/console/requests/{request_id}/refuse"): console(*DPO),
     ("GET", "/console/requests/outbox"): console(*DPO),
+    ("GET", "/console/processors"): console(*DPO),
     ("GET", "/console/policy"): console(*DPO),
     ("GET", "/console/policy/ropa.{fmt}"): console(*DPO),
     ("GET", "/console/audit"): console(*DPO),
@@ -240,7 +246,7 @@ def build_world(factory, keyring, policy) -> World:
         "customer_id": "C-MATRIX-A", "merge_id": str(uuid.uuid4()), "item_id": "SKU-MATRIX",
         "offer_id": "matrix-offer", "decision_id": str(uuid.uuid4()),
         "request_id": str(request.id), "purpose": "recommendations", "record_id": str(record.id),
-        "fmt": "json",
+        "fmt": "json", "notice_id": str(uuid.uuid4()),
     }  # fmt: skip
     return World(keys, staff_ids, b.id, values)
 

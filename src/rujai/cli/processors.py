@@ -104,7 +104,8 @@ def ack(
 
 def _table(notices: list[NoticeRead]) -> Table:
     table = Table()
-    for header in ("notice", "recipient", "kind", "purpose", "status", "created (UTC)",
+    table.add_column("notice", no_wrap=True, min_width=36)
+    for header in ("recipient", "kind", "purpose", "status", "created (UTC)",
                    "attempts", "last error", "acknowledged (UTC)", "reference"):  # fmt: skip
         table.add_column(header)
     for n in notices:
