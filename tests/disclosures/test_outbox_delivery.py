@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, strategies as st
-from sqlalchemy import select
 
 from rujai.apikeys import service as apikeys_service
 from rujai.disclosures import outbox, outbox_delivery
@@ -34,10 +33,11 @@ PAYLOAD_KEYS = {"notice_id", "recipient", "subject_ref", "kind", "purpose", "cre
 def with_webhooks(policy: Policy, urls: dict[str, str]) -> Policy:
     """The example policy with ``notify.webhook`` set for the given recipients."""
     recipients = {
-        rid: r.model_copy(update={"notify": RecipientNotify(webhook=urls[rid])}) if rid in urls
+        rid: r.model_copy(update={"notify": RecipientNotify(webhook=urls[rid])})
+        if rid in urls
         else r
         for rid, r in policy.recipients.items()
-    }  # fmt: skip
+    }
     return policy.model_copy(update={"recipients": recipients})
 
 
@@ -58,8 +58,7 @@ def _one(factory, notice_id) -> ProcessorNotice:
 def _queue_restriction(factory, keyring, recipient="swift_delivery") -> uuid.UUID:
     with session_scope(factory) as s:
         sid = make_subject(s, keyring, CUSTOMER, now=NOW).id
-        make_disclosure(s, keyring, subject_id=sid, recipient=recipient,
-                        purpose="order_fulfilment")  # fmt: skip
+        make_disclosure(s, keyring, subject_id=sid, recipient=recipient, purpose="order_fulfilment")
         (notice_id,) = outbox.enqueue(s, subject_id=sid, kind="restrict", now=NOW)
     return notice_id
 
@@ -76,21 +75,41 @@ def test_erasure_is_delivered_signed_to_live_webhooks_and_acknowledged(
             ("chao_phraya_pay", "fraud_prevention", True),
             ("lumen_mail", "email_marketing", False),
         ]:
-            make_disclosure(s, keyring, subject_id=sid, recipient=recipient, purpose=purpose,
-                            processor=is_processor)  # fmt: skip
+            make_disclosure(
+                s,
+                keyring,
+                subject_id=sid,
+                recipient=recipient,
+                purpose=purpose,
+                processor=is_processor,
+            )
     with live_processor() as swift, live_processor() as pay, live_processor() as lumen:
-        told = with_webhooks(policy, {"swift_delivery": f"{swift.url}/rujai",
-                                      "chao_phraya_pay": f"{pay.url}/hooks/pdpa",
-                                      "lumen_mail": lumen.url})  # fmt: skip
+        told = with_webhooks(
+            policy,
+            {
+                "swift_delivery": f"{swift.url}/rujai",
+                "chao_phraya_pay": f"{pay.url}/hooks/pdpa",
+                "lumen_mail": lumen.url,
+            },
+        )
         with session_scope(factory) as s:
-            erasure.erase(s, keyring=keyring, policy=told, subject_id=sid, request_id=None,
-                          now=NOW, actor="test")  # fmt: skip
+            erasure.erase(
+                s,
+                keyring=keyring,
+                policy=told,
+                subject_id=sid,
+                request_id=None,
+                now=NOW,
+                actor="test",
+            )
         report = _deliver(factory, keyring, told, NOW + timedelta(minutes=1))
     assert len(report.sent) == 2
     assert report.failed == []
     assert lumen.received == []  # not a processor: not told
-    for processor, recipient, path in [(swift, "swift_delivery", "/rujai"),
-                                       (pay, "chao_phraya_pay", "/hooks/pdpa")]:  # fmt: skip
+    for processor, recipient, path in [
+        (swift, "swift_delivery", "/rujai"),
+        (pay, "chao_phraya_pay", "/hooks/pdpa"),
+    ]:
         (got_path, headers, body) = processor.received[0]
         assert got_path == path
         sent = json.loads(body)
@@ -103,11 +122,15 @@ def test_erasure_is_delivered_signed_to_live_webhooks_and_acknowledged(
         assert keyring.verify(sent, signature)
         assert not keyring.verify({**sent, "kind": "lift"}, signature)
     with session_scope(factory) as s:
-        key = apikeys_service.create(s, name="swift", scopes=["processor:swift_delivery"],
-                                     now=NOW).key  # fmt: skip
+        key = apikeys_service.create(
+            s, name="swift", scopes=["processor:swift_delivery"], now=NOW
+        ).key
     notice_id = json.loads(swift.received[0][2])["notice_id"]
-    acked = client.post(f"/v1/processor-notices/{notice_id}/ack", json={"reference": "SW-1187"},
-                        headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    acked = client.post(
+        f"/v1/processor-notices/{notice_id}/ack",
+        json={"reference": "SW-1187"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert acked.status_code == 200, acked.text
     assert (acked.json()["status"], acked.json()["ack_reference"]) == ("acknowledged", "SW-1187")
     row = _one(factory, uuid.UUID(notice_id))
@@ -177,8 +200,15 @@ def test_a_recipient_without_a_webhook_waits_for_a_manual_ack(factory, keyring, 
 def test_acknowledged_notices_are_not_sent_again(factory, keyring, policy):
     notice_id = _queue_restriction(factory, keyring)
     with session_scope(factory) as s:
-        outbox.acknowledge(s, notice_id=notice_id, reference="LETTER-4", recipients=None,
-                           actor="test", now=NOW, overdue_days=ACK_DAYS)  # fmt: skip
+        outbox.acknowledge(
+            s,
+            notice_id=notice_id,
+            reference="LETTER-4",
+            recipients=None,
+            actor="test",
+            now=NOW,
+            overdue_days=ACK_DAYS,
+        )
     with live_processor() as hook:
         _deliver(factory, keyring, with_webhooks(policy, {"swift_delivery": hook.url}), NOW)
     assert hook.received == []

@@ -32,8 +32,7 @@ runner = CliRunner()
 def _notice(factory, keyring, recipient="swift_delivery", customer="C-ACK-1") -> uuid.UUID:
     with session_scope(factory) as s:
         sid = make_subject(s, keyring, customer, now=NOW).id
-        make_disclosure(s, keyring, subject_id=sid, recipient=recipient,
-                        purpose="order_fulfilment")  # fmt: skip
+        make_disclosure(s, keyring, subject_id=sid, recipient=recipient, purpose="order_fulfilment")
         (notice_id,) = outbox.enqueue(s, subject_id=sid, kind="erase", now=NOW)
     return notice_id
 
@@ -57,8 +56,14 @@ def test_a_processor_acknowledges_its_own_notice_once(client, factory, keyring):
     assert again.json()["acknowledged_at"] == first.json()["acknowledged_at"]
     assert "subject_ref" not in first.json()
     with factory() as s:
-        details = [e.detail for e in s.scalars(select(AuditEntry).where(
-            AuditEntry.action == "processor_notice.acknowledged").order_by(AuditEntry.seq))]  # fmt: skip
+        details = [
+            e.detail
+            for e in s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "processor_notice.acknowledged")
+                .order_by(AuditEntry.seq)
+            )
+        ]
     assert [d["repeated"] for d in details] == [False, True]
     assert all(set(d) == {"notice_id", "recipient", "repeated"} for d in details)
 
@@ -66,8 +71,9 @@ def test_a_processor_acknowledges_its_own_notice_once(client, factory, keyring):
 def test_another_recipients_key_is_403_problem_json(client, factory, keyring):
     notice_id = _notice(factory, keyring)
     lumen = _key(factory, "processor:lumen_mail")
-    response = client.post(f"/v1/processor-notices/{notice_id}/ack", json={"reference": "X-1"},
-                           headers=lumen)  # fmt: skip
+    response = client.post(
+        f"/v1/processor-notices/{notice_id}/ack", json={"reference": "X-1"}, headers=lumen
+    )
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
     assert outbox.list_notices(factory(), now=NOW, overdue_days=14)[0].status == "pending"
@@ -76,15 +82,21 @@ def test_another_recipients_key_is_403_problem_json(client, factory, keyring):
 @pytest.mark.parametrize("scope", ["consent", "decide", "track"])
 def test_a_key_that_speaks_for_no_processor_may_not_ack(client, factory, keyring, scope):
     notice_id = _notice(factory, keyring)
-    response = client.post(f"/v1/processor-notices/{notice_id}/ack", json={"reference": "X-1"},
-                           headers=_key(factory, scope))  # fmt: skip
+    response = client.post(
+        f"/v1/processor-notices/{notice_id}/ack",
+        json={"reference": "X-1"},
+        headers=_key(factory, scope),
+    )
     assert response.status_code == 403
 
 
 def test_staff_record_an_ack_received_another_way_with_an_admin_key(client, factory, keyring):
     notice_id = _notice(factory, keyring)
-    response = client.post(f"/v1/processor-notices/{notice_id}/ack",
-                           json={"reference": "LETTER-2569-11"}, headers=_key(factory, "admin"))  # fmt: skip
+    response = client.post(
+        f"/v1/processor-notices/{notice_id}/ack",
+        json={"reference": "LETTER-2569-11"},
+        headers=_key(factory, "admin"),
+    )
     assert response.status_code == 200
     assert response.json()["status"] == "acknowledged"
 
@@ -92,15 +104,21 @@ def test_staff_record_an_ack_received_another_way_with_an_admin_key(client, fact
 @pytest.mark.parametrize("reference", ["", "a\x00b", "x" * 129, "line\nbreak"])
 def test_a_bad_reference_is_422_naming_the_field(client, factory, keyring, reference):
     notice_id = _notice(factory, keyring)
-    response = client.post(f"/v1/processor-notices/{notice_id}/ack", json={"reference": reference},
-                           headers=_key(factory, "processor:swift_delivery"))  # fmt: skip
+    response = client.post(
+        f"/v1/processor-notices/{notice_id}/ack",
+        json={"reference": reference},
+        headers=_key(factory, "processor:swift_delivery"),
+    )
     assert response.status_code == 422
     assert "reference" in response.text
 
 
 def test_an_unknown_notice_is_404(client, factory):
-    response = client.post(f"/v1/processor-notices/{uuid.uuid4()}/ack", json={"reference": "R"},
-                           headers=_key(factory, "admin"))  # fmt: skip
+    response = client.post(
+        f"/v1/processor-notices/{uuid.uuid4()}/ack",
+        json={"reference": "R"},
+        headers=_key(factory, "admin"),
+    )
     assert response.status_code == 404
 
 
@@ -112,22 +130,32 @@ def test_the_list_filters_by_recipient_and_status(client, factory, keyring):
     client.post(f"/v1/processor-notices/{pay}/ack", json={"reference": "P-9"}, headers=admin)
     listed = client.get("/v1/processor-notices", params={"status": "pending"}, headers=admin)
     assert [n["id"] for n in listed.json()] == [str(swift)]
-    acked = client.get("/v1/processor-notices",
-                       params={"recipient": "chao_phraya_pay", "status": "acknowledged"},
-                       headers=admin)  # fmt: skip
+    acked = client.get(
+        "/v1/processor-notices",
+        params={"recipient": "chao_phraya_pay", "status": "acknowledged"},
+        headers=admin,
+    )
     assert [n["id"] for n in acked.json()] == [str(pay)]
-    assert client.get("/v1/processor-notices", params={"status": "lost"},
-                      headers=admin).status_code == 422  # fmt: skip
-    assert client.get("/v1/processor-notices",
-                      headers=_key(factory, "processor:swift_delivery")).status_code == 403  # fmt: skip
+    assert (
+        client.get("/v1/processor-notices", params={"status": "lost"}, headers=admin).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/v1/processor-notices", headers=_key(factory, "processor:swift_delivery")
+        ).status_code
+        == 403
+    )
 
 
 def test_a_processor_scope_is_stored_and_read_back(factory):
     with session_scope(factory) as s:
         created = apikeys_service.create(
-            s, name="pay", scopes=["processor:chao_phraya_pay", "processor:chao_phraya_pay"],
+            s,
+            name="pay",
+            scopes=["processor:chao_phraya_pay", "processor:chao_phraya_pay"],
             now=NOW,
-        )  # fmt: skip
+        )
         assert created.processor_of == ["chao_phraya_pay"]
         assert created.scopes == []
         principal = apikeys_service.authenticate(s, token=created.key, now=NOW)

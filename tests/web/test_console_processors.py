@@ -30,14 +30,22 @@ def _sign_in(client, username: str) -> None:
 def _queue(factory, keyring) -> None:
     with session_scope(factory) as s:
         sid = make_subject(s, keyring, "C-CONSOLE-PRC", now=NOW).id
-        make_disclosure(s, keyring, subject_id=sid, recipient="swift_delivery",
-                        purpose="order_fulfilment")  # fmt: skip
+        make_disclosure(
+            s, keyring, subject_id=sid, recipient="swift_delivery", purpose="order_fulfilment"
+        )
         old, young = (
             outbox.enqueue(s, subject_id=sid, kind="restrict", now=NOW - timedelta(days=30))[0],
             outbox.enqueue(s, subject_id=sid, kind="erase", now=NOW)[0],
         )
-        outbox.acknowledge(s, notice_id=young, reference="SW-88", recipients=None, actor="test",
-                           now=NOW, overdue_days=14)  # fmt: skip
+        outbox.acknowledge(
+            s,
+            notice_id=young,
+            reference="SW-88",
+            recipients=None,
+            actor="test",
+            now=NOW,
+            overdue_days=14,
+        )
         assert old
 
 

@@ -151,10 +151,7 @@ def record(
         row = session.get(ProcessorNotice, notice_id)
         if row is None or row.sent_at is not None or row.acknowledged_at is not None:
             continue  # another pass got there first (delivery is at least once)
-        row.attempts += 1
-        row.last_error = error
-        row.sent_at = now if error is None else None
-        row.next_attempt_at = None if error is None else now + backoff(row.attempts)
+        _apply(row, error, now)
         (sent if error is None else failed).append(notice_id)
     report = DeliveryReport(sent=sent, failed=failed, no_webhook=no_webhook)
     if sent or failed:
@@ -163,6 +160,16 @@ def record(
             detail={"sent": [str(i) for i in sent], "failed": [str(i) for i in failed]},
         )  # fmt: skip
     return report
+
+
+def _apply(row: ProcessorNotice, error: str | None, now: datetime) -> None:
+    """Count the attempt; sent now, or the next try after the backoff."""
+    row.attempts += 1
+    row.last_error = error
+    if error is None:
+        row.sent_at, row.next_attempt_at = now, None
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
 
 
 def deliver(

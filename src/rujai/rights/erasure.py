@@ -13,8 +13,8 @@
    the subject;
 4. each domain's ``erase_subject``: recommender membership, decisions (outcomes cascade),
    insights, events, merge records, traits with their revisions and identities, consents,
-   privacy-center sessions, the disclosure log's subject link; and this domain's own rows (verification codes, outbox messages,
-   the link of rights requests);
+   privacy-center sessions, the disclosure log's subject link; and this domain's own rows
+   (verification codes, outbox messages, the link of rights requests);
 5. suppression (``profiles.suppression``, re-exported here): the blind indexes of the customer ref
    and of every identity, so that a later import of the same person is flagged instead of
    silently re-created; the same ids and blind indexes were appended to the erasure log
