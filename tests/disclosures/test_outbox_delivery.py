@@ -231,3 +231,31 @@ def test_a_webhook_must_be_https_except_on_this_host():
     assert RecipientNotify(webhook="http://127.0.0.1:8080/x").webhook
     with pytest.raises(ValidationError, match="webhook"):
         RecipientNotify(webhook="http://hooks.example.com/pdpa")
+
+
+def test_the_server_task_delivers_through_the_writer(storage, factory, keyring, policy):
+    """The periodic task of the server (``start_delivery``, main's lifespan) sends due notices:
+    reads on a request session, records through the one writer."""
+    import time
+    from types import SimpleNamespace
+
+    from rujai.db import make_session_factory
+
+    notice_id = _queue_restriction(factory, keyring)
+    with live_processor() as hook:
+        state = SimpleNamespace(
+            session_factory=make_session_factory(storage.read_engine),
+            writer=storage.writer,
+            policy=with_webhooks(policy, {"swift_delivery": hook.url}),
+            keyring=keyring,
+        )
+        task = outbox_delivery.start_delivery(state, 0.05, 5)
+        try:
+            deadline = time.monotonic() + 10
+            while _one(factory, notice_id).sent_at is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            task.stop()
+    assert _one(factory, notice_id).sent_at is not None
+    assert len(hook.received) == 1
+    assert task.runs >= 1
