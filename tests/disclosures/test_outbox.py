@@ -285,3 +285,36 @@ def test_notices_are_exactly_the_processors_that_received_the_affected_data(
     finally:
         s.rollback()
         s.close()
+
+
+def test_an_objection_request_tells_the_processors_of_the_purposes_it_stops(
+    session, keyring, policy
+):
+    """TH-DSR-03 through the rights queue: ``processing`` passes the stopped purposes on."""
+    from rujai.rights import processing, verification
+    from tests.rights.test_requests import code_for, person, submit
+
+    sid = person(session, keyring)
+    make_disclosure(
+        session, keyring, subject_id=sid, recipient="lumen_mail", purpose="email_marketing"
+    )
+    make_disclosure(
+        session, keyring, subject_id=sid, recipient="swift_delivery", purpose="order_fulfilment"
+    )
+    request = submit(session, keyring, policy, "objection")
+    verification.start_verification(
+        session, keyring=keyring, policy=policy, request_id=request.id, now=NOW
+    )
+    done = processing.confirm_and_run(
+        session,
+        keyring=keyring,
+        policy=policy,
+        request_id=request.id,
+        code=code_for(session, keyring, request.id),
+        now=NOW,
+    )
+    assert done.status == "completed"
+    rows = session.scalars(select(ProcessorNotice)).all()
+    assert [(n.recipient, n.kind, n.purpose) for n in rows] == [
+        ("lumen_mail", "object", "email_marketing")
+    ]
