@@ -124,6 +124,8 @@ def _on_narrowed(session: Session, *, subject_id: uuid.UUID, reason: str, **cont
         purposes = (str(context["purpose"]),)
     if kind == "object" and context.get("purposes") is not None:
         purposes = tuple(context["purposes"])
+    # Without the stopped purposes (a caller with no policy at hand, e.g. an import of a subject
+    # new here) every processor is told for every purpose it received: erring for the subject.
     now = context.get("now") or utcnow()
     enqueue(session, subject_id=subject_id, kind=kind, now=now, purposes=purposes, reason=reason)
 
