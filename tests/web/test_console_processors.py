@@ -72,6 +72,26 @@ def test_the_page_is_in_english_on_request(web_client, team, factory, keyring):
     assert 'data-status="overdue">Overdue: 1' in html
 
 
+def test_the_processors_contact_from_the_policy_is_shown(settings, team, factory, keyring):
+    from fastapi.testclient import TestClient
+
+    from rujai.policy.schemas import RecipientNotify
+    from tests.web import live
+
+    app = live.web_app(settings)
+    swift = app.state.policy.recipients["swift_delivery"]
+    notify = RecipientNotify(email="dpa@swift-delivery.example.com")
+    recipients = {
+        **app.state.policy.recipients,
+        "swift_delivery": swift.model_copy(update={"notify": notify}),
+    }
+    app.state.policy = app.state.policy.model_copy(update={"recipients": recipients})
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        _sign_in(client, "dpo")
+        html = client.get("/console/processors").text
+    assert 'href="mailto:dpa@swift-delivery.example.com"' in html
+
+
 def test_a_marketer_may_not_open_it(web_client, team):
     _sign_in(web_client, "marketer")
     assert web_client.get("/console/processors").status_code == 403

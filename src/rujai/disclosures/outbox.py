@@ -220,6 +220,7 @@ def outbox_by_recipient(
     for name in sorted(names):
         counts = {s: _count(session, name, _status_clause(s, cutoff)) for s in STATUSES}
         declared = policy.recipients.get(name)
+        notify = declared.notify if declared else None
         notices = list_notices(
             session, now=now, overdue_days=overdue_days, recipient=name, limit=50
         )
@@ -227,7 +228,8 @@ def outbox_by_recipient(
             RecipientOutbox(
                 recipient=name,
                 name=declared.name if declared else name,
-                webhook=bool(declared and declared.notify and declared.notify.webhook),
+                webhook=bool(notify and notify.webhook),
+                email=notify.email if notify else None,
                 counts=counts,
                 notices=notices,
             )

@@ -56,6 +56,7 @@ class RecipientOutbox(BaseModel):
     recipient: str
     name: str
     webhook: bool
+    email: str | None = None  # the processor's contact for notices told by hand
     counts: dict[str, int]
     notices: list[NoticeRead]
 
