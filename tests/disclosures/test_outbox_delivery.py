@@ -6,6 +6,7 @@ is contacted. Real SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import hmac
 import json
 import socket
 import uuid
@@ -119,8 +120,11 @@ def test_erasure_is_delivered_signed_to_live_webhooks_and_acknowledged(
         assert str(sid) not in body.decode()
         assert CUSTOMER not in body.decode()
         signature = headers["X-Rujai-Signature"].removeprefix("sha256=")
-        assert keyring.verify(sent, signature)
-        assert not keyring.verify({**sent, "kind": "lift"}, signature)
+        assert hmac.compare_digest(keyring.sign_for(recipient, sent), signature)
+        assert keyring.sign_for(recipient, {**sent, "kind": "lift"}) != signature
+        # a key per recipient: neither the receipts key nor another recipient's key checks it
+        assert not keyring.verify(sent, signature)
+        assert keyring.sign_for("lumen_mail", sent) != signature
     with session_scope(factory) as s:
         key = apikeys_service.create(
             s, name="swift", scopes=["processor:swift_delivery"], now=NOW

@@ -197,3 +197,14 @@ def test_cli_ack_names_the_option_and_unknown_ids(cli_env, factory, keyring):
     unknown = runner.invoke(cli_app, ["processors", "ack", str(uuid.uuid4()), "--reference", "R"])
     assert unknown.exit_code == 1
     assert "no processor notice" in unknown.output
+
+
+def test_cli_key_prints_the_recipients_own_signing_key(cli_env, factory, keyring):
+    """The processor gets a key of its own, not the receipts key (TH-PRC-01, TH-SEC-01)."""
+    shown = runner.invoke(cli_app, ["processors", "key", "swift_delivery"])
+    assert shown.exit_code == 0, shown.output
+    assert bytes.fromhex(shown.stdout.strip()) == keyring.recipient_key("swift_delivery")
+    assert keyring.recipient_key("swift_delivery") != keyring.recipient_key("chao_phraya_pay")
+    unknown = runner.invoke(cli_app, ["processors", "key", "nobody"])
+    assert unknown.exit_code == 2
+    assert "recipient" in unknown.output

@@ -78,6 +78,16 @@ def deliver() -> None:
     )
 
 
+@app.command("key")
+@exits_on_error
+def key(recipient: Annotated[str, typer.Argument(help="A processor recipient id.")]) -> None:
+    """Print the key (hex) that signs this processor's notices; hand it over a secure channel."""
+    if recipient not in policy().recipients:
+        err_console.print(f"error: recipient: {recipient!r} is not declared", highlight=False)
+        raise typer.Exit(2)
+    console.print(keyring().recipient_key(recipient).hex(), highlight=False)
+
+
 @app.command("ack")
 @exits_on_error
 def ack(

@@ -4,8 +4,10 @@ A pass reads the due notices (not yet sent, not acknowledged, past their next tr
 session, POSTs each as JSON to its recipient's ``notify.webhook`` outside any transaction (the
 writer never waits on a processor), then records every outcome in one write. The body is the
 recipient's pseudonym (``subject_ref``), the kind, the purpose, the notice id and times, nothing
-else; ``X-Rujai-Signature: sha256=<hex>`` is the keyring's ``sign`` (HMAC-SHA256) of that body in
-canonical JSON, so the processor, holding the shared key, can check it came from the controller.
+else; ``X-Rujai-Signature: sha256=<hex>`` is the HMAC-SHA256 of that body in canonical JSON under
+a key shared with that recipient only (``Keyring.recipient_key``, printed by ``rujai processors
+key RECIPIENT``), so the processor can check it came from the controller, and cannot forge consent
+receipts or another recipient's notices with it.
 A failure (an answer other than 2xx, a timeout, a refused connection) counts an attempt and moves
 the next try back exponentially (one minute, doubling, at most six hours). Delivery is at least
 once: a processor may get a notice twice and answers with the same acknowledgement.
@@ -104,7 +106,9 @@ def due(
             no_webhook += 1
             continue
         body = payload(row, now=now)
-        outgoing.append(Outgoing(row.id, url, canonical_json(body), keyring.sign(body)))
+        outgoing.append(
+            Outgoing(row.id, url, canonical_json(body), keyring.sign_for(row.recipient, body))
+        )
     return outgoing, no_webhook
 
 

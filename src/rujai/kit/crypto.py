@@ -132,6 +132,22 @@ class Keyring:
         """Return the HMAC-SHA256 signature (hex) of a JSON payload in canonical form."""
         return hmac.new(self.receipts, canonical_json(payload), hashlib.sha256).hexdigest()
 
+    def recipient_key(self, recipient: str) -> bytes:
+        """Return the signing key shared with one recipient only (its webhook notices).
+
+        Derived from the receipt key, so it survives a master-key rotation; a recipient holding
+        it can check rujai's notices to it but cannot forge consent receipts or another
+        recipient's notices.
+        """
+        return hmac.new(
+            self.receipts, f"recipient\x00{recipient}".encode(), hashlib.sha256
+        ).digest()
+
+    def sign_for(self, recipient: str, payload: dict[str, Any]) -> str:
+        """Return the HMAC-SHA256 signature (hex) of a payload under ``recipient_key``."""
+        key = self.recipient_key(recipient)
+        return hmac.new(key, canonical_json(payload), hashlib.sha256).hexdigest()
+
     def verify(self, payload: dict[str, Any], signature: str) -> bool:
         """Check a signature made by ``sign`` in constant time."""
         return hmac.compare_digest(self.sign(payload), signature)
