@@ -137,12 +137,16 @@ ROWS = parse_rows(MAPPING.read_text(encoding="utf-8"))
 
 def test_the_mapping_has_a_row_for_every_requirement_id_of_pdpa_md():
     if PDPA is None:
-        pytest.skip("../shared/PDPA.md is not beside this checkout; the doc's rows are checked alone")
+        pytest.skip(
+            "../shared/PDPA.md is not beside this checkout; the doc's rows are checked alone"
+        )
     expected = pdpa_ids(PDPA.read_text(encoding="utf-8"))
     assert expected, f"no requirement ids found in {PDPA}"
     assert sorted(set(expected) - set(ROWS)) == [], "ids of PDPA.md without a row"
     assert sorted(set(ROWS) - set(expected)) == [], "rows for ids PDPA.md does not have"
-    wrong = {rid: (ROWS[rid].section, sec) for rid, sec in expected.items() if ROWS[rid].section != sec}
+    wrong = {
+        rid: (ROWS[rid].section, sec) for rid, sec in expected.items() if ROWS[rid].section != sec
+    }
     assert wrong == {}, "sections differ from PDPA.md (row, PDPA.md)"
 
 
@@ -196,13 +200,16 @@ def test_checker_refuses_a_missing_silent_or_policy_only_test(tmp_path, name, ex
     if expected is None:
         assert found == []
     else:
-        assert len(found) == 1 and expected in found[0]
+        assert len(found) == 1
+        assert expected in found[0]
 
 
 def test_checker_sees_a_runtime_call_in_the_body_and_refuses_a_tbd_row(tmp_path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_planted.py").write_text(PLANTED)
-    called = Row("EU-01", "Art. 12(3)", "deadlines", (("tests/test_planted.py", "test_called"),), None)
+    called = Row(
+        "EU-01", "Art. 12(3)", "deadlines", (("tests/test_planted.py", "test_called"),), None
+    )
     assert problems_of(called, root=tmp_path) == []
     text = "| TH-BRE-01 | s.37(4) | a breach register | TBD (issue 13, breach register) |\n"
     row = parse_rows(text)["TH-BRE-01"]

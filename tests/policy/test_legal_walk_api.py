@@ -68,8 +68,13 @@ def test_check_refuses_an_undeclared_purpose_and_answers_the_basis_th_lb_01(clie
         headers=headers,
     )  # fmt: skip
     assert grant.status_code == 422
-    assert grant.json()["field"] == "purpose" and "TH-LB-01" in grant.json()["detail"]
-    contract = {"customer_id": "C-WALK-LB", "purpose": "order_fulfilment", "categories": ["contact"]}
+    assert grant.json()["field"] == "purpose"
+    assert "TH-LB-01" in grant.json()["detail"]
+    contract = {
+        "customer_id": "C-WALK-LB",
+        "purpose": "order_fulfilment",
+        "categories": ["contact"],
+    }
     allowed = client.post("/v1/check", json=contract, headers=headers).json()
     assert (allowed["allowed"], allowed["reason"], allowed["lawful_basis"]) == (
         True, "allowed_basis", "contract",
@@ -87,7 +92,9 @@ def test_core_flows_work_with_every_optional_purpose_declined_th_con_02(client, 
         posted = client.post(f"/v1/subjects/{customer}/consents", json=change, headers=headers)
         assert posted.status_code == 201, posted.text
     statuses = client.get(f"/v1/subjects/{customer}/consents", headers=headers).json()
-    assert {p["purpose"]: p["allowed"] for p in statuses["current"]["purposes"]}["recommendations"] is False
+    assert {p["purpose"]: p["allowed"] for p in statuses["current"]["purposes"]}[
+        "recommendations"
+    ] is False
     purchase = {
         "type": "purchase", "customer_id": customer,
         "properties": {"order_id": "ORD-W1", "item_id": "SKU-1", "quantity": 1, "amount": 590},
@@ -114,17 +121,25 @@ def test_notice_over_http_has_every_part_and_a_new_version_when_a_purpose_change
     notice = client.get("/v1/notice", params={"lang": "en"}).json()
     purposes = {p["id"]: p for p in notice["purposes"]}
     offers = purposes["personalized_offers"]
-    assert offers["basis"] == "consent" and offers["required"] is False and offers["consequence"]
+    assert offers["basis"] == "consent"
+    assert offers["required"] is False
+    assert offers["consequence"]
     assert purposes["order_fulfilment"]["required"] is True
     assert "cannot" in purposes["order_fulfilment"]["consequence"]
-    assert offers["categories"] and offers["retention_days"] == 730 and offers["recipients"]
-    assert notice["controller"]["email"] and notice["dpo"]["email"]
+    assert offers["categories"]
+    assert offers["retention_days"] == 730
+    assert offers["recipients"]
+    assert notice["controller"]["email"]
+    assert notice["dpo"]["email"]
     assert {r["id"] for r in notice["rights"]} >= {"access", "erasure", "objection"}
-    assert "s.73" in notice["complaint"] and "PDPC" in notice["complaint"]
+    assert "s.73" in notice["complaint"]
+    assert "PDPC" in notice["complaint"]
     abroad = [r for r in notice["recipients"] if r["abroad"]]
-    assert abroad and all(r["mechanism"] != "none" for r in abroad)
+    assert abroad
+    assert all(r["mechanism"] != "none" for r in abroad)
     page = client.get("/v1/notice", params={"lang": "th", "format": "html"})
-    assert page.headers["content-type"].startswith("text/html") and "สคส." in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "สคส." in page.text
     with _server(settings, tmp_path, _recommendations_widened(2, 2)) as changed:
         after = changed.get("/v1/notice", params={"lang": "en"}).json()
     assert after["version"] != notice["version"]
@@ -170,8 +185,11 @@ def test_the_right_to_object_to_profiling_is_shown_on_its_own_eu_02(client):
     """EU-02 (GDPR Art. 21(4)): the notice shows the right to object to profiling as a right of
     its own, apart from the objection to direct marketing, in Thai and in English."""
     for lang, word in (("th", "profiling"), ("en", "profiling")):
-        rights = {r["id"]: r for r in client.get("/v1/notice", params={"lang": lang}).json()["rights"]}
-        assert "object_profiling" in rights and "objection" in rights
+        rights = {
+            r["id"]: r for r in client.get("/v1/notice", params={"lang": lang}).json()["rights"]
+        }
+        assert "object_profiling" in rights
+        assert "objection" in rights
         assert word in rights["object_profiling"]["title"].lower()
         assert "profiling" not in rights["objection"]["text"].lower()
     page = client.get("/v1/notice", params={"lang": "en", "format": "html"}).text

@@ -180,8 +180,7 @@ PRIVACY_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Object to profiling",
     },
     "pc.data.object_profiling_hint": {  # shown apart from the other objections (EU-02)
-        "th": "เราจะหยุดวิเคราะห์ความสนใจและตัดสินใจโดยอัตโนมัติจากข้อมูลของคุณ "
-        "คุณจะเห็นสินค้าและข้อเสนอทั่วไปแทน",
+        "th": "เราจะหยุดวิเคราะห์ความสนใจและตัดสินใจโดยอัตโนมัติจากข้อมูลของคุณ คุณจะเห็นสินค้าและข้อเสนอทั่วไปแทน",
         "en": "We stop profiling you and making automated choices from your data; "
         "you see our general products and offers instead.",
     },
