@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from rujai.apikeys import service as apikeys_service
 from rujai.config import Settings
 from rujai.main import create_app
+from rujai.policy.errors import PolicyInvalid
 from rujai.writer import session_scope
 from tests.conftest import EXAMPLE_POLICY
 from tests.factories import NOW
@@ -194,3 +196,38 @@ def test_the_right_to_object_to_profiling_is_shown_on_its_own_eu_02(client):
         assert "profiling" not in rights["objection"]["text"].lower()
     page = client.get("/v1/notice", params={"lang": "en", "format": "html"}).text
     assert "Right to object to profiling" in page
+
+
+def _recommendations_widened_silently() -> str:
+    """The example policy with location added to recommendations and no new notice version."""
+    text = EXAMPLE_POLICY.read_text(encoding="utf-8")
+    return text.replace(REC_CATEGORIES, REC_CATEGORIES + "      - location\n", 1)
+
+
+def test_a_purpose_widened_under_a_granted_notice_version_is_refused_at_start_th_pur_01(
+    client, factory, settings, tmp_path
+):
+    """TH-PUR-01: widening a purpose (a new category of the data held) without a new notice
+    version would let grants given for the old text cover the new use; the server refuses to start
+    on it, naming the field to raise, until the version moves (and then the rules decide)."""
+    headers = _headers(factory, "consent")
+    for customer in ("C-WALK-PUR-1", "C-WALK-PUR-2"):
+        granted = client.post(
+            f"/v1/subjects/{customer}/consents", json=_change("recommendations", "grant"),
+            headers=headers,
+        )  # fmt: skip
+        assert granted.status_code == 201
+    withdrawn = client.post(
+        "/v1/subjects/C-WALK-PUR-2/consents", json=_change("recommendations", "withdraw"),
+        headers=headers,
+    )  # fmt: skip
+    assert withdrawn.status_code == 201
+    widened = _recommendations_widened_silently()
+    with pytest.raises(PolicyInvalid) as refused, _server(settings, tmp_path, widened):
+        pass
+    (problem,) = refused.value.problems
+    assert (problem.field, problem.ref) == ("purposes.recommendations.notice.version", "TH-PUR-01")
+    assert "1 grant(s)" in problem.message  # the withdrawn one is not relied on
+    assert "C-WALK" not in str(refused.value)
+    with _server(settings, tmp_path, _recommendations_widened(2, 2)) as moved:
+        assert moved.get("/v1/purposes").status_code == 200
