@@ -231,3 +231,23 @@ def test_a_purpose_widened_under_a_granted_notice_version_is_refused_at_start_th
     assert "C-WALK" not in str(refused.value)
     with _server(settings, tmp_path, _recommendations_widened(2, 2)) as moved:
         assert moved.get("/v1/purposes").status_code == 200
+
+
+def test_a_staff_grant_must_name_the_staff_member_th_con_01(client, factory):
+    """TH-CON-01, TH-CON-04: a grant is an affirmative act someone answers for; one recorded by
+    staff without naming them (``actor_ref``) is refused and nothing is stored. A withdrawal
+    never needs more than a grant (TH-CON-03)."""
+    headers = _headers(factory, "consent")
+    customer = "C-WALK-STAFF"
+    unnamed = {**_change("email_marketing", "grant"), "actor": "staff", "channel": "store"}
+    refused = client.post(f"/v1/subjects/{customer}/consents", json=unnamed, headers=headers)
+    assert (refused.status_code, refused.json()["field"]) == (422, "actor_ref")
+    assert client.get(f"/v1/subjects/{customer}/consents", headers=headers).status_code == 404
+    named = {**unnamed, "actor_ref": "staff-0042"}
+    assert (
+        client.post(f"/v1/subjects/{customer}/consents", json=named, headers=headers).status_code
+        == 201
+    )
+    withdraw = {**_change("email_marketing", "withdraw"), "actor": "staff", "channel": "store"}
+    taken_back = client.post(f"/v1/subjects/{customer}/consents", json=withdraw, headers=headers)
+    assert taken_back.status_code == 201

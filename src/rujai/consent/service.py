@@ -218,6 +218,11 @@ def _checked_notice_version(purpose: Purpose, change: ConsentCreate, now: dateti
             "this purpose uses sensitive data: the grant must be explicit (TH-SEN-01)",
             field="explicit",
         )
+    if change.actor == "staff" and not change.actor_ref:
+        raise Invalid(  # a grant someone must answer for: never an unnamed, server-set one
+            "a grant recorded by staff must name them in actor_ref (TH-CON-01, TH-CON-04)",
+            field="actor_ref",
+        )
     if change.expires_at is not None and change.expires_at <= now:
         raise Invalid("expires_at must be in the future", field="expires_at")
     return current_version
