@@ -39,6 +39,7 @@ ID = r"(?:TH|EU|APAC)-[A-Z0-9]+(?:-[0-9]+)?"
 ROW = re.compile(rf"^\| ({ID}) \| ([^|]+) \|(.*)\|$", re.M)
 TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
 TBD = re.compile(r"TBD \(issue 13, [^)]+\)")
+FINDINGS = "\n## Findings of the walk"  # the walk's log after the mapping: not rows of it
 
 # Fixtures that stand for a running part of rujai (see tests/conftest.py and the area conftests).
 RUNTIME_FIXTURES = frozenset(
@@ -63,9 +64,10 @@ class Row:
 
 
 def parse_rows(text: str) -> dict[str, Row]:
-    """Return the mapping's rows by id; a second row for an id is an error."""
+    """Return the mapping's rows by id (the tables before ``FINDINGS``); a second row for an id
+    is an error."""
     rows: dict[str, Row] = {}
-    for found in ROW.finditer(text):
+    for found in ROW.finditer(text.split(FINDINGS, 1)[0]):
         rid, section, rest = found.group(1), found.group(2).strip(), found.group(3)
         does, _, tests = rest.rpartition("|")
         assert rid not in rows, f"{MAPPING.name}: {rid} has two rows"
