@@ -8,9 +8,9 @@ sections are compared with the doc's rows (and the comparison is skipped, saying
 
 For every row, every named test must
 
-1. exist (a module-level ``def test_...`` in that file, found by parsing it, not importing it);
-2. cite the id: its source, name, docstring or body, holds the id (``TH-DSR-01``) or its
-   snake-case form in the test's name (``..._th_dsr_01``);
+1. exist (a ``def test_...`` of that name in that file, found by parsing it, not importing it);
+2. cite the id: its source (decorators, docstring or body) holds the id (``TH-DSR-01``), or its
+   name holds the snake-case form (``..._th_dsr_01``);
 3. exercise runtime, not only the policy file. The heuristic: the test takes a fixture that
    stands for a running part (a database session or engine, a factory writing rows, an HTTP or
    web client, a CLI runner or environment, a browser page, a seeded database, an export built
@@ -83,7 +83,7 @@ def pdpa_ids(text: str) -> dict[str, str]:
 
 
 def find_test(source: str, name: str) -> ast.FunctionDef | None:
-    """Return the module-level (or class-level) test function ``name`` of ``source``."""
+    """Return the test function ``name`` of ``source`` (module or class level)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return node
