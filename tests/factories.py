@@ -70,6 +70,8 @@ def consent_change(
         "explicit": policy.purposes[purpose].basis.value == "explicit_consent",
     }
     fields.update(overrides)
+    if fields["actor"] == "staff" and fields["action"] == "grant":
+        fields.setdefault("actor_ref", "staff-test")  # a staff grant names them (TH-CON-01)
     return ConsentCreate(**fields)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
@@ -19,12 +20,14 @@ from rujai import __version__
 from rujai.audit.anchor import Anchor
 from rujai.boundary import BoundaryRoute
 from rujai.config import Settings
+from rujai.consent import notices as consent_notices
 from rujai.db import WalCheckpointer, make_engine, make_session_factory, upgrade
 from rujai.disclosures.outbox_delivery import start_delivery
 from rujai.errors import PayloadTooLarge, document_problems, install_handlers, problem_response
 from rujai.kit.keyset import load_keyring
 from rujai.kit.time import utcnow
 from rujai.policy.loader import load_policy_file
+from rujai.policy.schemas import Policy
 from rujai.rights import erasure_log
 from rujai.rights.erasure_log import ErasureLog
 from rujai.rights.retention import start_scheduler
@@ -63,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     storage.attach(app.state)
     app.state.policy = load_policy_file(settings.policy.path)
+    _refuse_changed_notices(storage, app.state.policy, str(settings.policy.path))
     master = settings.security.master_key
     app.state.keyring = load_keyring(
         master.get_secret_value() if master else None, settings.security.master_key_file
@@ -72,6 +76,14 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app
+
+
+def _refuse_changed_notices(storage: Storage, policy: Policy, filename: str) -> None:
+    """Serve no policy whose consent texts changed under a version already granted (TH-PUR-01)."""
+    if not inspect(storage.read_engine).has_table("consent_record"):
+        return  # not migrated yet: nothing granted
+    with session_scope(make_session_factory(storage.read_engine)) as session:
+        consent_notices.refuse_changed_notices(session, policy=policy, filename=filename)
 
 
 class App(FastAPI):

@@ -282,8 +282,9 @@ def test_records_by_different_roles_keep_separate_projection_rows(session, keyri
     make_consent(session, keyring, policy, "analytics", actor="self")
     make_consent(session, keyring, policy, "analytics", actor="parent", actor_ref="G-77")
     make_consent(
-        session, keyring, policy, "analytics", actor="staff", now=NOW + timedelta(seconds=1)
-    )
+        session, keyring, policy, "analytics", actor="staff", actor_ref="S-12",
+        now=NOW + timedelta(seconds=1),
+    )  # fmt: skip
     roles = session.scalars(select(ConsentState.role).order_by(ConsentState.role)).all()
     assert roles == ["guardian", "subject"]
     records = consent_history.history_for_customer(session, keyring=keyring, customer_id="C-0001")

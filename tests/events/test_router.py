@@ -169,3 +169,26 @@ def test_drop_counts_are_for_admins_and_hold_no_personal_data(api, factory):
         1,
     )
     assert CUSTOMER not in response.text
+
+
+def test_undeclared_properties_are_dropped_and_counted_th_min_02(api, factory):
+    """TH-MIN-02: only declared properties are kept; the rest are dropped, named to the caller and
+    counted (in the summary and in the batch's audit entry, by number: never names or values)."""
+    from rujai.audit import service as audit_service
+
+    loud = _purchase(message_id="u-1")
+    loud["properties"] = {**loud["properties"], "colour": "แดง", "line_user": "Uabc"}
+    events = [loud, _purchase(message_id="u-2"), {**loud, "message_id": "u-3", "type": "nope"}]
+    response = api.post("/v1/batch", json={"events": events}, headers=_key(factory, "track"))
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert (summary["accepted"], summary["undeclared_properties"]) == (2, 2)
+    assert summary["results"][0]["dropped_properties"] == ["colour", "line_user"]
+    with factory() as s:
+        (entry,) = audit_service.list_entries(s, action="events.ingest", limit=1)
+    assert entry.detail["undeclared_properties"] == 2
+    assert "colour" not in json.dumps(entry.detail)
+    assert "แดง" not in json.dumps(entry.detail)
+    with factory() as s:
+        stored = s.scalars(select(Event)).all()
+    assert len(stored) == 2

@@ -71,7 +71,9 @@ def test_check_missing_file_exits_1(tmp_path: Path) -> None:
 def test_ropa_defaults_to_thai_csv_of_the_configured_policy(
     ropa_app: typer.Typer, configured_policy: Path
 ) -> None:
-    result = runner.invoke(ropa_app, [])
+    result = runner.invoke(
+        ropa_app, ["--policy-only"]
+    )  # the live record: tests/rights/test_ropa.py
     assert result.exit_code == 0, result.output
     header = next(csv.reader(io.StringIO(result.stdout)))
     assert header[0] == "ผู้ควบคุมข้อมูลส่วนบุคคล"
@@ -80,7 +82,7 @@ def test_ropa_defaults_to_thai_csv_of_the_configured_policy(
 
 
 def test_ropa_json_in_english_from_a_given_policy(ropa_app: typer.Typer) -> None:
-    args = ["--format", "json", "--lang", "en", "--policy", str(EXAMPLE)]
+    args = ["--format", "json", "--lang", "en", "--policy", str(EXAMPLE), "--policy-only"]
     result = runner.invoke(ropa_app, args)
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
@@ -88,7 +90,9 @@ def test_ropa_json_in_english_from_a_given_policy(ropa_app: typer.Typer) -> None
 
 
 def test_ropa_html(ropa_app: typer.Typer) -> None:
-    result = runner.invoke(ropa_app, ["-f", "html", "-l", "en", "-p", str(EXAMPLE)])
+    result = runner.invoke(
+        ropa_app, ["-f", "html", "-l", "en", "-p", str(EXAMPLE), "--policy-only"]
+    )
     assert result.exit_code == 0, result.output
     assert '<html lang="en">' in result.stdout
 

@@ -81,6 +81,7 @@ def test_notice_lists_all_rights_and_the_pdpc_complaint_s73(policy: Policy, lang
         "erasure",
         "restriction",
         "objection",
+        "object_profiling",
         "withdraw_consent",
     ]
     assert all(r.title and r.text for r in notice.rights)

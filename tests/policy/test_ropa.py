@@ -43,7 +43,7 @@ def test_recipients_and_transfers_abroad_with_mechanism_th_xb_01(policy: Policy)
 
 def test_rights_security_and_refused_requests_placeholder(policy: Policy) -> None:
     row = build_ropa(policy, "th")[0]
-    assert len(row.data_subject_rights) == 7
+    assert len(row.data_subject_rights) == 8  # objection to profiling on its own (EU-02)
     assert "dpo@example.com" in row.how_to_exercise
     assert len(row.security_measures) == len(policy.security_measures)
     assert row.refused_requests == 0

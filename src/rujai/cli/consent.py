@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -79,11 +80,19 @@ def grant(
         language=lang.value if lang else pol.default_language,
         channel=channel,
         actor=actor.value,
-        actor_ref=actor_ref,
+        actor_ref=actor_ref or (_operator() if actor is ActorChoice.STAFF else None),
         notice_version=version,
         explicit=explicit,
     )
     _record(pol, customer_id, change)
+
+
+def _operator() -> str:
+    """Who records a staff grant from the CLI: the operating-system account (TH-CON-01)."""
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli"
 
 
 @app.command("withdraw")

@@ -15,6 +15,7 @@ from rujai.policy.errors import PolicyInvalid
 from rujai.policy.loader import load_policy_file, policy_hash
 from rujai.policy.ropa import build_ropa, render_ropa
 from rujai.policy.schemas import Policy
+from rujai.rights.ropa import record_of_processing
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -54,12 +55,25 @@ def ropa(
         Path | None,
         typer.Option("--policy", "-p", help="Policy file; default: the configured policy path."),
     ] = None,
+    requests: Annotated[
+        bool,
+        typer.Option(
+            "--requests/--policy-only",
+            help="Add the refused requests (s.39(7)) from the configured database (default), "
+            "or only what the policy file says.",
+        ),
+    ] = True,
 ) -> None:
     """Print the record of processing activities (PDPA s.39, TH-ROPA-01) to stdout."""
     path = policy if policy is not None else _context.settings().policy.path
     loaded = _load_or_exit(path)
-    rows = build_ropa(loaded, lang.value)
-    typer.echo(render_ropa(rows, format.value, lang.value), nl=False)
+    if not requests:
+        rows = build_ropa(loaded, lang.value)
+        typer.echo(render_ropa(rows, format.value, lang.value), nl=False)
+        return
+    with _context.session() as session:
+        record = record_of_processing(session, policy=loaded, lang=lang.value, fmt=format.value)
+    typer.echo(record, nl=False)
 
 
 def _load_or_exit(path: Path) -> Policy:

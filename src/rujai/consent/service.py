@@ -218,9 +218,19 @@ def _checked_notice_version(purpose: Purpose, change: ConsentCreate, now: dateti
             "this purpose uses sensitive data: the grant must be explicit (TH-SEN-01)",
             field="explicit",
         )
+    _check_staff_named(change)
     if change.expires_at is not None and change.expires_at <= now:
         raise Invalid("expires_at must be in the future", field="expires_at")
     return current_version
+
+
+def _check_staff_named(change: ConsentCreate) -> None:
+    """A grant is an act someone answers for: staff recording one must name themselves."""
+    if change.actor == "staff" and not change.actor_ref:
+        raise Invalid(
+            "a grant recorded by staff must name them in actor_ref (TH-CON-01, TH-CON-04)",
+            field="actor_ref",
+        )
 
 
 def _notice_error(given: int | None, current_version: int) -> Invalid | NoticeNotCurrent:

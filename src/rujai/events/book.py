@@ -44,5 +44,10 @@ class Book:
             accepted=statuses["accepted"],
             duplicates=statuses["duplicate"],
             dropped_by_reason=dict(sorted(reasons.items())),
+            undeclared_properties=sum(
+                len(names)
+                for status, names in zip(self.status, self.dropped, strict=True)
+                if status != "dropped"
+            ),  # TH-MIN-02: dropped and counted, by number only (a name may be personal data)
             results=results,
         )

@@ -180,6 +180,10 @@ class IngestSummary(BaseModel):
     accepted: int
     duplicates: int
     dropped_by_reason: dict[str, int]
+    undeclared_properties: int = Field(
+        0,
+        description="Properties the policy does not declare, dropped from kept events (TH-MIN-02).",
+    )
     results: list[EventResult] | None = None
 
     @property

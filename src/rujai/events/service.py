@@ -169,6 +169,7 @@ def _audit(
             "accepted": summary.accepted,
             "duplicates": summary.duplicates,
             "dropped": summary.dropped_by_reason,
+            "undeclared_properties": summary.undeclared_properties,  # TH-MIN-02: counted
         },
     )
 
@@ -352,11 +353,13 @@ def _count_drops(session: Session, book: Book, now: datetime) -> None:
 def combine_summaries(summaries: Iterable[IngestSummary]) -> IngestSummary:
     """Add up the summaries of several batches (without per-event results)."""
     reasons: Counter[str] = Counter()
-    accepted = duplicates = 0
+    accepted = duplicates = undeclared = 0
     for summary in summaries:
         accepted += summary.accepted
         duplicates += summary.duplicates
+        undeclared += summary.undeclared_properties
         reasons.update(summary.dropped_by_reason)
     return IngestSummary(
-        accepted=accepted, duplicates=duplicates, dropped_by_reason=dict(sorted(reasons.items()))
-    )
+        accepted=accepted, duplicates=duplicates, dropped_by_reason=dict(sorted(reasons.items())),
+        undeclared_properties=undeclared,
+    )  # fmt: skip

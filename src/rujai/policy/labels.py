@@ -84,8 +84,18 @@ RIGHTS: tuple[tuple[str, str, str, str, str], ...] = (
         "objection",
         "สิทธิคัดค้าน",
         "Right to object",
-        "คัดค้านการตลาดแบบตรง การทำโปรไฟล์ และการใช้ข้อมูลโดยอาศัยประโยชน์โดยชอบด้วยกฎหมาย",
-        "Object to direct marketing, profiling and use based on our legitimate interest.",
+        "คัดค้านการตลาดแบบตรง ซึ่งเราหยุดทันทีเสมอ และการใช้ข้อมูลโดยอาศัยประโยชน์โดยชอบด้วยกฎหมาย",
+        "Object to direct marketing, which we always stop at once, and to use based on our "
+        "legitimate interest.",
+    ),
+    (  # shown on its own, apart from the other objections (GDPR Art. 21(4), Art. 22; EU-02)
+        "object_profiling",
+        "สิทธิคัดค้านการวิเคราะห์ความสนใจ (profiling)",
+        "Right to object to profiling",
+        "คัดค้านการวิเคราะห์ความสนใจและการตัดสินใจโดยอัตโนมัติจากข้อมูลของคุณ "
+        "เราจะหยุดใช้ข้อมูลของคุณเพื่อแนะนำสินค้าและข้อเสนอเฉพาะคุณ",
+        "Object to profiling and automated decisions based on your data: we stop using it "
+        "for recommendations and offers tailored to you.",
     ),
     (
         "withdraw_consent",

@@ -1,7 +1,8 @@
 """The record of processing activities (PDPA s.39, TH-ROPA-01) as far as the policy can supply it.
 
 One row per purpose. ``refused_requests`` (s.39(7)) stays 0 here: the rights domain fills it from
-the refused requests it records (TH-DSR-00).
+the refused requests it records (TH-DSR-00) and adds them as an appendix
+(``rights.ropa.record_of_processing``), the live record the CLI and the console give out.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -80,6 +82,16 @@ class RopaRow(BaseModel):
     note: str
 
 
+class RopaAppendix(BaseModel):
+    """A further table of the record from live data (e.g. refused requests, s.39(7)), in its
+    language: ``columns`` maps each key to its header, each row maps keys to cells."""
+
+    key: str
+    title: str
+    columns: dict[str, str]
+    rows: list[dict[str, str]]
+
+
 def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
     """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01)."""
     _check_lang(lang)
@@ -102,22 +114,41 @@ def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
     ]
 
 
-def render_ropa(rows: list[RopaRow], fmt: RopaFormat, lang: Lang) -> str:
-    """Render ``rows`` as CSV, JSON or a self-contained HTML page with headers in ``lang``."""
+def render_ropa(
+    rows: list[RopaRow], fmt: RopaFormat, lang: Lang, appendices: Sequence[RopaAppendix] = ()
+) -> str:
+    """Render ``rows`` (and any appendices after them) as CSV, JSON or a self-contained HTML page
+    with headers in ``lang``."""
     _check_lang(lang)
     headers = {key: labels.pick(pair, lang) for key, pair in COLUMNS.items()}
     if fmt == "csv":
-        return _csv(rows, headers, lang)
+        return _csv(rows, headers, lang) + "".join(_csv_appendix(a) for a in appendices)
     if fmt == "json":
-        body = {"lang": lang, "columns": headers, "rows": [r.model_dump() for r in rows]}
+        body: dict[str, object] = {"lang": lang, "columns": headers}
+        body["rows"] = [r.model_dump() for r in rows]
+        for a in appendices:
+            body[a.key] = {"title": a.title, "columns": a.columns, "rows": a.rows}
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
     if fmt == "html":
         cells = [[_cell(v, lang) for v in r.model_dump().values()] for r in rows]
         title = labels.pick(("บันทึกรายการกิจกรรมการประมวลผล", "Record of processing"), lang)
         return _ENV.get_template("ropa.html").render(
-            lang=lang, title=title, headers=list(headers.values()), rows=cells
-        )
+            lang=lang, title=title, headers=list(headers.values()), rows=cells,
+            appendices=appendices,
+        )  # fmt: skip
     raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
+
+
+def _csv_appendix(appendix: RopaAppendix) -> str:
+    """A blank line, the appendix's title, its headers and its rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([])
+    writer.writerow([appendix.title])
+    writer.writerow(appendix.columns.values())
+    for row in appendix.rows:
+        writer.writerow(row.get(key, "") for key in appendix.columns)
+    return out.getvalue()
 
 
 def _activity(policy: Policy, pid: str, lang: Lang) -> dict[str, object]:

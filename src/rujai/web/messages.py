@@ -175,6 +175,15 @@ PRIVACY_MESSAGES: dict[str, dict[str, str]] = {
     },
     "pc.data.restriction_lift": {"th": "ยกเลิกการระงับ", "en": "Lift the restriction"},
     "pc.data.object": {"th": "คัดค้านการใช้ข้อมูล", "en": "Object"},
+    "pc.data.object_profiling": {
+        "th": "คัดค้านการวิเคราะห์ความสนใจ (profiling)",
+        "en": "Object to profiling",
+    },
+    "pc.data.object_profiling_hint": {  # shown apart from the other objections (EU-02)
+        "th": "เราจะหยุดวิเคราะห์ความสนใจและตัดสินใจโดยอัตโนมัติจากข้อมูลของคุณ คุณจะเห็นสินค้าและข้อเสนอทั่วไปแทน",
+        "en": "We stop profiling you and making automated choices from your data; "
+        "you see our general products and offers instead.",
+    },
     "pc.data.object_label": {"th": "คัดค้านเรื่อง", "en": "Object to"},
     "pc.data.objection_lift": {"th": "ถอนคำคัดค้าน", "en": "Withdraw an objection"},
     "objection.direct_marketing": {"th": "การตลาดแบบตรง", "en": "Direct marketing"},

@@ -17,8 +17,8 @@ from rujai.audit import service as audit_service
 from rujai.db import SessionDep
 from rujai.deps import PolicyDep
 from rujai.policy.notice import list_purposes
-from rujai.policy.ropa import build_ropa, render_ropa
-from rujai.rights import service as rights_service
+from rujai.policy.ropa import RopaFormat, build_ropa
+from rujai.rights import ropa as rights_ropa, service as rights_service
 from rujai.web.i18n import resolve_lang
 from rujai.web.routes.console_auth import StaffDep, console_router
 from rujai.web.routes.console_view import show
@@ -45,10 +45,14 @@ def policy_page(
 
 
 @router.get("/policy/ropa.{fmt}")
-def download_ropa(request: Request, policy: PolicyDep, _staff: StaffDep, fmt: str) -> Response:
-    """Download the record of processing as CSV or JSON in the page language (TH-ROPA-01)."""
+def download_ropa(
+    request: Request, session: SessionDep, policy: PolicyDep, _staff: StaffDep, fmt: str
+) -> Response:
+    """Download the live record of processing, refused requests included, as CSV or JSON in the
+    page language (TH-ROPA-01)."""
     lang = resolve_lang(request)
-    body = render_ropa(build_ropa(policy, lang), "json" if fmt == "json" else "csv", lang)
+    kind: RopaFormat = "json" if fmt == "json" else "csv"
+    body = rights_ropa.record_of_processing(session, policy=policy, lang=lang, fmt=kind)
     media = MEDIA["json" if fmt == "json" else "csv"]
     filename = f"ropa-{policy.version}-{lang}.{'json' if fmt == 'json' else 'csv'}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
