@@ -198,11 +198,11 @@ def csv_tables(document: dict[str, Any]) -> dict[str, bytes]:
     for name in TABLES:
         value = document.get(name)
         rows = value if isinstance(value, list) else ([] if value is None else [value])
-        tables[f"{name}.csv"] = _csv([_flat(row) for row in rows])
+        tables[f"{name}.csv"] = _csv([flat_row(row) for row in rows])
     return tables
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
+def flat_row(row: dict[str, Any]) -> dict[str, Any]:
     """Spread objects of plain values (``{"th", "en"}``) over columns; keep the rest as JSON."""
     flat: dict[str, Any] = {}
     for key, value in row.items():
@@ -223,11 +223,12 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
     return out.getvalue().encode("utf-8-sig")
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """Write one value as a CSV cell: JSON for objects, never a spreadsheet formula."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -1,0 +1,96 @@
+"""The events of an access copy (TH-DSR-01): every event of one subject, opened, streamed.
+
+Split from ``store`` (which seals and stores): reading a long history for a copy is one query with a
+server-side cursor on PostgreSQL, plain columns instead of ORM objects, and one AES-GCM object for
+the subject's data key, unwrapped once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rujai.events.errors import EventsSealedAway
+from rujai.events.models import Event
+from rujai.events.schemas import EventRead
+from rujai.events.store import event_aad
+from rujai.kit.crypto import NONCE_BYTES, DecryptionFailed, Keyring
+from rujai.policy.service import Permit
+from rujai.profiles import sealing as profiles_sealing
+from rujai.profiles.errors import SubjectErased
+
+EXPORT_BATCH = 1000  # rows per fetch of an access copy's events
+
+
+def export_subject(
+    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
+) -> list[EventRead]:
+    """Return every event of the subject, opened, oldest first (access requests, TH-DSR-01)."""
+    return list(stream_subject(session, keyring=keyring, permit=permit, subject_id=subject_id))
+
+
+_EXPORT = select(
+    Event.id, Event.type, Event.category, Event.message_id, Event.occurred_at,
+    Event.received_at, Event.properties_sealed, Event.source, Event.is_partner_data,
+).order_by(Event.occurred_at, Event.id)  # fmt: skip
+
+
+def stream_subject(
+    session: Session,
+    *,
+    keyring: Keyring,
+    permit: Permit,
+    subject_id: uuid.UUID,
+    batch: int = EXPORT_BATCH,
+) -> Iterator[EventRead]:
+    """Yield every event of the subject, opened, oldest first, ``batch`` rows at a time.
+
+    The access copy's reader (TH-DSR-01): one query, a server-side cursor on PostgreSQL, plain
+    columns (no ORM objects), and one AES-GCM object for the subject's key unwrapped once, so
+    memory stays flat however long the history. Events are valid as stored: built unvalidated.
+    """
+    permit.require_subject(subject_id)
+    rows = session.execute(
+        _EXPORT.where(Event.subject_id == subject_id).execution_options(yield_per=batch)
+    )
+    opener: _Opener | None = None
+    for row in rows:
+        if opener is None:
+            opener = _Opener(_key(session, keyring, subject_id), subject_id)
+        yield EventRead.model_construct(
+            id=row.id, subject_id=subject_id, type=row.type, category=row.category,
+            message_id=row.message_id, occurred_at=row.occurred_at, received_at=row.received_at,
+            properties=opener.open(row.properties_sealed), source=row.source,
+            is_partner_data=row.is_partner_data,
+        )  # fmt: skip
+
+
+class _Opener:
+    """``open_properties`` for many events of one subject: one AES-GCM object, one AAD."""
+
+    def __init__(self, key: bytes, subject_id: uuid.UUID) -> None:
+        self._cipher, self._aad = AESGCM(key), event_aad(subject_id)
+
+    def open(self, sealed: bytes) -> dict[str, Any]:
+        try:
+            plain = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], self._aad)
+        except (InvalidTag, ValueError) as e:
+            raise DecryptionFailed("sealed value cannot be opened") from e
+        opened: dict[str, Any] = json.loads(plain)
+        return opened
+
+
+def _key(session: Session, keyring: Keyring, subject_id: uuid.UUID) -> bytes:
+    try:
+        return profiles_sealing.subject_key(session, keyring=keyring, subject_id=subject_id)
+    except SubjectErased as e:
+        raise EventsSealedAway(
+            f"subject {subject_id} was erased: its events can no longer be opened"
+        ) from e
