@@ -38,6 +38,7 @@ TABLES = (
     "purposes", "recipients", "recommender", "rights_requests",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN = frozenset({str, int, float, bool})
 
 
 class ExportController(BaseModel):
@@ -206,15 +207,16 @@ def flat_row(row: dict[str, Any]) -> dict[str, Any]:
     """Spread objects of plain values (``{"th", "en"}``) over columns; keep the rest as JSON."""
     flat: dict[str, Any] = {}
     for key, value in row.items():
-        if isinstance(value, dict) and value and all(_is_plain(v) for v in value.values()):
-            flat.update({f"{key}_{sub}": v for sub, v in value.items()})
+        if isinstance(value, dict) and value and all(map(_is_plain, value.values())):
+            for sub, item in value.items():
+                flat[f"{key}_{sub}"] = item
         else:
             flat[key] = value
     return flat
 
 
 def _is_plain(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
+    return type(value) in _PLAIN or value is None or isinstance(value, str | int | float | bool)
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
@@ -229,6 +231,8 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
 
 def csv_cell(value: Any) -> str:
     """Write one value as a CSV cell: JSON for objects, never a spreadsheet formula."""
+    if type(value) is str:  # the common case first (a copy writes one cell per value)
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, bool):
