@@ -223,9 +223,10 @@ def _write_list(
     summary.view.setdefault(name, [])
     out.write(b"[")
     for batch in _batches(items):
-        body = to_json(batch, indent=2)[1:-2]  # "\n  {...},\n  {...}" without the brackets
+        rows = to_jsonable_python(batch)  # the JSON of export.json, and the CSV's rows
+        body = to_json(rows, indent=2)[1:-2]  # "\n  {...},\n  {...}" without the brackets
         out.write((b"," if count else b"") + _indented(body))
-        table.add_many(to_jsonable_python(batch))
+        table.add_many(rows)
         summary.keep(name, batch)
         count += len(batch)
     out.write(b"\n  ]" if count else b"]")
