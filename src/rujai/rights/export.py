@@ -123,19 +123,23 @@ def open_export(
     subject_id: uuid.UUID,
     now: datetime,
     actor: str = ACTOR,
+    spool_bytes: int = export_stream.SPOOL_BYTES,
 ) -> IO[bytes]:
-    """Write the subject's copy (ZIP) into a spooled temporary file; return it, at its start."""
+    """Write the subject's copy (ZIP) into a spooled temporary file; return it, at its start.
+
+    Each spool (the ZIP, the CSV tables) stays in memory up to ``spool_bytes``, then on disk."""
     permit = rights_permit(
         session, keyring=keyring, policy=policy, subject_id=subject_id, now=now, actor=actor
     )
     context = ExportContext(
         session, keyring=keyring, policy=policy, permit=permit, subject_id=subject_id, now=now
     )
-    spool = tempfile.SpooledTemporaryFile(max_size=export_stream.SPOOL_BYTES)  # noqa: SIM115 - the caller closes it
+    spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115 - the caller closes it
     try:
         counts = export_stream.write_zip(
-            spool, head=_head(policy, now), sections=_sections(context), policy=policy
-        )
+            spool, head=_head(policy, now), sections=_sections(context), policy=policy,
+            spool_bytes=spool_bytes,
+        )  # fmt: skip
     except BaseException:
         spool.close()
         raise
