@@ -12,17 +12,21 @@ through ``personalize.decide``); a 500-item catalogue; the recommender trained o
 ``ANALYZE``. ``--reuse`` keeps that seeded database as a template (``rujai_bench_access_*``, its
 master key in ``var/bench/``) and runs on a fresh copy of it.
 
-Measured (medians of ``--repeat`` runs, after one warm-up): ``rights.export.write_export`` — the
-function the API's ``GET /v1/requests/{id}/export`` and the privacy center's download call: the
-permit from the door, every domain's ``export_subject``, the ``rights.export`` audit entry, the
-ZIP (export.json, CSVs, schema, summary.html) written to a spooled file, then read out whole as
-the HTTP response would stream it (``access_export_s``; measured through the service in this
-process, not a server). The floor is a plain ``SELECT`` of the subject's rows from every table the
-export reads (subject, identity, trait, consent_record, event, insight, decision,
-recommender_member, rights_request), fetched to Python with psycopg (``access_floor_s``);
-``ratio = access_export_s / access_floor_s``. ``access_export_peak_mb`` is the tracemalloc peak
-of one export of the heavy subject, ``access_export_peak_mb_light`` of the light one: with
-streaming they stay about the same while the history grows tenfold. Target: export <= 0.5 s.
+Measured (medians of ``--repeat`` runs, after one warm-up of the light subject), through the
+service in this process, not through a server: ``rights.export.open_export``, the function behind
+the API's ``GET /v1/requests/{id}/export`` (``rights.processing.deliver_export``) and the privacy
+center's download: the permit from the door, every domain's ``export_subject``, the
+``rights.export`` audit entry, the ZIP (export.json, CSVs, schema, summary.html) written into a
+spooled file, the commit, then the file read out in the chunks the HTTP response streams
+(``access_export_s``; ``access_export_best_s`` the fastest run; ``access_export_cpu_s`` this
+process's CPU seconds, steadier than wall time on a shared machine; ``access_export_db_cpu_s``
+the PostgreSQL backend's, read from /proc). The floor is a plain ``SELECT`` of the subject's rows
+from every table the export reads (subject, identity, trait, consent_record, event, insight,
+decision, recommender_member, rights_request), fetched to Python with psycopg
+(``access_floor_s``); ``ratio = access_export_s / access_floor_s``. ``access_export_peak_mb`` is
+the tracemalloc peak of one copy of the heavy subject, ``access_export_peak_mb_light`` of the
+light one (a tenth of the history): streamed, they stay about the same. Target: export <= 0.5 s
+(the issue's Fides figure: 2.2 s).
 """
 
 from __future__ import annotations

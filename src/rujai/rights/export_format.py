@@ -215,6 +215,20 @@ def flat_row(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def flat_cells(row: dict[str, Any]) -> dict[str, str]:
+    """``flat_row`` with each value already a CSV cell (``csv_cell``): one pass, strings first."""
+    flat: dict[str, str] = {}
+    for key, value in row.items():
+        if type(value) is str:  # most values: no call
+            flat[key] = "'" + value if value.startswith(_FORMULA_START) else value
+        elif isinstance(value, dict) and value and all(map(_is_plain, value.values())):
+            for sub, item in value.items():
+                flat[f"{key}_{sub}"] = csv_cell(item)
+        else:
+            flat[key] = csv_cell(value)
+    return flat
+
+
 def _is_plain(value: Any) -> bool:
     return type(value) in _PLAIN or value is None or isinstance(value, str | int | float | bool)
 

@@ -66,16 +66,16 @@ class CsvSpool:
 
     def add_many(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append JSON-mode rows (objects of plain values spread over columns)."""
-        text, columns, cell, meta = self._text, self._columns, fmt.csv_cell, array("I")
+        text, columns, meta, write = self._text, self._columns, array("I"), self._writer.writerow
         text.seek(0)
         text.truncate()
         start = 0
         for row in rows:
-            flat = fmt.flat_row(row)
+            flat = fmt.flat_cells(row)
             for key in flat:
                 if key not in columns:
                     columns[key] = None
-            self._writer.writerow([cell(flat.get(column)) for column in columns])
+            write([flat.get(column, "") for column in columns])
             end = text.tell()
             meta.append(end - start)
             meta.append(len(columns))
