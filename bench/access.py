@@ -1,7 +1,8 @@
 """Access export of one heavy subject, as shipped, in a PostgreSQL database of a million events.
 
     python bench/access.py [--subjects 50000] [--events-per-subject 20] [--heavy 10000]
-                           [--light 1000] [--repeat 5] [--reuse] [--database-url URL]
+                           [--light 1000] [--decisions 100] [--repeat 5] [--reuse]
+                           [--database-url URL] [--profile FILE]
 
 Setup (not measured): the data shape of ``bench/erasure.py`` (its builders are reused): a fresh
 database in ``--database-url`` / ``RUJAI_TEST_POSTGRES_URL`` (default: the local server),
@@ -10,7 +11,8 @@ binary ``COPY``; a "heavy" subject with ``--heavy`` events and a "light" one wit
 both get traits (an identify), more consents, insights and decisions (``--decisions`` each, made
 through ``personalize.decide``); a 500-item catalogue; the recommender trained over everyone;
 ``ANALYZE``. ``--reuse`` keeps that seeded database as a template (``rujai_bench_access_*``, its
-master key in ``var/bench/``) and runs on a fresh copy of it.
+master key in ``var/bench/``) and runs on a fresh copy of it. ``--profile FILE`` writes a
+cProfile of one more copy (read it with ``python -m pstats FILE``).
 
 Measured (medians of ``--repeat`` runs, after one warm-up of the light subject), through the
 service in this process, not through a server: ``rights.export.open_export``, the function behind
