@@ -75,7 +75,7 @@ class CsvSpool:
             for key in flat:
                 if key not in columns:
                     columns[key] = None
-            write([flat.get(column, "") for column in columns])
+            write(map(flat.get, columns))  # a missing cell is None: written empty
             end = text.tell()
             meta.append(end - start)
             meta.append(len(columns))
