@@ -4,7 +4,6 @@ erasure and access copies, each through the owning domain's service.
 
 from __future__ import annotations
 
-import io
 import uuid
 import zipfile
 from datetime import timedelta
@@ -236,7 +235,8 @@ def test_access_copy_is_built_on_demand_and_each_delivery_recorded(session, keyr
     assert "has been completed" in bodies["request_completed"]
     data = processing.deliver_export(session, keyring=keyring, policy=policy,
                                      request_id=request.id, now=NOW, actor="test")  # fmt: skip
-    assert zipfile.ZipFile(io.BytesIO(data)).namelist()
+    with data:
+        assert zipfile.ZipFile(data).namelist()
     again = service.get(session, request_id=request.id, now=NOW)
     assert again.result["deliveries"] == 1
     assert again.result["first_delivered_at"] == NOW.isoformat()

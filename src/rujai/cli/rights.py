@@ -6,6 +6,7 @@ Register with ``app.add_typer(rights.app, name="rights")`` in ``rujai.cli``.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -43,12 +44,14 @@ def export_copy(
 ) -> None:
     """Write a customer's copy (JSON + schema, CSV, Thai/English summary) to a ZIP (TH-DSR-01)."""
     with session() as s:
-        data = export.export_customer(
+        spool = export.export_customer(
             s, keyring=keyring(), policy=policy(), customer_id=customer_id, now=utcnow(),
             actor=ACTOR,
         )  # fmt: skip
-    out.write_bytes(data)
-    console.print(f"wrote {out} ({len(data)} bytes)", highlight=False)
+    with spool, out.open("wb") as target:
+        shutil.copyfileobj(spool, target)
+        size = target.tell()
+    console.print(f"wrote {out} ({size} bytes)", highlight=False)
 
 
 @app.command("import")

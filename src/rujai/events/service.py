@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from rujai.audit import service as audit_service
 from rujai.consent import service as consent_service
 from rujai.events import gate
+from rujai.events.access import export_subject, stream_subject
 from rujai.events.book import Book
 from rujai.events.errors import BatchTooLarge
 from rujai.events.gate import Candidate, Drop, IncomingEvent
@@ -41,7 +42,6 @@ from rujai.events.store import (
     BatchSealer,
     drop_counts,
     erase_subject,
-    export_subject,
     insert_new,
     list_for_subject,
     open_properties,
@@ -69,6 +69,7 @@ __all__ = [
     "read_for_personalization",
     "reassign",
     "seal_properties",
+    "stream_subject",
     "track",
     "track_batch",
 ]

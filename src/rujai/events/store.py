@@ -249,20 +249,6 @@ def _rows(
     return session.scalars(stmt.order_by(Event.occurred_at.desc(), Event.id).limit(limit)).all()
 
 
-def export_subject(
-    session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
-) -> list[EventRead]:
-    """Return every event of the subject, opened, oldest first (access requests, TH-DSR-01)."""
-    permit.require_subject(subject_id)
-    rows = session.scalars(
-        select(Event).where(Event.subject_id == subject_id).order_by(Event.occurred_at, Event.id)
-    ).all()
-    if not rows:
-        return []
-    key = _key(session, keyring, subject_id)
-    return [_read(key, row) for row in rows]
-
-
 def purchase_lines(
     session: Session, *, keyring: Keyring, permit: Permit, subject_id: uuid.UUID
 ) -> list[tuple[datetime, dict[str, Any]]]:

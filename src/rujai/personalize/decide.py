@@ -18,7 +18,7 @@ on every decide. Item names, models and offers come from per-process caches with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -322,10 +322,18 @@ def list_for_subject(
 
 
 def export_subject(
-    session: Session, *, permit: Permit, subject_id: uuid.UUID
-) -> list[DecisionRead]:
-    """Return every decision made about the subject, for access requests (TH-DSR-01)."""
-    return list_for_subject(session, permit=permit, subject_id=subject_id, limit=1_000_000)
+    session: Session, *, permit: Permit, subject_id: uuid.UUID, batch: int = 500
+) -> Iterator[DecisionRead]:
+    """Yield every decision made about the subject, newest first, read ``batch`` rows at a time
+    (a server-side cursor on PostgreSQL), for access requests (TH-DSR-01)."""
+    permit.require_subject(subject_id)
+    rows = session.scalars(
+        select(Decision)
+        .where(Decision.subject_id == subject_id)
+        .order_by(Decision.created_at.desc())
+        .execution_options(yield_per=batch)
+    )
+    return map(decision_record.read, rows)
 
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID, now: datetime) -> int:

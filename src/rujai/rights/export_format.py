@@ -38,6 +38,7 @@ TABLES = (
     "purposes", "recipients", "recommender", "rights_requests",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN = frozenset({str, int, float, bool})
 
 
 class ExportController(BaseModel):
@@ -198,23 +199,38 @@ def csv_tables(document: dict[str, Any]) -> dict[str, bytes]:
     for name in TABLES:
         value = document.get(name)
         rows = value if isinstance(value, list) else ([] if value is None else [value])
-        tables[f"{name}.csv"] = _csv([_flat(row) for row in rows])
+        tables[f"{name}.csv"] = _csv([flat_row(row) for row in rows])
     return tables
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
+def flat_row(row: dict[str, Any]) -> dict[str, Any]:
     """Spread objects of plain values (``{"th", "en"}``) over columns; keep the rest as JSON."""
     flat: dict[str, Any] = {}
     for key, value in row.items():
-        if isinstance(value, dict) and value and all(_is_plain(v) for v in value.values()):
-            flat.update({f"{key}_{sub}": v for sub, v in value.items()})
+        if isinstance(value, dict) and value and all(map(_is_plain, value.values())):
+            for sub, item in value.items():
+                flat[f"{key}_{sub}"] = item
         else:
             flat[key] = value
     return flat
 
 
+def flat_cells(row: dict[str, Any]) -> dict[str, str]:
+    """``flat_row`` with each value already a CSV cell (``csv_cell``): one pass, strings first."""
+    flat: dict[str, str] = {}
+    for key, value in row.items():
+        if type(value) is str:  # most values: no call
+            flat[key] = "'" + value if value.startswith(_FORMULA_START) else value
+        elif isinstance(value, dict) and value and all(map(_is_plain, value.values())):
+            for sub, item in value.items():
+                flat[f"{key}_{sub}"] = csv_cell(item)
+        else:
+            flat[key] = csv_cell(value)
+    return flat
+
+
 def _is_plain(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
+    return type(value) in _PLAIN or value is None or isinstance(value, str | int | float | bool)
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
@@ -223,11 +239,14 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
     return out.getvalue().encode("utf-8-sig")
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """Write one value as a CSV cell: JSON for objects, never a spreadsheet formula."""
+    if type(value) is str:  # the common case first (a copy writes one cell per value)
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -94,13 +94,33 @@ WORDS: dict[str, tuple[str, str]] = {
 
 def render(document: ExportDocument, *, policy: Policy) -> str:
     """Return the summary page of ``document`` in Thai, then English."""
+    events = document.events
+    return render_view(
+        document, policy=policy,
+        counts={"events": len(events), "decisions": len(document.decisions)},
+        first_event=events[0] if events else None,
+        recent_events=list(reversed(events[-RECENT_EVENTS:])),
+    )  # fmt: skip
+
+
+def render_view(
+    doc: Any,
+    *,
+    policy: Policy,
+    counts: dict[str, int],
+    first_event: Any,
+    recent_events: list[Any],
+) -> str:
+    """Render the page from what it shows: ``doc``'s small sections (a document or a dict of
+    them), the counts, the first event and the newest events, newest first (a streamed copy
+    never holds all its rows)."""
     zone: tzinfo = THAI_TIME if policy.controller.country == "TH" else UTC
-    events = list(reversed(document.events[-RECENT_EVENTS:]))
-    decisions = document.decisions[:RECENT_DECISIONS]  # newest first already
     return _ENV.get_template("export_summary.html").render(
-        doc=document,
-        recent_events=events,
-        recent_decisions=decisions,
+        doc=doc,
+        counts=counts,
+        first_event=first_event,
+        recent_events=recent_events,
+        recent_decisions=list(_field(doc, "decisions"))[:RECENT_DECISIONS],  # newest first
         t=word,
         d=lambda value, lang: format_when(value, lang, zone),
         text=pick_text,
@@ -109,6 +129,10 @@ def render(document: ExportDocument, *, policy: Policy) -> str:
         value=show_value,
         trait=lambda name, lang: trait_title(policy, name, lang),
     )
+
+
+def _field(doc: Any, name: str) -> Any:
+    return doc[name] if isinstance(doc, dict) else getattr(doc, name)
 
 
 def word(key: str, lang: Lang) -> str:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -285,8 +286,9 @@ def deliver_export(
     request_id: uuid.UUID,
     now: datetime,
     actor: str,
-) -> bytes:
-    """Build the ZIP of a completed access/portability request on demand; record the delivery."""
+) -> IO[bytes]:
+    """Write the ZIP of a completed access/portability request on demand into a spooled file
+    (returned at its start, for a streamed response; the caller closes it); record the delivery."""
     row = service.load_for_update(session, request_id)
     if row.kind not in EXPORT_KINDS or row.status != "completed":
         raise ExportNotAvailable(
@@ -295,9 +297,11 @@ def deliver_export(
         )
     if row.subject_id is None:
         raise ExportNotAvailable(f"request {row.id}: the subject was erased", field="subject_id")
-    data = export.build_export(
+    spool = export.open_export(
         session, keyring=keyring, policy=policy, subject_id=row.subject_id, now=now
     )
+    size = spool.seek(0, os.SEEK_END)
+    spool.seek(0)
     result = dict(row.result or {})
     deliveries = int(result.get("deliveries", 0)) + 1
     result.update(deliveries=deliveries, last_delivered_at=now.isoformat())
@@ -307,6 +311,6 @@ def deliver_export(
     audit_service.record(
         session, actor=actor, action="rights.export.delivered", now=now,
         subject_id=row.subject_id, purpose="rights_requests", outcome="delivered",
-        detail={"request_id": str(row.id), "size": len(data), "deliveries": deliveries},
+        detail={"request_id": str(row.id), "size": size, "deliveries": deliveries},
     )  # fmt: skip
-    return data
+    return spool

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from rujai.apikeys.deps import AdminPrincipal, ConsentPrincipal
 from rujai.apikeys.schemas import Scope
@@ -21,7 +21,7 @@ from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
-from rujai.rights import intake, processing, service, verification
+from rujai.rights import export, intake, processing, service, verification
 from rujai.rights.schemas import (
     ExtendCreate,
     RefuseCreate,
@@ -249,14 +249,18 @@ async def download_export(
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> Response:
-    """Build and return the copy of a completed access/portability request; the delivery is kept."""
-    data = await writer.run(
+    """Build and stream the copy of a completed access/portability request; the delivery is kept.
+
+    The ZIP is written into a spooled file in the writer's transaction (committed with the
+    delivery's audit entry), then sent in chunks: memory does not grow with the history."""
+    spool = await writer.run(
         partial(
             processing.deliver_export, keyring=keyring, policy=policy, request_id=request_id,
             now=utcnow(), actor=principal.actor,
         )
     )  # fmt: skip
     disposition = f'attachment; filename="rujai-export-{request_id}.zip"'
-    return Response(
-        data, media_type="application/zip", headers={"Content-Disposition": disposition}
-    )
+    return StreamingResponse(
+        export.iter_file(spool), media_type="application/zip",
+        headers={"Content-Disposition": disposition},
+    )  # fmt: skip

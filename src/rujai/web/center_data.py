@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -313,9 +314,15 @@ def confirm_request(
 
 def download_copy(
     session: Session, *, keyring: Keyring, policy: Policy, subject_id: uuid.UUID, now: datetime
-) -> bytes:
-    """Return the subject's access copy (ZIP) built by the rights domain (TH-DSR-01, TH-DSR-02)."""
-    return rights_export.build_export(
+) -> IO[bytes]:
+    """Return the subject's access copy (ZIP, a spooled file to stream) built by the rights domain
+    (TH-DSR-01, TH-DSR-02)."""
+    return rights_export.open_export(
         session, keyring=keyring, policy=policy, subject_id=subject_id, now=now,
         actor=actor_of(subject_id),
     )  # fmt: skip
+
+
+def stream_copy(spool: IO[bytes]) -> Iterator[bytes]:
+    """Yield a copy made by ``download_copy`` in chunks and close it (a streamed response)."""
+    return rights_export.iter_file(spool)

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rujai.boundary import BoundaryRoute
@@ -75,12 +75,14 @@ def my_data(
 def download_copy(
     subject_id: SubjectDep, session: WriteSessionDep, keyring: KeyringDep, policy: PolicyDep
 ) -> Response:
-    """Download the access copy as a ZIP (TH-DSR-01, TH-DSR-02)."""
-    data = center_data.download_copy(
+    """Download the access copy as a ZIP, streamed in chunks (TH-DSR-01, TH-DSR-02)."""
+    spool = center_data.download_copy(
         session, keyring=keyring, policy=policy, subject_id=subject_id, now=utcnow()
     )
     headers = {"Content-Disposition": 'attachment; filename="my-data.zip"'}
-    return Response(data, media_type="application/zip", headers=headers)
+    return StreamingResponse(
+        center_data.stream_copy(spool), media_type="application/zip", headers=headers
+    )
 
 
 @router.post("/requests", response_class=HTMLResponse)
