@@ -144,7 +144,7 @@ def _groups(
     """Group subjects by (category, effective days, purpose) where shorter than the policy's."""
     groups: dict[Group, list[uuid.UUID]] = defaultdict(list)
     subjects = events_retention.subjects_with_events(session)
-    categories = set(longest)
+    categories = set(longest) & events_retention.stored_categories(session)
     for chunk in _chunks(subjects):
         facts = consent_service.subject_facts_many(
             session, keyring=keyring, subject_ids=chunk, now=now
