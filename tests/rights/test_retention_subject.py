@@ -152,3 +152,34 @@ def test_retention_text_is_thai_first_with_a_buddhist_era_date(policy):
                                             NOW)  # fmt: skip
     assert "พ.ศ. 2570" in text.th  # 1 December 2027 in Bangkok, B.E. 2570
     assert "1 December 2027" in text.en
+
+
+def _export_retention(factory, keyring, policy, customer_id):
+    import io
+    import json
+    import zipfile
+
+    from rujai.profiles import service as profiles_service
+    from rujai.rights import export
+
+    with session_scope(factory) as s:
+        sid = profiles_service.find_id(s, keyring=keyring, customer_id=customer_id)
+        data = export.build_export(s, keyring=keyring, policy=policy, subject_id=sid, now=NOW)
+    document = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("export.json"))
+    return {r["category"]: r for r in document["retention"]}
+
+
+def test_access_export_shows_the_effective_period_per_category(factory, keyring, policy):
+    """TH-RET-01, TH-DSR-01: the copy says per category how long it is kept, for which purpose,
+    and by when data from now is purged; after a withdrawal the period is shorter."""
+    _people(factory, keyring, policy)
+    kept = _export_retention(factory, keyring, policy, "C-RET-B")
+    assert (kept["browsing"]["purpose"], kept["browsing"]["days"]) == ("recommendations", 365)
+    assert kept["browsing"]["purge_after"] == "2027-12-01"
+    assert "พ.ศ. 2570" in kept["browsing"]["text"]["th"]
+    assert (kept["purchase_history"]["purpose"], kept["purchase_history"]["days"]) == (
+        "accounting_records", 1825,
+    )  # fmt: skip
+    withdrawn = _export_retention(factory, keyring, policy, "C-RET-A")
+    assert (withdrawn["browsing"]["purpose"], withdrawn["browsing"]["days"]) == (None, 0)
+    assert withdrawn["purchase_history"]["days"] == 1825

@@ -24,7 +24,7 @@ import io
 import json
 import uuid
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from rujai.policy.schemas import Policy, Text
 from rujai.policy.service import Permit
 from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.profiles.errors import SubjectNotFound
-from rujai.rights import export_format as fmt, export_html
+from rujai.rights import export_format as fmt, export_html, retention_subject
 from rujai.rights.models import RightsRequest
 from rujai.rights.permits import RIGHTS_PURPOSE, rights_permit
 
@@ -124,6 +124,7 @@ def collect(
         recipients=_recipients(policy, purposes),
         recommender=recommend.export_subject(session, permit=permit, subject_id=subject_id),
         rights_requests=_rights_requests(session, subject_id),
+        retention=retention_view(policy, facts, now),
     )
 
 
@@ -215,6 +216,30 @@ def _purposes(policy: Policy, facts: SubjectFacts, now: datetime) -> list[fmt.Ex
             )
         )  # fmt: skip
     return found
+
+
+def subject_retention(
+    session: Session, *, keyring: Keyring, policy: Policy, subject_id: uuid.UUID, now: datetime
+) -> list[fmt.ExportRetention]:
+    """Return the subject's effective retention per category, as the copy shows it (TH-RET-01)."""
+    facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
+    return retention_view(policy, facts, now)
+
+
+def retention_view(policy: Policy, facts: SubjectFacts, now: datetime) -> list[fmt.ExportRetention]:
+    """Per category of the policy, the person's effective retention and its purpose (TH-RET-01)."""
+    categories = sorted({c for p in policy.purposes.values() for c in p.categories})
+    kept = retention_subject.effective_retention(policy, facts, categories=categories, now=now)
+    return [
+        fmt.ExportRetention(
+            category=category,
+            purpose=k.purpose,
+            days=k.days,
+            purge_after=retention_subject.bangkok_date(now + timedelta(days=k.days)),
+            text=retention_subject.retention_text(policy, k, now),
+        )
+        for category, k in kept.items()
+    ]
 
 
 def _recipients(policy: Policy, purposes: list[fmt.ExportPurpose]) -> list[fmt.ExportRecipient]:
