@@ -6,7 +6,9 @@ Cut-offs come from the policy:
   category (so purchases stay 5 years under ``accounting_records``, a legal obligation), counted
   from ``occurred_at``. Purposes that do not collect (``collects: false``, e.g. ``rights_requests``:
   they only use data held for others) do not extend retention. A category no purpose declares has
-  no reason to be kept (TH-PUR-01): its events all go.
+  no reason to be kept (TH-PUR-01): its events all go. That is the policy-wide upper bound; with
+  the keyring, events are then purged per subject past the longest retention of the purposes
+  that apply to *that* subject now (``retention_subject``: a withdrawal shortens retention).
 - decisions: the longest retention among the purposes decisions are made for (placements).
 - verification codes a day after they expired; outbox messages after ``outbox_days``; legal holds
   whose ``hold_until`` has passed; closed rights requests after the ``rights_requests`` purpose's
