@@ -84,6 +84,8 @@ class IdentityRead(BaseModel):
     value: str
     is_verified: bool
     created_at: datetime
+    verified_at: datetime | None = Field(None, description="When the brand verified it, if known.")
+    verification_method: str | None = Field(None, description="How the brand verified it.")
 
 
 class IdentityLinkRead(BaseModel):
