@@ -106,3 +106,33 @@ def test_identity_held_by_another_customer_is_refused(web_client, factory):
     )  # fmt: skip
     assert other.status_code == 409
     assert EMAIL not in other.text.lower()
+
+
+def test_batch_keeps_the_good_items_and_names_the_field_of_each_bad_one(
+    web_client, factory, keyring
+):
+    """TH-SEC-01: per-item errors; the good items are recorded and their customers can sign in."""
+    when = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    items = [
+        {"customer_id": "C-IMP-601", "kind": "email", "value": "pim.boonmee@example.com",
+         "verified_at": when, "method": "brand_import"},
+        {"customer_id": "C-IMP-602", "kind": "phone", "value": "0812345678",
+         "verified_at": "2026-01-01T00:00:00", "method": "sms_otp"},
+        {"customer_id": "C-IMP-603", "kind": "email", "value": "bad\u0000@example.com",
+         "verified_at": when, "method": "email_link"},
+        {"kind": "email", "value": "no.customer@example.com", "verified_at": when,
+         "method": "email_link"},
+        "not an object",
+    ]  # fmt: skip
+    answer = web_client.post(
+        "/v1/identities/verified", json={"items": items}, headers=_admin(factory)
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["recorded"], body["refused"]) == (1, 4)
+    assert [(r["status"], r["field"]) for r in body["results"]] == [
+        ("recorded", None), ("refused", "verified_at"), ("refused", "value"),
+        ("refused", "customer_id"), ("refused", "item"),
+    ]  # fmt: skip
+    assert "example.com" not in answer.text
+    sign_in(web_client, factory, keyring, "pim.boonmee@example.com")

@@ -17,7 +17,11 @@ from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
-from rujai.profiles import merge as profiles_merge, verified as profiles_verified
+from rujai.profiles import (
+    merge as profiles_merge,
+    verified as profiles_verified,
+    verified_import,
+)
 from rujai.profiles.schemas import (
     IdentifyCreate,
     IdentifyRead,
@@ -25,6 +29,7 @@ from rujai.profiles.schemas import (
     VerifiedIdentityCreate,
     VerifiedIdentityRead,
 )
+from rujai.profiles.verified_import import VerifiedBatchCreate, VerifiedBatchRead
 
 router = APIRouter(route_class=BoundaryRoute, tags=["profiles"])
 
@@ -137,6 +142,29 @@ async def record_verified_identity(
             profiles_verified.record_verified,
             keyring=keyring,
             customer_id=customer_id,
+            body=body,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )
+
+
+@router.post(
+    "/identities/verified",
+    response_model=VerifiedBatchRead,
+    responses=_auth("admin"),
+)
+async def record_verified_identities(
+    body: VerifiedBatchCreate,
+    principal: AdminPrincipal,
+    writer: WriterDep,
+    keyring: KeyringDep,
+) -> VerifiedBatchRead:
+    """Record a batch of verified identities; a bad item is refused on its own, naming its field."""
+    return await writer.run(
+        partial(
+            verified_import.record_batch,
+            keyring=keyring,
             body=body,
             now=utcnow(),
             actor=principal.actor,
