@@ -165,7 +165,11 @@ def _export_retention(factory, keyring, policy, customer_id):
     with session_scope(factory) as s:
         sid = profiles_service.find_id(s, keyring=keyring, customer_id=customer_id)
         data = export.build_export(s, keyring=keyring, policy=policy, subject_id=sid, now=NOW)
-    document = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("export.json"))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    document = json.loads(archive.read("export.json"))
+    summary = archive.read("summary.html").decode()
+    assert "เราเก็บข้อมูลของคุณนานเท่าใด" in summary  # the HTML summary shows it too, Thai first
+    assert "csv/retention.csv" in archive.namelist()
     return {r["category"]: r for r in document["retention"]}
 
 
