@@ -72,3 +72,33 @@ def test_import_without_a_required_column_names_it(cli_env, tmp_path):
     result = runner.invoke(app, ["profiles", "import-verified", str(csv)])
     assert result.exit_code == 1
     assert f"{csv}:1: verified_at: missing column" in result.stderr
+
+
+def test_an_erased_customer_or_identifier_is_not_re_linked(session, keyring):
+    """TH-DSR-04 with TH-SEC-01: suppressed customer ids and identifiers are refused, by field."""
+    from datetime import timedelta
+
+    from rujai.profiles import service as profiles_service, suppression, verified
+    from rujai.profiles.schemas import VerifiedIdentityCreate
+    from rujai.profiles.verified import IdentitySuppressed
+    from tests.factories import NOW
+
+    gone_customer = keyring.blind("customer", profiles_service.normalise_customer_id("C-GONE-9"))
+    gone_email = keyring.blind("email", "gone.person@example.com")
+    suppression.suppress(
+        session, [("customer", gone_customer), ("email", gone_email)], request_id=None, now=NOW
+    )
+    body = VerifiedIdentityCreate(
+        kind="email", value="new.person@example.com", verified_at=NOW - timedelta(days=1),
+        method="email_link",
+    )  # fmt: skip
+    with pytest.raises(IdentitySuppressed) as refused:
+        verified.record_verified(session, keyring=keyring, customer_id="C-GONE-9", body=body,
+                                 now=NOW, actor="test")  # fmt: skip
+    assert refused.value.field == "customer_id"
+    again = body.model_copy(update={"value": "Gone.Person@example.com"})
+    with pytest.raises(IdentitySuppressed) as refused:
+        verified.record_verified(session, keyring=keyring, customer_id="C-NEW-9", body=again,
+                                 now=NOW, actor="test")  # fmt: skip
+    assert refused.value.field == "value"
+    assert profiles_service.find_id(session, keyring=keyring, customer_id="C-NEW-9") is None

@@ -77,6 +77,11 @@ def _checked(
     if body.verified_at > now:
         raise Invalid("verified_at is in the future", field="verified_at")
     normalised = _normalised(body)
+    customer_ref = keyring.blind(
+        suppression.CUSTOMER_KIND, profiles_service.normalise_customer_id(customer_id)
+    )
+    if suppression.is_suppressed(session, suppression.CUSTOMER_KIND, customer_ref):
+        raise IdentitySuppressed("this customer was erased (TH-DSR-04)", field="customer_id")
     if suppression.is_suppressed(session, body.kind, keyring.blind(body.kind, normalised)):
         raise IdentitySuppressed(
             f"this {body.kind} belongs to an erased person (TH-DSR-04)", field="value"
