@@ -153,3 +153,19 @@ def test_cli_history_at_prints_table_and_json(cli_env, factory, keyring, policy)
     )
     assert naive.exit_code != 0
     assert "--at" in naive.output
+
+
+def test_an_at_that_cannot_be_shown_in_utc_is_refused_naming_the_field(session, keyring, policy):
+    from datetime import UTC, datetime, timezone
+
+    import pytest
+
+    from rujai.errors import Invalid
+
+    make_subject(session, keyring, "C-AT-EDGE")
+    edge = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    with pytest.raises(Invalid) as refused:
+        _state(session, keyring, policy, "C-AT-EDGE", edge)
+    assert refused.value.field == "at"
+    old = _state(session, keyring, policy, "C-AT-EDGE", datetime(1990, 1, 1, tzinfo=UTC))
+    assert {p.state for p in old.purposes} == {"none"}

@@ -41,7 +41,8 @@ def test_import_keeps_good_rows_and_names_line_and_field_of_bad_ones(
         + "C-V-2,phone,081 234 5678,2026-11-02T09:00:00+07:00,sms_otp,\n"
         + "C-V-3,email,kittipong@example.com,2026-11-03T09:00:00,in_store_id_check,\n"
         + "C-V-4,email,not-an-email,2026-11-03T09:00:00+07:00,email_link,\n"
-        + "C-V-5,fax,0812345678,2026-11-03T09:00:00+07:00,email_link,\n",
+        + "C-V-5,fax,0812345678,2026-11-03T09:00:00+07:00,email_link,\n"
+        + "C-V-6,email,x6@example.com,0001-01-01T00:00:00+14:00,email_link,\n",
         encoding="utf-8",
     )
     result = runner.invoke(app, ["profiles", "import-verified", str(csv)])
@@ -50,6 +51,7 @@ def test_import_keeps_good_rows_and_names_line_and_field_of_bad_ones(
     assert f"{csv}:4: verified_at:" in result.stderr
     assert f"{csv}:5: value:" in result.stderr
     assert f"{csv}:6: kind:" in result.stderr
+    assert f"{csv}:7: verified_at: verified_at is out of range" in result.stderr
     assert "kittipong" not in result.output
     assert "not-an-email" not in result.output
     with factory() as s:
@@ -63,7 +65,7 @@ def test_import_keeps_good_rows_and_names_line_and_field_of_bad_ones(
         )
         assert holder == rows[0].subject_id
         [summary] = audit_service.list_entries(s, action="identity.verified_import")
-    assert summary.detail == {"recorded": 2, "new": 2, "refused": 3}
+    assert summary.detail == {"recorded": 2, "new": 2, "refused": 4}
 
 
 def test_import_without_a_required_column_names_it(cli_env, tmp_path):

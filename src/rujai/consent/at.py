@@ -13,7 +13,7 @@ used), and the policy is the one loaded now.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from sqlalchemy import select
@@ -51,8 +51,7 @@ def state_at(
     action: Action = Action.USE,
 ) -> ConsentsAtRead:
     """Return per consent purpose the state the ledger proves at ``at`` and the door's verdict."""
-    if at.tzinfo is None:
-        raise Invalid("at needs a UTC offset", field="at")
+    at = _in_utc(at)
     if at > now:
         raise Invalid("at is in the future: the ledger proves nothing about it yet", field="at")
     subject_id = profiles_service.find_id(session, keyring=keyring, customer_id=customer_id)
@@ -71,6 +70,16 @@ def state_at(
         subject_id=subject_id, at=at, action=action.value, policy_version=policy.version,
         purposes=purposes,
     )  # fmt: skip
+
+
+def _in_utc(at: datetime) -> datetime:
+    """Return ``at`` in UTC; a naive or unrepresentable time is refused naming ``at``."""
+    if at.tzinfo is None:
+        raise Invalid("at needs a UTC offset", field="at")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise Invalid("at is out of range", field="at") from None
 
 
 def _purposes(policy: Policy, purpose: str | None) -> dict[str, Purpose]:

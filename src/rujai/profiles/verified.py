@@ -11,7 +11,7 @@ is refused, naming only the field.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy.orm import Session
@@ -74,6 +74,10 @@ def _checked(
     now: datetime,
 ) -> str:
     """Refuse before writing anything: future time, bad value, erased person, held by another."""
+    try:
+        body.verified_at.astimezone(UTC)
+    except OverflowError:
+        raise Invalid("verified_at is out of range", field="verified_at") from None
     if body.verified_at > now:
         raise Invalid("verified_at is in the future", field="verified_at")
     normalised = _normalised(body)
