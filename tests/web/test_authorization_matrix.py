@@ -107,6 +107,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/identify"): api("track"),
     ("POST", "/v1/admin/merges/{merge_id}/undo"): api("admin"),
     ("GET", "/v1/admin/merges"): api("admin"),
+    ("POST", "/v1/subjects/{customer_id}/identities/verified"): api("admin"),
+    ("POST", "/v1/identities/verified"): api("admin"),
     # catalog
     ("GET", "/v1/items"): api("decide"),
     ("GET", "/v1/items/{item_id}"): api("decide"),

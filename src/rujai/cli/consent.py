@@ -12,9 +12,10 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from rujai.cli import consent_at
 from rujai.cli._context import console, err_console, exits_on_error, keyring, policy, session
 from rujai.consent import history as consent_history, receipts, service as consent_service
-from rujai.consent.schemas import ConsentCreate
+from rujai.consent.schemas import ConsentCreate, ConsentRecordRead
 from rujai.errors import Invalid
 from rujai.kit.time import utcnow
 from rujai.policy.schemas import Policy
@@ -121,15 +122,30 @@ def withdraw(
 @app.command("history")
 @exits_on_error
 def history(
-    customer_id: CustomerId,
+    customer_id: Annotated[str | None, typer.Argument(help="The brand's customer id.")] = None,
+    customer: Annotated[str | None, typer.Option(help="The brand's customer id.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="A past ISO time with offset: the state then (TH-CON-04).")
+    ] = None,
+    purpose: Annotated[str | None, typer.Option(help="With --at: only this purpose.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show a customer's consent ledger, oldest first."""
+    """Show a customer's consent ledger, oldest first; with --at, the state at that time."""
+    who = customer_id or customer
+    if who is None:
+        raise Invalid("a customer id is required (argument or --customer)", field="customer")
+    if at is not None:
+        consent_at.show(who, at, purpose, as_json)
+        return
     with session() as s:
-        rows = consent_history.history_for_customer(s, keyring=keyring(), customer_id=customer_id)
+        rows = consent_history.history_for_customer(s, keyring=keyring(), customer_id=who)
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
+    console.print(_ledger_table(rows))
+
+
+def _ledger_table(rows: list[ConsentRecordRead]) -> Table:
     table = Table()
     for header in ("recorded (UTC)", "purpose", "action", "actor", "channel", "lang", "notice"):
         table.add_column(header)
@@ -138,7 +154,7 @@ def history(
         table.add_row(
             when, r.purpose, r.action, r.actor, r.channel, r.language, str(r.notice_version)
         )
-    console.print(table)
+    return table
 
 
 @app.command("verify-receipt")

@@ -1,7 +1,8 @@
-"""``rujai profiles``: list and undo profile merges, crypto-shred a customer (admin operations)."""
+"""``rujai profiles``: merges, crypto-shredding, import of verified identities (admin)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from rujai.cli._context import console, err_console, exits_on_error, keyring, policy, session
 from rujai.kit.time import utcnow
-from rujai.profiles import identities, merge as profiles_merge
+from rujai.profiles import identities, merge as profiles_merge, verified_import
 from rujai.profiles.schemas import MergeRead
 
 app = typer.Typer(no_args_is_help=True)
@@ -63,6 +64,36 @@ def shred(
             s, keyring=keyring(), customer_id=customer_id, now=utcnow(), actor=ACTOR
         )
     console.print(f"subject {subject.id}: data key destroyed", highlight=False)
+
+
+@app.command("import-verified")
+@exits_on_error
+def import_verified(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV: customer_id,kind,value,verified_at,method,evidence_ref",
+        ),
+    ],
+) -> None:
+    """Record e-mails and phones the brand verified itself; bad rows are reported, good kept."""
+    with file.open(encoding="utf-8", newline="") as lines, session() as s:
+        report = verified_import.import_verified(
+            s, keyring=keyring(), lines=lines, now=utcnow(), actor=ACTOR
+        )
+    for error in report.errors:
+        err_console.print(
+            f"{file}:{error.line}: {error.field}: {error.message}", markup=False, soft_wrap=True
+        )
+    console.print(
+        f"recorded {report.recorded} verified identities ({report.new} new), "
+        f"refused {len(report.errors)} rows",
+        highlight=False,
+    )
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def _table(rows: list[MergeRead]) -> Table:

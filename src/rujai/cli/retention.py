@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rujai.cli._context import console, exits_on_error, policy, session, settings
+from rujai.cli._context import console, exits_on_error, keyring, policy, session, settings
 from rujai.db import make_engine, make_session_factory
 from rujai.kit.time import utcnow
 from rujai.rights import retention
@@ -31,7 +31,7 @@ def run(
     try:
         report = retention.run(
             make_session_factory(engine), policy=policy(), now=utcnow(), dry_run=dry_run,
-            outbox_days=outbox_days, actor="cli",
+            outbox_days=outbox_days, actor="cli", keyring=keyring(),
         )  # fmt: skip
     finally:
         engine.dispose()

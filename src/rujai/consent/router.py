@@ -6,18 +6,20 @@ Withdrawing is the same call as granting with ``action: withdraw`` (TH-CON-03).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
 
 from rujai.apikeys.deps import ConsentPrincipal
 from rujai.boundary import BoundaryRoute
-from rujai.consent import service as consent_service
+from rujai.consent import at as consent_at, service as consent_service
 from rujai.consent.receipts import ConsentReceipt
-from rujai.consent.schemas import ConsentCreate, ConsentOverviewRead
+from rujai.consent.schemas import ConsentCreate, ConsentOverviewRead, ConsentsAtRead
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
+from rujai.policy.rules import Action
 
 router = APIRouter(route_class=BoundaryRoute, tags=["consent"])
 
@@ -35,7 +37,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/subjects/{customer_id}/consents",
-    response_model=ConsentOverviewRead,
+    response_model=ConsentOverviewRead | ConsentsAtRead,
     responses={**AUTH_RESPONSES, 404: _problem("No subject with this customer id.")},
 )
 def list_consents(
@@ -44,11 +46,24 @@ def list_consents(
     session: SessionDep,
     policy: PolicyDep,
     keyring: KeyringDep,
-) -> ConsentOverviewRead:
-    """Return the status of every consent-based purpose and the customer's consent ledger."""
-    return consent_service.overview(
-        session, keyring=keyring, policy=policy, customer_id=customer_id, now=utcnow()
-    )
+    at: Annotated[
+        AwareDatetime | None,
+        Query(description="A past time with a UTC offset: the state the ledger proves then."),
+    ] = None,
+    purpose: Annotated[str | None, Query(max_length=63, description="Only this purpose.")] = None,
+    action: Annotated[Action, Query(description="The use the verdict at `at` is for.")] = (
+        Action.USE
+    ),
+) -> ConsentOverviewRead | ConsentsAtRead:
+    """Return the status per consent purpose and the ledger; with ``at``, the state then."""
+    if at is None:
+        return consent_service.overview(
+            session, keyring=keyring, policy=policy, customer_id=customer_id, now=utcnow()
+        )
+    return consent_at.state_at(
+        session, keyring=keyring, policy=policy, customer_id=customer_id, at=at, now=utcnow(),
+        purpose=purpose, action=action,
+    )  # fmt: skip
 
 
 @router.post(

@@ -141,3 +141,53 @@ class ConsentRateRead(BaseModel):
         if not self.asked or self.granted is None:
             return None
         return self.granted / self.asked
+
+
+class LedgerRecordRef(BaseModel):
+    """A ledger row a past state rests on (TH-CON-04); ``record_id`` is also its receipt id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_id: uuid.UUID
+    role: Role
+    action: ConsentAction
+    actor: Actor
+    notice_version: int
+    notice_hash: str
+    language: Lang
+    channel: str
+    recorded_at: datetime
+    expires_at: datetime | None
+
+
+PastState = Literal["granted", "withdrawn", "none"]
+
+
+class PurposeAtRead(BaseModel):
+    """One purpose at a past time: what the ledger proves, and what the door would have decided."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    title: Text
+    basis: LawfulBasis
+    state: PastState
+    by: Literal["self", "guardian"] | None
+    notice_version: int | None
+    language: Lang | None
+    allowed: bool
+    reason: str
+    reason_text: Text
+    records: list[LedgerRecordRef]
+
+
+class ConsentsAtRead(BaseModel):
+    """A subject's consents as the ledger proves them at ``at`` (TH-CON-04, GDPR Art. 7(1))."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: uuid.UUID
+    at: datetime
+    action: str
+    policy_version: str
+    purposes: list[PurposeAtRead]

@@ -62,7 +62,7 @@ class Identity(Base):
     """Another identifier of a subject (email, phone, anonymous device id, ...), by blind index."""
 
     __tablename__ = "identity"
-    __personal__ = ("subject_id", "blind", "value_sealed")
+    __personal__ = ("subject_id", "blind", "value_sealed", "verification_ref")
     __table_args__ = (UniqueConstraint("kind", "blind"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -74,6 +74,11 @@ class Identity(Base):
     value_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Evidence of a verification the brand did itself (TH-SEC-01, TH-DSR-00): when, how, and the
+    # brand's own reference (a ticket or log id, never the identifier itself).
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    verification_method: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    verification_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class Trait(Base):

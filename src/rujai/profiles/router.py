@@ -1,4 +1,4 @@
-"""The profiles API: ``POST /identify`` (track scope) and profile merges (admin scope).
+"""The profiles API: ``POST /identify`` (track scope); merges and verified identities (admin).
 
 Mounted under ``/v1``. Responses carry the subject's pseudonymous id, never an identifier or a
 trait value (TH-SEC-01).
@@ -17,8 +17,19 @@ from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
-from rujai.profiles import merge as profiles_merge
-from rujai.profiles.schemas import IdentifyCreate, IdentifyRead, MergeRead
+from rujai.profiles import (
+    merge as profiles_merge,
+    verified as profiles_verified,
+    verified_import,
+)
+from rujai.profiles.schemas import (
+    IdentifyCreate,
+    IdentifyRead,
+    MergeRead,
+    VerifiedIdentityCreate,
+    VerifiedIdentityRead,
+)
+from rujai.profiles.verified_import import VerifiedBatchCreate, VerifiedBatchRead
 
 router = APIRouter(route_class=BoundaryRoute, tags=["profiles"])
 
@@ -107,3 +118,55 @@ def list_merges(
 ) -> list[MergeRead]:
     """List profile merges, newest first."""
     return profiles_merge.list_merges(session, subject_id=subject_id, limit=limit)
+
+
+@router.post(
+    "/subjects/{customer_id}/identities/verified",
+    status_code=201,
+    response_model=VerifiedIdentityRead,
+    responses={
+        **_auth("admin"),
+        409: _problem("Another customer holds this identifier, or its owner was erased."),
+    },
+)
+async def record_verified_identity(
+    customer_id: str,
+    body: VerifiedIdentityCreate,
+    principal: AdminPrincipal,
+    writer: WriterDep,
+    keyring: KeyringDep,
+) -> VerifiedIdentityRead:
+    """Record an e-mail or phone the brand verified itself, with method and time (TH-SEC-01)."""
+    return await writer.run(
+        partial(
+            profiles_verified.record_verified,
+            keyring=keyring,
+            customer_id=customer_id,
+            body=body,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )
+
+
+@router.post(
+    "/identities/verified",
+    response_model=VerifiedBatchRead,
+    responses=_auth("admin"),
+)
+async def record_verified_identities(
+    body: VerifiedBatchCreate,
+    principal: AdminPrincipal,
+    writer: WriterDep,
+    keyring: KeyringDep,
+) -> VerifiedBatchRead:
+    """Record a batch of verified identities; a bad item is refused on its own, naming its field."""
+    return await writer.run(
+        partial(
+            verified_import.record_batch,
+            keyring=keyring,
+            body=body,
+            now=utcnow(),
+            actor=principal.actor,
+        )
+    )

@@ -84,6 +84,8 @@ class IdentityRead(BaseModel):
     value: str
     is_verified: bool
     created_at: datetime
+    verified_at: datetime | None = Field(None, description="When the brand verified it, if known.")
+    verification_method: str | None = Field(None, description="How the brand verified it.")
 
 
 class IdentityLinkRead(BaseModel):
@@ -222,3 +224,42 @@ class IdentifyRead(BaseModel):
     anonymous_id_linked: bool
     merged: bool
     merge_id: uuid.UUID | None
+
+
+VerificationMethod = Literal[
+    "email_link", "sms_otp", "in_store_id_check", "call_center_check", "brand_import"
+]
+VERIFICATION_METHODS: tuple[VerificationMethod, ...] = (
+    "email_link", "sms_otp", "in_store_id_check", "call_center_check", "brand_import",
+)  # fmt: skip
+
+
+class VerifiedIdentityCreate(BaseModel):
+    """An e-mail or phone the brand verified itself, with the evidence (TH-SEC-01, TH-DSR-00)."""
+
+    __personal__: ClassVar[bool] = True  # carries the identifier itself
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["email", "phone"] = Field(description="Which identifier was verified.")
+    value: str = Field(min_length=3, max_length=255, description="The e-mail or phone number.")
+    verified_at: AwareDatetime = Field(description="When the brand verified it (with an offset).")
+    method: VerificationMethod = Field(description="How the brand verified it.")
+    evidence_ref: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="The brand's own reference for the proof (a log or ticket id), not the value.",
+    )  # fmt: skip
+
+
+class VerifiedIdentityRead(BaseModel):
+    """A verified identity as recorded: its id and the evidence, never the value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: IdentityKind
+    is_verified: bool
+    verified_at: datetime
+    method: VerificationMethod
+    is_new: bool

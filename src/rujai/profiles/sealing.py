@@ -109,4 +109,6 @@ def identity_read(key: bytes, row: Identity) -> IdentityRead:
         value=value.decode(),
         is_verified=row.is_verified,
         created_at=row.created_at,
+        verified_at=row.verified_at,
+        verification_method=row.verification_method,
     )

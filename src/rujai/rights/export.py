@@ -38,7 +38,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import IO, Any
 
@@ -58,7 +58,7 @@ from rujai.policy.service import Permit
 from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.schemas import ProfileDataExport
-from rujai.rights import export_format as fmt, export_stream
+from rujai.rights import export_format as fmt, export_stream, retention_subject
 from rujai.rights.models import RightsRequest
 from rujai.rights.permits import RIGHTS_PURPOSE, rights_permit
 
@@ -95,12 +95,16 @@ class ExportContext:
         )
 
     @cached_property
-    def purposes(self) -> list[fmt.ExportPurpose]:
-        """Every purpose of the policy and whether it applies to the subject now."""
-        facts = consent_service.subject_facts(
+    def facts(self) -> SubjectFacts:
+        """The subject's consent facts now (read once for purposes and retention)."""
+        return consent_service.subject_facts(
             self.session, keyring=self.keyring, subject_id=self.subject_id, now=self.now
         )
-        return _purposes(self.policy, facts, self.now)
+
+    @cached_property
+    def purposes(self) -> list[fmt.ExportPurpose]:
+        """Every purpose of the policy and whether it applies to the subject now."""
+        return _purposes(self.policy, self.facts, self.now)
 
 
 Section = Callable[[ExportContext], Any]  # a model, None, or an iterable of models
@@ -118,6 +122,7 @@ SECTIONS: dict[str, Section] = {
     "recipients": lambda c: _recipients(c.policy, c.purposes),
     "recommender": lambda c: recommend.export_subject(c.session, **c.own),
     "rights_requests": lambda c: _rights_requests(c.session, c.subject_id),
+    "retention": lambda c: retention_view(c.policy, c.facts, c.now),
 }  # fmt: skip
 
 
@@ -300,6 +305,30 @@ def _purposes(policy: Policy, facts: SubjectFacts, now: datetime) -> list[fmt.Ex
             )
         )  # fmt: skip
     return found
+
+
+def subject_retention(
+    session: Session, *, keyring: Keyring, policy: Policy, subject_id: uuid.UUID, now: datetime
+) -> list[fmt.ExportRetention]:
+    """Return the subject's effective retention per category, as the copy shows it (TH-RET-01)."""
+    facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
+    return retention_view(policy, facts, now)
+
+
+def retention_view(policy: Policy, facts: SubjectFacts, now: datetime) -> list[fmt.ExportRetention]:
+    """Per category of the policy, the person's effective retention and its purpose (TH-RET-01)."""
+    categories = sorted({c for p in policy.purposes.values() for c in p.categories})
+    kept = retention_subject.effective_retention(policy, facts, categories=categories, now=now)
+    return [
+        fmt.ExportRetention(
+            category=category,
+            purpose=k.purpose,
+            days=k.days,
+            purge_after=retention_subject.bangkok_date(now + timedelta(days=k.days)),
+            text=retention_subject.retention_text(policy, k, now),
+        )
+        for category, k in kept.items()
+    ]
 
 
 def _recipients(policy: Policy, purposes: list[fmt.ExportPurpose]) -> list[fmt.ExportRecipient]:

@@ -35,7 +35,7 @@ SCHEMA_FILE = "export.schema.json"
 # The CSV tables, one per list of the document, in this order.
 TABLES = (
     "subject", "identities", "traits", "consents", "events", "insights", "decisions",
-    "purposes", "recipients", "recommender", "rights_requests",
+    "purposes", "recipients", "recommender", "rights_requests", "retention",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN = frozenset({str, int, float, bool})
@@ -103,6 +103,24 @@ class ExportPurpose(BaseModel):
     reason_text: Text
 
 
+class ExportRetention(BaseModel):
+    """How long one category of the person's data is kept, and why (TH-RET-01).
+
+    The longest retention among the purposes that apply to the person now; ``purpose`` is None
+    when none does (the data goes at the next purge).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    purpose: str | None = Field(description="The purpose that sets the period, if any applies.")
+    days: int = Field(description="Days data of this category is kept from its time.")
+    purge_after: date = Field(
+        description="The Bangkok date by which data collected now would be purged."
+    )
+    text: Text = Field(description="The same in Thai (Buddhist Era) and English.")
+
+
 class ExportRecipient(BaseModel):
     """Someone data is disclosed to for the purposes that apply (PDPA s.27)."""
 
@@ -157,6 +175,10 @@ class ExportDocument(BaseModel):
         description="The items the recommender learnt from the person, if it did."
     )
     rights_requests: list[ExportRightsRequest]
+    retention: list[ExportRetention] = Field(
+        default_factory=list,
+        description="Per data category: how long it is kept for the person, and why (TH-RET-01).",
+    )
 
 
 def json_schema() -> dict[str, Any]:

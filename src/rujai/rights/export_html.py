@@ -46,6 +46,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "basis": ("ฐานทางกฎหมาย", "Lawful basis"),
     "in_use": ("ใช้ข้อมูลของคุณอยู่", "In use for you"),
     "retention": ("ระยะเวลาเก็บรักษา", "Kept for"),
+    "your_retention": ("เราเก็บข้อมูลของคุณนานเท่าใด", "How long we keep your data"),
+    "category": ("ประเภทข้อมูล", "Data category"),
     "recipients": ("ผู้รับข้อมูล", "Recipients"),
     "recipient": ("ผู้รับข้อมูล", "Recipient"),
     "country": ("ประเทศ", "Country"),

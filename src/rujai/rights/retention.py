@@ -6,7 +6,9 @@ Cut-offs come from the policy:
   category (so purchases stay 5 years under ``accounting_records``, a legal obligation), counted
   from ``occurred_at``. Purposes that do not collect (``collects: false``, e.g. ``rights_requests``:
   they only use data held for others) do not extend retention. A category no purpose declares has
-  no reason to be kept (TH-PUR-01): its events all go.
+  no reason to be kept (TH-PUR-01): its events all go. That is the policy-wide upper bound; with
+  the keyring, events are then purged per subject past the longest retention of the purposes
+  that apply to *that* subject now (``retention_subject``: a withdrawal shortens retention).
 - decisions: the longest retention among the purposes decisions are made for (placements).
 - verification codes a day after they expired; outbox messages after ``outbox_days``; legal holds
   whose ``hold_until`` has passed; closed rights requests after the ``rights_requests`` purpose's
@@ -41,10 +43,12 @@ from rujai.audit import service as audit_service
 from rujai.consent import history as consent_history
 from rujai.errors import AppError
 from rujai.events import retention as events_retention
+from rujai.kit.crypto import Keyring
 from rujai.kit.purge import count_or_delete
 from rujai.kit.time import utcnow
 from rujai.personalize import retention as decisions_retention
 from rujai.policy.schemas import Policy
+from rujai.rights import retention_subject
 from rujai.rights.models import (
     LegalHold,
     OutboxMessage,
@@ -70,12 +74,14 @@ def run(
     dry_run: bool,
     outbox_days: int = OUTBOX_RETENTION_DAYS,
     actor: str = "system:retention",
+    keyring: Keyring | None = None,
 ) -> RetentionReport:
     """Purge (or, dry, count) in a transaction of its own (the CLI); see ``run_in``."""
     with session_scope(session_factory) as session:
         return run_in(
-            session, policy=policy, now=now, dry_run=dry_run, outbox_days=outbox_days, actor=actor
-        )
+            session, policy=policy, now=now, dry_run=dry_run, outbox_days=outbox_days,
+            actor=actor, keyring=keyring,
+        )  # fmt: skip
 
 
 def run_in(
@@ -86,11 +92,17 @@ def run_in(
     dry_run: bool,
     outbox_days: int = OUTBOX_RETENTION_DAYS,
     actor: str = "system:retention",
+    keyring: Keyring | None = None,
 ) -> RetentionReport:
-    """Purge (or, dry, count) what is past retention; store and return the report (TH-RET-01)."""
+    """Purge (or, dry, count) what is past retention; store and return the report (TH-RET-01).
+
+    With the ``keyring`` (to read the subjects' consent facts) events are also purged per
+    subject: past the longest retention of the purposes that apply to that subject now.
+    """
     started = time.perf_counter()
     items = [
         *_event_items(session, policy, now, dry_run),
+        *_subject_items(session, keyring, policy, now, dry_run),
         _decision_item(session, policy, now, dry_run),
         _purge(session, VerificationCode, "verification_code", now - CODE_GRACE,
                "one day after the code expired", dry_run, VerificationCode.expires_at),
@@ -139,6 +151,17 @@ def _event_items(
             RetentionItem(what=f"event:{category}", cut_off=cut_off, basis=basis, count=count)
         )
     return items
+
+
+def _subject_items(
+    session: Session, keyring: Keyring | None, policy: Policy, now: datetime, dry_run: bool
+) -> list[RetentionItem]:
+    if keyring is None:
+        return []
+    return retention_subject.purge_items(
+        session, keyring=keyring, policy=policy, longest=category_retention(policy), now=now,
+        dry_run=dry_run,
+    )  # fmt: skip
 
 
 def _decision_item(session: Session, policy: Policy, now: datetime, dry_run: bool) -> RetentionItem:
@@ -234,8 +257,10 @@ class RetentionScheduler:
         interval_seconds: float,
         initial_delay_seconds: float,
         clock: Callable[[], datetime] = utcnow,
+        keyring: Keyring | None = None,
     ) -> None:
         self._write, self._policy, self._clock = write, policy, clock
+        self._keyring = keyring
         self._interval, self._delay = interval_seconds, initial_delay_seconds
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rujai-retention", daemon=True)
@@ -259,7 +284,9 @@ class RetentionScheduler:
 
     def run_once(self) -> RetentionReport | None:
         """Run retention now; a failure is logged (no personal data) and the schedule goes on."""
-        work = partial(run_in, policy=self._policy(), now=self._clock(), dry_run=False)
+        work = partial(
+            run_in, policy=self._policy(), now=self._clock(), dry_run=False, keyring=self._keyring
+        )
         try:
             report = self._write(work)
         except (SQLAlchemyError, AppError, OSError):
@@ -291,4 +318,5 @@ def start_scheduler(
         lambda: cast(Policy, app_state.policy),
         interval_seconds=interval_hours * 3600,
         initial_delay_seconds=initial_delay_seconds,
+        keyring=getattr(app_state, "keyring", None),
     ).start()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
@@ -94,8 +94,17 @@ class RequestView(View):
     needs_code: bool
 
 
+class RetentionView(View):
+    category: str
+    title: str
+    purpose: str | None
+    days: int
+    purge_after: date
+
+
 class DataPage(View):
     groups: list[DataGroup]
+    retention: list[RetentionView]
     events: list[EventSummary]
     insights: list[InsightView]
     requests: list[RequestView]
@@ -133,6 +142,7 @@ def data_page(
                traits=len(profile.traits), events=len(events), insights=len(insights))  # fmt: skip
     return DataPage(
         groups=_groups(policy, entries, lang),
+        retention=_retention(session, keyring, policy, subject_id, lang, now),
         events=_event_summaries(policy, events, lang),
         insights=[_insight(policy, i, lang) for i in insights if i.name not in HIDDEN_INSIGHTS],
         requests=[request_view(r, lang) for r in requests],
@@ -141,6 +151,29 @@ def data_page(
         objected=list(subject.objections),
         can_object=[o.value for o in Objection if o.value not in subject.objections],
     )
+
+
+def _retention(
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    subject_id: uuid.UUID,
+    lang: Lang,
+    now: datetime,
+) -> list[RetentionView]:
+    """Per category held, how long it is kept for this subject and why (TH-RET-01)."""
+    rows = rights_export.subject_retention(
+        session, keyring=keyring, policy=policy, subject_id=subject_id, now=now
+    )
+    titles = category_titles(policy, [r.category for r in rows], lang)
+    return [
+        RetentionView(
+            category=r.category, title=title, days=r.days, purge_after=r.purge_after,
+            purpose=policy.purposes[r.purpose].title.get(lang) if r.purpose else None,
+        )
+        for r, title in zip(rows, titles, strict=True)
+        if r.purpose or r.category not in policy.index.sensitive_categories
+    ]  # fmt: skip
 
 
 def _trait_entries(

@@ -151,6 +151,22 @@ PRIVACY_MESSAGES: dict[str, dict[str, str]] = {
     "pc.data.between": {"th": "ระหว่าง", "en": "Between"},
     "pc.data.insights": {"th": "สิ่งที่เราอนุมานจากข้อมูลของคุณ", "en": "What we inferred from your data"},
     "pc.data.computed_from": {"th": "คำนวณจาก", "en": "Computed from"},
+    "pc.data.retention.title": {
+        "th": "เราเก็บข้อมูลของคุณนานเท่าใด",
+        "en": "How long we keep your data",
+    },
+    "pc.data.retention.lead": {
+        "th": "ตามวัตถุประสงค์ที่ใช้กับคุณในตอนนี้เท่านั้น เมื่อคุณถอนความยินยอม ระยะเวลาจะสั้นลง",
+        "en": "Only as long as a purpose that applies to you now needs it; a withdrawal shortens it.",
+    },
+    "pc.data.retention.kept": {
+        "th": "{days} วัน ตาม “{purpose}” ข้อมูลที่เก็บวันนี้จะถูกลบภายใน {date}",
+        "en": "{days} days for “{purpose}”: data from today is deleted by {date}",
+    },
+    "pc.data.retention.none": {
+        "th": "ไม่มีวัตถุประสงค์ที่ใช้กับคุณ จะถูกลบในรอบการลบถัดไป",
+        "en": "No purpose applies to you: deleted at the next purge",
+    },
     "pc.data.remove_interest": {"th": "ลบความสนใจ “{name}”", "en": "Remove the interest “{name}”"},
     "pc.data.copy.title": {"th": "ขอรับสำเนาข้อมูล", "en": "Download a copy"},
     "pc.data.copy.lead": {
