@@ -163,6 +163,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.catalog.router import router as catalog_router
     from rujai.consent.router import router as consent_router
+    from rujai.disclosures.router import router as disclosures_router
     from rujai.events.router import router as events_router
     from rujai.personalize import offers_router
     from rujai.personalize.router import router as personalize_router
@@ -183,6 +184,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(personalize_router, prefix="/v1")
     app.include_router(offers_router.router, prefix="/v1")
     app.include_router(rights_router, prefix="/v1")
+    app.include_router(disclosures_router, prefix="/v1")
 
 
 class BodyLimit:

@@ -17,6 +17,12 @@ class Scope(StrEnum):
     DECIDE = "decide"
     TRACK = "track"
     CONSENT = "consent"
+    # A recipient's key (PDPA s.27, TH-USE-01): reads only what was disclosed to its recipient.
+    # Given as ``partner:<recipient id>``; the recipient is kept with the scope.
+    PARTNER = "partner"
+
+
+PARTNER_PREFIX = "partner:"
 
 
 class ApiKeyRead(BaseModel):
@@ -30,6 +36,7 @@ class ApiKeyRead(BaseModel):
     scopes: list[Scope]
     created_at: datetime
     revoked_at: datetime | None = None
+    recipient: str | None = None
 
 
 class ApiKeyCreated(BaseModel):
@@ -43,6 +50,7 @@ class ApiKeyCreated(BaseModel):
     scopes: list[Scope]
     created_at: datetime
     key: str
+    recipient: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,7 @@ class Principal:
     key_id: uuid.UUID
     name: str
     scopes: frozenset[Scope]
+    recipient: str | None = None  # the recipient a partner key is bound to
 
     def has(self, scope: Scope | str) -> bool:
         """Return True if the key holds ``scope`` (``admin`` holds every known scope)."""
