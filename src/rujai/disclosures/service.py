@@ -36,6 +36,7 @@ from rujai.disclosures.schemas import (
 )
 from rujai.kit.crypto import Keyring
 from rujai.policy import service as policy_service
+from rujai.policy.ropa import DisclosureCount
 from rujai.policy.schemas import Policy
 from rujai.policy.service import DisclosurePermitSet, Permit
 
@@ -258,4 +259,16 @@ def ropa_stats(session: Session) -> list[DisclosureStat]:
             subjects=r.subjects, without_consent=int(r.without or 0),
         )
         for r in session.execute(stmt)
+    ]  # fmt: skip
+
+
+def ropa_counts(session: Session) -> list[DisclosureCount]:
+    """Return ``ropa_stats`` as the record of processing takes it (``policy.ropa.build_ropa``)."""
+    return [
+        DisclosureCount(
+            recipient=s.recipient, purpose=s.purpose, basis=s.basis, country=s.country,
+            mechanism=s.mechanism, disclosures=s.disclosures, subjects=s.subjects,
+            without_consent=s.without_consent,
+        )
+        for s in ropa_stats(session)
     ]  # fmt: skip

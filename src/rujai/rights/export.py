@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
 from rujai.consent import history as consent_history, receipts, service as consent_service
+from rujai.disclosures import service as disclosures_service
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.kit.time import as_utc
@@ -124,6 +125,9 @@ def collect(
         recipients=_recipients(policy, purposes),
         recommender=recommend.export_subject(session, permit=permit, subject_id=subject_id),
         rights_requests=_rights_requests(session, subject_id),
+        disclosures=disclosures_service.export_subject(  # TH-DSR-01: who received the data
+            session, policy=policy, permit=permit, subject_id=subject_id
+        ),
     )
 
 
@@ -155,6 +159,7 @@ def _counts(document: fmt.ExportDocument) -> dict[str, int]:
         "insights": len(document.insights),
         "decisions": len(document.decisions),
         "rights_requests": len(document.rights_requests),
+        "disclosures": len(document.disclosures),
         "model_member": int(document.recommender is not None),
     }
 

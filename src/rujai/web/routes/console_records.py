@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from rujai.audit import service as audit_service
 from rujai.db import SessionDep
 from rujai.deps import PolicyDep
+from rujai.disclosures import service as disclosures_service
 from rujai.policy.notice import list_purposes
 from rujai.policy.ropa import build_ropa, render_ropa
 from rujai.rights import service as rights_service
@@ -38,17 +39,22 @@ def policy_page(
     context = {
         "policy_version": policy.version,
         "purposes": list_purposes(policy),
-        "ropa": build_ropa(policy, lang),
+        "ropa": build_ropa(
+            policy, lang, disclosures=disclosures_service.ropa_counts(session)
+        ),  # TH-ROPA-01: the s.27 disclosures from the live log
         "refusals": rights_service.refusals_for_ropa(session),
     }
     return show(request, "policy.html", staff=staff, page="policy", context=context)
 
 
 @router.get("/policy/ropa.{fmt}")
-def download_ropa(request: Request, policy: PolicyDep, _staff: StaffDep, fmt: str) -> Response:
+def download_ropa(
+    request: Request, session: SessionDep, policy: PolicyDep, _staff: StaffDep, fmt: str
+) -> Response:
     """Download the record of processing as CSV or JSON in the page language (TH-ROPA-01)."""
     lang = resolve_lang(request)
-    body = render_ropa(build_ropa(policy, lang), "json" if fmt == "json" else "csv", lang)
+    rows = build_ropa(policy, lang, disclosures=disclosures_service.ropa_counts(session))
+    body = render_ropa(rows, "json" if fmt == "json" else "csv", lang)
     media = MEDIA["json" if fmt == "json" else "csv"]
     filename = f"ropa-{policy.version}-{lang}.{'json' if fmt == 'json' else 'csv'}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
