@@ -3,7 +3,9 @@ and what the log feeds (the subject's copy, the record of processing), and erasu
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -123,6 +125,10 @@ def test_each_allowed_subject_is_logged_with_the_flow_in_one_audit_entry(session
     assert [e.detail["batch_id"] for e in sent] == [str(result.batch_id)]
     assert sent[0].detail["disclosed"] == 1
     assert "somchai" not in json.dumps([e.detail for e in sent])
+    [door] = audit_service.list_entries(session, action="policy.authorize_disclosure", limit=5)
+    assert door.subject_id is None  # one entry per flow, counts only
+    assert (door.detail["asked"], door.detail["granted"], door.detail["refused"]) == (1, 1, {})
+    assert (door.detail["recipient"], door.detail["country"]) == ("lumen_mail", "SG")
 
 
 def test_an_allowed_disclosure_is_in_the_subjects_access_export_th_dsr_01(session, keyring, policy):
@@ -137,8 +143,13 @@ def test_an_allowed_disclosure_is_in_the_subjects_access_export_th_dsr_01(sessio
         "lumen_mail", "Lumen Mail Pte. Ltd.", "SG",
     )  # fmt: skip
     assert shown.subject_ref == subject_ref(keyring, recipient="lumen_mail", subject_id=sid)
-    data = rights_export.package(document, policy=policy)
-    assert b"csv/disclosures.csv" in data
+    with zipfile.ZipFile(io.BytesIO(rights_export.package(document, policy=policy))) as archive:
+        table = archive.read("csv/disclosures.csv").decode("utf-8-sig")
+        summary = archive.read("summary.html").decode()
+    assert shown.subject_ref in table
+    assert "ข้อมูลของคุณที่ส่งให้ผู้รับ" in summary
+    assert "Who received your data" in summary
+    assert "Lumen Mail Pte. Ltd." in summary
 
 
 def test_the_record_of_processing_counts_disclosures_and_those_without_consent_th_ropa_01(

@@ -57,7 +57,8 @@ def _keys_table(keys: list[ApiKeyRead]) -> Table:
     for k in keys:
         revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
         created = k.created_at.strftime("%Y-%m-%d %H:%M")
-        table.add_row(str(k.id), k.name, k.prefix, ",".join(k.scopes), created, revoked)
+        scopes = [f"partner:{k.recipient}" if s == "partner" else s for s in k.scopes]
+        table.add_row(str(k.id), k.name, k.prefix, ",".join(scopes), created, revoked)
     return table
 
 
