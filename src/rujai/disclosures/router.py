@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,7 +18,7 @@ from fastapi.responses import Response
 from rujai.apikeys.deps import AdminPrincipal, get_principal
 from rujai.apikeys.schemas import Principal, Scope
 from rujai.boundary import BoundaryRoute
-from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
+from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.disclosures import flows, service
 from rujai.disclosures.errors import NotAPartnerKey
 from rujai.disclosures.schemas import (
@@ -66,20 +65,21 @@ PartnerRecipient = Annotated[str, Depends(partner_recipient)]
     response_class=Response,
     responses={**AUTH, 200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
-async def export_disclosure(
+def export_disclosure(
     body: ExportCreate,
     principal: AdminPrincipal,
-    writer: WriterDep,
+    session: SessionDep,
     policy: PolicyDep,
     keyring: KeyringDep,
 ) -> Response:
-    """Send an audience to a recipient as a file; refusals are counted in the headers."""
-    result = await writer.run(
-        partial(
-            flows.export_audience, policy=policy, keyring=keyring, body=body, now=utcnow(),
-            actor=principal.actor,
-        )
-    )  # fmt: skip
+    """Send an audience to a recipient as a file; refusals are counted in the headers.
+
+    The reads run on the request's session; the log rows and audit entries it stages are
+    committed by the writer as one unit before the response (a file means "logged").
+    """
+    result = flows.export_audience(
+        session, policy=policy, keyring=keyring, body=body, now=utcnow(), actor=principal.actor
+    )
     headers = {
         "X-Rujai-Batch-Id": str(result.batch_id),
         "X-Rujai-Disclosed": str(result.disclosed),
