@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from rujai.errors import Invalid
 from rujai.policy import labels
 from rujai.policy.notice import how_to_exercise, recipients_of
-from rujai.policy.schemas import LANGS, Lang, LawfulBasis, Policy, TransferMechanism
+from rujai.policy.schemas import LANGS, Lang, LawfulBasis, Policy, Recipient, TransferMechanism
 
 RopaFormat = Literal["csv", "json", "html"]
 FORMATS: tuple[RopaFormat, ...] = ("csv", "json", "html")
@@ -48,6 +48,7 @@ COLUMNS: dict[str, labels.Pair] = {
     "retention": ("ระยะเวลาเก็บรักษา", "Retention"),
     "recipients": ("ผู้รับข้อมูล", "Recipients"),
     "transfers_abroad": ("การโอนไปต่างประเทศและมาตรการ", "Transfers abroad and mechanism"),
+    "processor_agreements": ("สัญญาประมวลผลข้อมูล (มาตรา 40)", "Processing agreements (s.40)"),
     "data_subject_rights": ("สิทธิของเจ้าของข้อมูล", "Data subject rights"),
     "how_to_exercise": ("วิธีใช้สิทธิ", "How to exercise rights"),
     "security_measures": ("มาตรการรักษาความปลอดภัย", "Security measures"),
@@ -83,6 +84,7 @@ class RopaRow(BaseModel):
     retention: str
     recipients: list[str]
     transfers_abroad: list[str]
+    processor_agreements: list[str] = []
     data_subject_rights: list[str]
     how_to_exercise: str
     security_measures: list[str]
@@ -197,7 +199,20 @@ def _activity(policy: Policy, pid: str, lang: Lang) -> dict[str, object]:
             for r in recipients
             if r.country != home
         ],
+        "processor_agreements": [_agreement(r, lang) for r in recipients if r.processor],
     }
+
+
+def _agreement(recipient: Recipient, lang: Lang) -> str:
+    """A processor's agreement as the record shows it: reference, term, sub-processors."""
+    a = recipient.agreement
+    if a is None:
+        return f"{recipient.name}: " + labels.pick(("ไม่มีสัญญา", "no agreement"), lang)
+    until = a.expires.isoformat() if a.expires else "—"
+    subs = ", ".join(f"{p.name} ({p.country})" for p in a.sub_processors) or "—"
+    th = f"{recipient.name}: {a.reference}, ถึง {until}; ผู้ประมวลผลช่วง: {subs}"
+    en = f"{recipient.name}: {a.reference}, until {until}; sub-processors: {subs}"
+    return th if lang == "th" else en
 
 
 def _csv(rows: list[RopaRow], headers: dict[str, str], lang: Lang) -> str:
