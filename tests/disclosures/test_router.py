@@ -205,3 +205,22 @@ def test_a_partner_key_lists_with_its_recipient(factory):
         apikeys_service.create(s, name="mailer", scopes=["partner:lumen_mail"], now=NOW)
         [listed] = apikeys_service.list_keys(s)
     assert (listed.scopes, listed.recipient) == (["partner"], "lumen_mail")
+
+
+def test_check_decides_a_disclosure_with_its_recipient_th_use_01(client, factory, audience):
+    """POST /v1/check with action disclose: the recipient is part of the question."""
+    decide = _key(factory, "decide")
+    ask = {"customer_id": "C-1", "purpose": "email_marketing", "categories": ["contact"],
+           "action": "disclose"}  # fmt: skip
+    without = client.post("/v1/check", json=ask, headers=decide)
+    assert (without.status_code, without.json()["reason"]) == (200, "unknown_recipient")
+    allowed = client.post("/v1/check", json={**ask, "recipient": "lumen_mail"}, headers=decide)
+    assert (allowed.json()["allowed"], allowed.json()["reason"]) == (True, "allowed_consent")
+    elsewhere = client.post(
+        "/v1/check", json={**ask, "recipient": "swift_delivery"}, headers=decide
+    )
+    assert elsewhere.json()["reason"] == "recipient_not_for_purpose"
+    _problem(
+        client.post("/v1/check", json={**ask, "recipient": ""}, headers=decide),
+        422, field="recipient",
+    )  # fmt: skip

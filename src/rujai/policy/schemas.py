@@ -327,6 +327,9 @@ class CheckCreate(BaseModel):
     purpose: str = Field(min_length=1, max_length=63)
     categories: list[str] = Field(min_length=1, max_length=32)
     action: Literal["collect", "store", "use", "disclose"] = "use"
+    recipient: str | None = Field(
+        None, min_length=1, max_length=63, description="For disclose: the recipient's id."
+    )
 
 
 class VerdictRead(BaseModel):

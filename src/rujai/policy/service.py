@@ -53,12 +53,16 @@ def check(
     now: datetime,
     actor: str,
     action: Action = Action.USE,
+    recipient: str | None = None,
 ) -> Verdict:
-    """Return the verdict for one use of a subject's data, audited in the caller's transaction."""
+    """Return the verdict for one use of a subject's data, audited in the caller's transaction.
+
+    ``Action.DISCLOSE`` is decided with ``recipient`` (``policy.disclosure``; none: refused).
+    """
     facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
     return check_facts(
         session, policy=policy, facts=facts, purpose=purpose, categories=categories,
-        now=now, actor=actor, action=action,
+        now=now, actor=actor, action=action, recipient=recipient,
     )  # fmt: skip
 
 
@@ -72,13 +76,14 @@ def check_facts(
     now: datetime,
     actor: str,
     action: Action = Action.USE,
+    recipient: str | None = None,
 ) -> Verdict:
     """``check`` on facts the caller read (decide's serving cache, keyed by serving version).
 
     The facts must be the subject's current ones: ``consent_service.subject_facts`` as of a
     serving version read in this request. The verdict is evaluated and audited here, as always.
     """
-    verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
+    verdict = _decide(policy, facts, purpose, categories, action, now, recipient)
     audit_service.record(session, **_audit_fields(verdict, action, actor, now))
     return verdict
 
@@ -104,6 +109,7 @@ def check_customer(
         now=now,
         actor=actor,
         action=Action(body.action),
+        recipient=body.recipient,
     )
     return VerdictRead.of(verdict)
 
@@ -119,10 +125,11 @@ def authorize(
     now: datetime,
     actor: str,
     action: Action = Action.USE,
+    recipient: str | None = None,
 ) -> Permit:
     """Return a Permit for the use or raise PolicyDenied; a refusal is audited even on rollback."""
     facts = consent_service.subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
-    verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
+    verdict = _decide(policy, facts, purpose, categories, action, now, recipient)
     fields = _audit_fields(verdict, action, actor, now)
     if not verdict.allowed:
         keep_even_on_rollback(session, lambda s: audit_service.record(s, **fields))
@@ -292,12 +299,30 @@ def _allowed(
     now: datetime,
     per_category: bool,
 ) -> tuple[frozenset[str], Reason]:
-    verdict = decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
+    verdict = _decide(policy, facts, purpose, categories, action, now, None)
     if verdict.allowed or not per_category or verdict.reason not in _PER_CATEGORY:
         return frozenset(categories) if verdict.allowed else frozenset(), verdict.reason
     ask = partial(decide, policy, facts, purpose=purpose, action=action, now=now)
     allowed = frozenset(c for c in categories if ask(categories=(c,)).allowed)
     return allowed, verdict.reason
+
+
+def _decide(
+    policy: Policy,
+    facts: SubjectFacts,
+    purpose: str,
+    categories: Sequence[str],
+    action: Action,
+    now: datetime,
+    recipient: str | None,
+) -> Verdict:
+    """``decide``, but a disclosure is decided with its recipient (none: ``unknown_recipient``)."""
+    if action is Action.DISCLOSE:
+        return disclosure_rules.evaluate_disclosure(
+            policy, facts, recipient=recipient or "", purpose=purpose, categories=categories,
+            now=now,
+        )  # fmt: skip
+    return decide(policy, facts, purpose=purpose, categories=categories, action=action, now=now)
 
 
 def _chunks(values: Collection[UUID]) -> Iterator[list[UUID]]:
