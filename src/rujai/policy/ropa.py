@@ -193,6 +193,12 @@ def _activity(policy: Policy, pid: str, lang: Lang) -> dict[str, object]:
         "sensitive": any(cat.sensitive for cat in categories),
         "retention_days": p.retention_days,
         "retention": labels.retention_phrase(p.retention_days, lang),
+        **_recipient_columns(recipients, home, lang),
+    }
+
+
+def _recipient_columns(recipients: list[Recipient], home: str, lang: Lang) -> dict[str, object]:
+    return {
         "recipients": [f"{r.name} ({r.country})" for r in recipients],
         "transfers_abroad": [
             f"{r.name} ({r.country}): {labels.pick(labels.MECHANISM[r.mechanism], lang)}"
