@@ -181,6 +181,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.audit.router import router as audit_router
     from rujai.catalog.router import router as catalog_router
     from rujai.consent.router import router as consent_router
+    from rujai.disclosures.router import router as disclosures_router
     from rujai.disclosures.router_outbox import router as processor_notices_router
     from rujai.events.router import router as events_router
     from rujai.personalize import offers_router
@@ -203,6 +204,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(offers_router.router, prefix="/v1")
     app.include_router(rights_router, prefix="/v1")
     app.include_router(processor_notices_router, prefix="/v1")
+    app.include_router(disclosures_router, prefix="/v1")
 
 
 class BodyLimit:

@@ -61,3 +61,15 @@ def test_keys_revoke_of_an_unknown_key_exits_1(runner: CliRunner) -> None:
     result = runner.invoke(app, ["keys", "revoke", "00000000-0000-4000-8000-000000000000"])
     assert result.exit_code == 1
     assert "not found" in result.stderr
+
+
+def test_a_partner_key_is_bound_to_one_recipient_th_use_01(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["keys", "create", "--name", "mailer", "--scope", "partner:lumen_mail"]
+    )
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["keys", "list"])
+    assert "partner:lumen_mail" in listed.stdout
+    bare = runner.invoke(app, ["keys", "create", "--name", "x", "--scope", "partner"])
+    assert bare.exit_code == 1
+    assert "--scope" in bare.stderr

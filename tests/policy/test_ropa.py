@@ -107,3 +107,13 @@ def test_unknown_lang_is_invalid_naming_lang(policy: Policy) -> None:
     with pytest.raises(Invalid) as caught:
         render_ropa([], "csv", "fr")  # type: ignore[arg-type]  # wrong on purpose
     assert caught.value.field == "lang"
+
+
+def test_processor_agreements_with_sub_processors_th_prc_01(policy: Policy) -> None:
+    """TH-PRC-01 / TH-ROPA-01: each processor's agreement, its term and sub-processors."""
+    for lang, until in (("en", "until"), ("th", "ถึง")):
+        rows = {r.purpose_id: r for r in build_ropa(policy, lang)}
+        [lumen] = rows["email_marketing"].processor_agreements
+        assert lumen.startswith(f"Lumen Mail Pte. Ltd.: DPA-LUMEN-2025-02, {until} 2030-12-31")
+        assert "Example Cloud Hosting Pte. Ltd. (SG)" in lumen
+        assert rows["analytics"].processor_agreements == []

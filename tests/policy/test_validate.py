@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -43,6 +44,7 @@ def _add_consent_recipient(data: Data) -> None:
         "country": "DE",
         "mechanism": "consent",
         "purposes": [],
+        "processor": False,  # a controller of its own: no processing agreement (TH-PRC-01)
     }
     data["purposes"]["fraud_prevention"]["recipients"].append("ads_eu")
 
@@ -138,6 +140,41 @@ CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str |
         ("purposes", "fraud_prevention", "recipients", 1),
         "transfer-consent-needs-consent-basis",
         "TH-XB-01",
+    ),
+    (
+        "standard_clauses_not_on_file_TH_XB_01",
+        _set("recipients.lumen_mail.mechanism_reference", None),
+        ("recipients", "lumen_mail", "mechanism_reference"),
+        "mechanism-reference-missing",
+        "TH-XB-01",
+    ),
+    (
+        "standard_clauses_without_expiry_TH_XB_01",
+        _set("recipients.lumen_mail.mechanism_expires", None),
+        ("recipients", "lumen_mail", "mechanism_expires"),
+        "mechanism-expiry-missing",
+        "TH-XB-01",
+    ),
+    (
+        "processor_without_agreement_TH_PRC_01",
+        _set("recipients.swift_delivery.agreement", None),
+        ("recipients", "swift_delivery", "agreement"),
+        "processor-without-agreement",
+        "TH-PRC-01",
+    ),
+    (
+        "agreement_not_signed_TH_PRC_01",
+        _set("recipients.swift_delivery.agreement.signed", None),
+        ("recipients", "swift_delivery", "agreement", "signed"),
+        "agreement-not-signed",
+        "TH-PRC-01",
+    ),
+    (
+        "agreement_not_covering_a_purpose_TH_PRC_01",
+        _set("recipients.chao_phraya_pay.agreement.purposes", ["order_fulfilment"]),
+        ("recipients", "chao_phraya_pay", "agreement", "purposes"),
+        "purpose-not-in-agreement",
+        "TH-PRC-01",
     ),
     (
         "unknown_recipient",
@@ -275,3 +312,36 @@ def test_sensitive_message_names_the_category_and_the_fix(policy: Policy) -> Non
     (problem,) = check_rules(broken)
     assert "'health'" in problem.message
     assert "explicit_consent" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "rule", "ref"),
+    [
+        (
+            _set("recipients.lumen_mail.mechanism_expires", "2026-01-01"),
+            ("recipients", "lumen_mail", "mechanism_expires"),
+            "transfer-mechanism-expired",
+            "TH-XB-01",
+        ),
+        (
+            _set("recipients.swift_delivery.agreement.expires", "2026-05-31"),
+            ("recipients", "swift_delivery", "agreement", "expires"),
+            "processor-agreement-expired",
+            "TH-PRC-01",
+        ),
+    ],
+    ids=["transfer_mechanism_expired_TH_XB_01", "processor_agreement_expired_TH_PRC_01"],
+)
+def test_expired_instrument_is_a_problem_on_the_day_checked(
+    policy: Policy,
+    edit: Callable[[Data], None],
+    path: tuple[str | int, ...],
+    rule: str,
+    ref: str,
+) -> None:
+    edited = _edited(policy, edit)
+    problems = check_rules(edited, today=date(2026, 6, 1))
+    assert [(p.path, p.rule, p.ref) for p in problems] == [(path, rule, ref)]
+    assert "expired on 2026-" in problems[0].message
+    assert check_rules(edited) == []  # without a day (a server loading it), the door decides
+    assert check_rules(edited, today=date(2026, 1, 1)) == []  # in force through its last day

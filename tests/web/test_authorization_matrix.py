@@ -60,6 +60,14 @@ def api(scope: str) -> dict[str, str]:
     return row
 
 
+def partner_only() -> dict[str, str]:
+    """An API route for keys bound to a recipient (``partner:<id>``): no key of ``KEYS`` is one,
+    admin included (tests/disclosures/test_router.py calls them with a partner key)."""
+    row = everyone(E401)
+    row.update(dict.fromkeys(KEYS, E403))
+    return row
+
+
 def console(*roles: str) -> dict[str, str]:
     """A console page for these staff roles; everyone else is sent to the console's sign-in."""
     row = everyone(SIGN_IN)
@@ -137,6 +145,11 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # reads it in the console and cannot ack (no key: 401)
     ("GET", "/v1/processor-notices"): api("admin"),
     ("POST", "/v1/processor-notices/{notice_id}/ack"): api("admin"),
+    # disclosures (TH-USE-01): admin exports and the DPO's log; partner keys read what they got
+    ("POST", "/v1/disclosures/exports"): api("admin"),
+    ("GET", "/v1/disclosures"): api("admin"),
+    ("GET", "/v1/partner/subjects/{subject_ref}"): partner_only(),
+    ("GET", "/v1/partner/audiences/{batch_id}"): partner_only(),
     # privacy center
     ("GET", "/privacy/"): PUBLIC,
     ("POST", "/privacy/sign-in"): PUBLIC,
@@ -248,7 +261,8 @@ def build_world(factory, keyring, policy) -> World:
         "customer_id": "C-MATRIX-A", "merge_id": str(uuid.uuid4()), "item_id": "SKU-MATRIX",
         "offer_id": "matrix-offer", "decision_id": str(uuid.uuid4()),
         "request_id": str(request.id), "purpose": "recommendations", "record_id": str(record.id),
-        "fmt": "json", "notice_id": str(uuid.uuid4()),
+        "fmt": "json", "notice_id": str(uuid.uuid4()), "subject_ref": "0" * 32,
+        "batch_id": str(uuid.uuid4()),
     }  # fmt: skip
     return World(keys, staff_ids, b.id, values)
 

@@ -21,6 +21,12 @@ class Scope(StrEnum):
     DECIDE = "decide"
     TRACK = "track"
     CONSENT = "consent"
+    # A recipient's key (PDPA s.27, TH-USE-01): reads only what was disclosed to its recipient.
+    # Given as ``partner:<recipient id>``; the recipient is kept with the scope.
+    PARTNER = "partner"
+
+
+PARTNER_PREFIX = "partner:"
 
 
 class ApiKeyRead(BaseModel):
@@ -35,6 +41,7 @@ class ApiKeyRead(BaseModel):
     created_at: datetime
     revoked_at: datetime | None = None
     processor_of: list[str] = []
+    recipient: str | None = None
 
 
 class ApiKeyCreated(BaseModel):
@@ -49,6 +56,7 @@ class ApiKeyCreated(BaseModel):
     created_at: datetime
     key: str
     processor_of: list[str] = []
+    recipient: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,7 @@ class Principal:
     name: str
     scopes: frozenset[Scope]
     processor_of: frozenset[str] = frozenset()  # recipients a ``processor:<id>`` scope names
+    recipient: str | None = None  # the recipient a partner key is bound to
 
     def has(self, scope: Scope | str) -> bool:
         """Return True if the key holds ``scope`` (``admin`` holds every known scope)."""

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rujai.apikeys.models import ApiKey
-from rujai.apikeys.schemas import ApiKeyCreated, ApiKeyRead, Principal, Scope
+from rujai.apikeys.schemas import PARTNER_PREFIX, ApiKeyCreated, ApiKeyRead, Principal, Scope
 from rujai.audit import service as audit_service
 from rujai.errors import Invalid, NotFound, Unauthorized
 from rujai.kit.crypto import sha256_hex
@@ -45,6 +45,7 @@ _PREFIX_ALPHABET = string.ascii_letters + string.digits
 _URLSAFE = frozenset(string.ascii_letters + string.digits + "-_")
 _DUMMY_HASH = sha256_hex("rujai: no such key")
 PROCESSOR_SCOPE = re.compile(r"processor:[a-z][a-z0-9_]{0,62}")  # speaks for one recipient
+_RECIPIENT_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 VERIFIED_TTL_S = 1.0  # how long a verified key is trusted without reading its row again
 _BY_PREFIX = select(
     ApiKey.id, ApiKey.name, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at
@@ -71,7 +72,10 @@ def create(
     """Create a key with ``scopes`` and return it with its full secret, shown only this once."""
     clean_name, scope_list = _clean_name(name), parse_scopes(scopes)
     prefix, secret = _unused_prefix(session), secrets.token_urlsafe(SECRET_BYTES)
-    scope_values = [s.value for s in scope_list] + processor_scopes(scopes)
+    recipient = partner_recipient(scopes)
+    scope_values = [
+        f"{PARTNER_PREFIX}{recipient}" if s is Scope.PARTNER else s.value for s in scope_list
+    ] + processor_scopes(scopes)
     key = ApiKey(
         name=clean_name,
         prefix=prefix,
@@ -136,9 +140,12 @@ def authenticate(
         cache.pop(prefix, None)
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
     principal = Principal(
-        key_id=row.id, name=row.name, scopes=frozenset(_known_scopes(row.scopes)),
+        key_id=row.id,
+        name=row.name,
+        scopes=frozenset(_known_scopes(row.scopes)),
+        recipient=_stored_recipient(row.scopes),
         processor_of=frozenset(_processors(row.scopes)),
-    )  # fmt: skip
+    )
     cache[prefix] = _Verified(row.secret_hash, principal, clock)
     return principal
 
@@ -147,19 +154,25 @@ def parse_scopes(scopes: Sequence[str]) -> list[Scope]:
     """Return the scopes deduplicated, in order; raise Invalid(field="scopes") on unknown ones."""
     if isinstance(scopes, str) or not scopes:
         raise Invalid("give at least one scope: admin, decide, track or consent", field="scopes")
-    parsed: set[Scope] = set()
-    for raw in scopes:
-        if PROCESSOR_SCOPE.fullmatch(str(raw).strip().lower()):
-            continue  # processor:<recipient>, see processor_scopes
-        try:
-            parsed.add(Scope(str(raw).strip().lower()))
-        except ValueError:
-            allowed = ", ".join(s.value for s in Scope)
-            raise Invalid(
-                f"unknown scope {str(raw)[:32]!r}; use {allowed} or processor:<recipient>",
-                field="scopes",
-            ) from None
+    parsed = {
+        _scope(raw) for raw in scopes if not PROCESSOR_SCOPE.fullmatch(str(raw).strip().lower())
+    }
+    partner_recipient(scopes)  # a partner scope names exactly one well-formed recipient
     return [s for s in Scope if s in parsed]
+
+
+def _scope(raw: str) -> Scope:
+    """One named scope (``processor:<id>`` scopes are read by ``processor_scopes``)."""
+    text = str(raw).strip().lower()
+    try:
+        return Scope.PARTNER if text.startswith(PARTNER_PREFIX) else Scope(text)
+    except ValueError:
+        allowed = ", ".join(s.value for s in Scope if s is not Scope.PARTNER)
+        raise Invalid(
+            f"unknown scope {str(raw)[:32]!r}; use {allowed}, partner:<recipient id> "
+            "or processor:<recipient id>",
+            field="scopes",
+        ) from None
 
 
 def processor_scopes(scopes: Sequence[str]) -> list[str]:
@@ -170,6 +183,19 @@ def processor_scopes(scopes: Sequence[str]) -> list[str]:
 
 def _processors(raw: Sequence[str]) -> list[str]:
     return [s.removeprefix("processor:") for s in processor_scopes(raw)]
+
+
+def partner_recipient(scopes: Sequence[str]) -> str | None:
+    """Return the recipient of a ``partner:<recipient id>`` scope (None without one)."""
+    named = {str(raw).strip()[len(PARTNER_PREFIX) :] for raw in scopes
+             if str(raw).strip().lower().startswith(PARTNER_PREFIX)}  # fmt: skip
+    bare = any(str(raw).strip().lower() == Scope.PARTNER.value for raw in scopes)
+    if bare or len(named) > 1 or any(not _RECIPIENT_ID.match(r) for r in named):
+        raise Invalid(
+            "a partner key names one recipient of the policy: partner:<recipient id>",
+            field="scopes",
+        )
+    return next(iter(named), None)
 
 
 def _clean_name(name: str) -> str:
@@ -203,7 +229,18 @@ def _unused_prefix(session: Session) -> str:
 
 
 def _known_scopes(raw: Sequence[str]) -> list[Scope]:
-    return [Scope(s) for s in raw if s in {m.value for m in Scope}]
+    known = {m.value for m in Scope} - {Scope.PARTNER.value}
+    found = [Scope(s) for s in raw if s in known]
+    if _stored_recipient(raw) is not None:
+        found.append(Scope.PARTNER)
+    return [s for s in Scope if s in found]
+
+
+def _stored_recipient(raw: Sequence[str]) -> str | None:
+    for value in raw:
+        if value.startswith(PARTNER_PREFIX):
+            return value[len(PARTNER_PREFIX) :]
+    return None
 
 
 def _read(key: ApiKey) -> ApiKeyRead:
@@ -215,4 +252,5 @@ def _read(key: ApiKey) -> ApiKeyRead:
         created_at=key.created_at,
         revoked_at=key.revoked_at,
         processor_of=_processors(key.scopes),
+        recipient=_stored_recipient(key.scopes),
     )

@@ -10,6 +10,7 @@ from rujai.cli import (
     backup,
     consent,
     db,
+    disclosures,
     imports,
     insights,
     keys,
@@ -40,6 +41,9 @@ app.add_typer(retention.app, name="retention", help="Retention purges and report
 app.add_typer(rights.app, name="rights", help="Subject copies, import, erasure, proof of erasure.")
 app.add_typer(staff.app, name="staff", help="Console staff accounts.")
 app.add_typer(processors.app, name="processors", help="Processor outbox: notices and acks.")
+app.add_typer(
+    disclosures.app, name="disclosures", help="Data sent to recipients: exports, the log, s.39."
+)
 app.add_typer(profiles.app, name="profiles", help="Profile merges and crypto-shredding.")
 app.command("ropa")(policy.ropa)
 app.command("serve")(server.serve)

@@ -22,7 +22,10 @@ app = typer.Typer(no_args_is_help=True)
 def create(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. 'web shop'.")],
     scope: Annotated[
-        list[str], typer.Option("--scope", help="admin, decide, track or consent (repeatable).")
+        list[str],
+        typer.Option(
+            "--scope", help="admin, decide, track, consent or partner:<recipient id> (repeatable)."
+        ),
     ],
 ) -> None:
     """Create an API key and print it once."""
@@ -54,7 +57,8 @@ def _keys_table(keys: list[ApiKeyRead]) -> Table:
     for k in keys:
         revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
         created = k.created_at.strftime("%Y-%m-%d %H:%M")
-        table.add_row(str(k.id), k.name, k.prefix, ",".join(k.scopes), created, revoked)
+        scopes = [f"partner:{k.recipient}" if s == "partner" else s for s in k.scopes]
+        table.add_row(str(k.id), k.name, k.prefix, ",".join(scopes), created, revoked)
     return table
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rujai.cli import _context
+from rujai.kit.time import bangkok_today
 from rujai.policy.errors import PolicyInvalid
 from rujai.policy.loader import load_policy_file, policy_hash
 from rujai.policy.ropa import build_ropa, render_ropa
@@ -41,7 +43,7 @@ def check(
     file: Annotated[Path, typer.Argument(help="The policy YAML file to validate.")],
 ) -> None:
     """Validate a policy file; print a summary, or every problem with its line and exit 1."""
-    policy = _load_or_exit(file)
+    policy = _load_or_exit(file, today=bangkok_today())
     _context.console.print(_summary_table(policy))
     typer.echo(_counts(policy))
 
@@ -76,9 +78,9 @@ def ropa(
     typer.echo(record, nl=False)
 
 
-def _load_or_exit(path: Path) -> Policy:
+def _load_or_exit(path: Path, *, today: date | None = None) -> Policy:
     try:
-        return load_policy_file(path)
+        return load_policy_file(path, today=today)
     except PolicyInvalid as e:
         for problem in e.problems:
             typer.echo(str(problem), err=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+
+BANGKOK = timezone(timedelta(hours=7), "ICT")  # Thailand keeps no daylight saving
 
 
 def utcnow() -> datetime:
@@ -26,3 +28,13 @@ def age_on(birth_date: date, day: date) -> int:
 def buddhist_year(value: date) -> int:
     """Return the Buddhist Era year (พ.ศ. = C.E. + 543)."""
     return value.year + 543
+
+
+def bangkok_date(value: datetime) -> date:
+    """Return the calendar day in Bangkok at ``value`` (dates in a Thai policy are Thai days)."""
+    return as_utc(value).astimezone(BANGKOK).date()
+
+
+def bangkok_today() -> date:
+    """Return today's date in Bangkok."""
+    return bangkok_date(utcnow())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,11 @@ _ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Marks = dict[FieldPath, yaml.Mark]
 
 
-def load_policy_file(path: Path | str) -> Policy:
-    """Read and validate the policy in ``path``; raise PolicyInvalid listing every problem."""
+def load_policy_file(path: Path | str, *, today: date | None = None) -> Policy:
+    """Read and validate the policy in ``path``; raise PolicyInvalid listing every problem.
+
+    ``today``: also refuse transfer mechanisms and processor agreements expired by then.
+    """
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -37,10 +41,10 @@ def load_policy_file(path: Path | str) -> Policy:
     except (OSError, UnicodeDecodeError) as e:
         message = f"cannot read the policy file as UTF-8 text ({type(e).__name__})"
         raise PolicyInvalid([_file_problem(name, "file-unreadable", message)]) from e
-    return load_policy_text(text, filename=name)
+    return load_policy_text(text, filename=name, today=today)
 
 
-def load_policy_text(text: str, *, filename: str) -> Policy:
+def load_policy_text(text: str, *, filename: str, today: date | None = None) -> Policy:
     """Validate the policy YAML ``text``; problems name ``filename`` and the line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -56,7 +60,7 @@ def load_policy_text(text: str, *, filename: str) -> Policy:
     except ValidationError as e:
         problems += [_structural(filename, marks, err) for err in e.errors()]
     if policy is not None:
-        for found in check_rules(policy):
+        for found in check_rules(policy, today=today):
             problems.append(
                 _located(filename, marks, found.path, found.rule, found.message, found.ref)
             )

@@ -107,3 +107,36 @@ class PermitSet:
         purposes = tuple(dict.fromkeys((*self.purposes, *other.purposes)))
         issued = min(self.issued_at, other.issued_at)
         return PermitSet(purposes, grants, issued, _seal=PERMIT_SEAL)
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosurePermitSet:
+    """Proof that ``recipient`` may get some categories of many subjects for one purpose now.
+
+    Made only by ``policy.service.authorize_disclosure`` (TH-USE-01, TH-XB-01, TH-PRC-01). The
+    flow reads through ``permits`` and logs one disclosure per subject in ``verdicts`` (each with
+    its lawful basis and consent records); ``refused`` counts the subjects left out, by reason.
+    """
+
+    recipient: str
+    country: str
+    mechanism: str
+    processor: bool
+    purpose: str
+    categories: tuple[str, ...]
+    channel: str
+    permits: PermitSet
+    verdicts: Mapping[UUID, Verdict]
+    refused: Mapping[str, int]
+    policy_version: str
+    issued_at: datetime
+    _seal: object = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._seal is not PERMIT_SEAL:
+            raise TypeError("a DisclosurePermitSet is issued only by rujai.policy.service")
+
+    @property
+    def subject_ids(self) -> list[UUID]:
+        """The subjects whose data may be disclosed, in order."""
+        return self.permits.subject_ids

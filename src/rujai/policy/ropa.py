@@ -1,8 +1,12 @@
 """The record of processing activities (PDPA s.39, TH-ROPA-01) as far as the policy can supply it.
 
-One row per purpose. ``refused_requests`` (s.39(7)) stays 0 here: the rights domain fills it from
-the refused requests it records (TH-DSR-00) and adds them as an appendix
-(``rights.ropa.record_of_processing``), the live record the CLI and the console give out.
+One row per purpose. ``disclosures`` are the live counts of the disclosure log per recipient and
+purpose (``disclosures.service.ropa_counts``): how many disclosures to how many subjects, on which
+basis, to which country under which mechanism, and how many were made without consent (s.27 and
+s.39(1), TH-USE-01); a row lists those of its purpose. ``refused_requests`` (s.39(7)) stays 0
+here: the rights domain fills it from the refused requests it records (TH-DSR-00) and adds them
+as an appendix (``rights.ropa.record_of_processing``), the live record the CLI and the console
+give out.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +25,7 @@ from pydantic import BaseModel
 from rujai.errors import Invalid
 from rujai.policy import labels
 from rujai.policy.notice import how_to_exercise, recipients_of
-from rujai.policy.schemas import LANGS, Lang, Policy
+from rujai.policy.schemas import LANGS, Lang, LawfulBasis, Policy, Recipient, TransferMechanism
 
 RopaFormat = Literal["csv", "json", "html"]
 FORMATS: tuple[RopaFormat, ...] = ("csv", "json", "html")
@@ -45,9 +50,15 @@ COLUMNS: dict[str, labels.Pair] = {
     "retention": ("ระยะเวลาเก็บรักษา", "Retention"),
     "recipients": ("ผู้รับข้อมูล", "Recipients"),
     "transfers_abroad": ("การโอนไปต่างประเทศและมาตรการ", "Transfers abroad and mechanism"),
+    "processor_agreements": ("สัญญาประมวลผลข้อมูล (มาตรา 40)", "Processing agreements (s.40)"),
     "data_subject_rights": ("สิทธิของเจ้าของข้อมูล", "Data subject rights"),
     "how_to_exercise": ("วิธีใช้สิทธิ", "How to exercise rights"),
     "security_measures": ("มาตรการรักษาความปลอดภัย", "Security measures"),
+    "disclosures": ("การเปิดเผยข้อมูลที่เกิดขึ้นจริง", "Disclosures made"),
+    "disclosures_without_consent": (
+        "การเปิดเผยโดยไม่ได้อาศัยความยินยอม (มาตรา 27)",
+        "Disclosures without consent (s.27)",
+    ),
     "refused_requests": ("คำขอที่ถูกปฏิเสธ", "Refused requests"),
     "note": ("หมายเหตุ", "Note"),
 }
@@ -75,9 +86,12 @@ class RopaRow(BaseModel):
     retention: str
     recipients: list[str]
     transfers_abroad: list[str]
+    processor_agreements: list[str] = []
     data_subject_rights: list[str]
     how_to_exercise: str
     security_measures: list[str]
+    disclosures: list[str] = []
+    disclosures_without_consent: int = 0
     refused_requests: int = 0
     note: str
 
@@ -92,8 +106,27 @@ class RopaAppendix(BaseModel):
     rows: list[dict[str, str]]
 
 
-def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
-    """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01)."""
+@dataclass(frozen=True, slots=True)
+class DisclosureCount:
+    """Disclosures of the log to one recipient for one purpose on one basis (counts only)."""
+
+    recipient: str
+    purpose: str
+    basis: str
+    country: str
+    mechanism: str
+    disclosures: int
+    subjects: int
+    without_consent: int
+
+
+def build_ropa(
+    policy: Policy, lang: Lang, *, disclosures: Sequence[DisclosureCount] = ()
+) -> list[RopaRow]:
+    """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01).
+
+    ``disclosures``: the live counts of the disclosure log (none: the policy alone).
+    """
     _check_lang(lang)
     c = policy.controller
     contact = "; ".join(x for x in (c.contact.email, c.contact.phone, c.address.get(lang)) if x)
@@ -109,9 +142,32 @@ def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
         "note": labels.pick(_REFUSED_NOTE, lang),
     }
     return [
-        RopaRow.model_validate({**common, **_activity(policy, pid, lang)})
+        RopaRow.model_validate(
+            {**common, **_activity(policy, pid, lang), **_disclosed(policy, pid, disclosures, lang)}
+        )
         for pid in policy.purposes
     ]
+
+
+def _disclosed(
+    policy: Policy, pid: str, counts: Sequence[DisclosureCount], lang: Lang
+) -> dict[str, object]:
+    mine = [c for c in counts if c.purpose == pid]
+    lines = []
+    for c in mine:
+        declared = policy.recipients.get(c.recipient)
+        name = declared.name if declared is not None else c.recipient
+        basis = labels.pick(labels.BASIS[LawfulBasis(c.basis)], lang) if c.basis else c.basis
+        mechanism = labels.pick(labels.MECHANISM[TransferMechanism(c.mechanism)], lang)
+        head = f"{name} ({c.country}): {c.disclosures}"
+        tail = f"{basis}; {mechanism}"
+        th = f"{head} ครั้ง {c.subjects} คน; {tail}"
+        en = f"{head} times, {c.subjects} people; {tail}"
+        lines.append(th if lang == "th" else en)
+    return {
+        "disclosures": lines,
+        "disclosures_without_consent": sum(c.without_consent for c in mine),
+    }
 
 
 def render_ropa(
@@ -168,13 +224,32 @@ def _activity(policy: Policy, pid: str, lang: Lang) -> dict[str, object]:
         "sensitive": any(cat.sensitive for cat in categories),
         "retention_days": p.retention_days,
         "retention": labels.retention_phrase(p.retention_days, lang),
+        **_recipient_columns(recipients, home, lang),
+    }
+
+
+def _recipient_columns(recipients: list[Recipient], home: str, lang: Lang) -> dict[str, object]:
+    return {
         "recipients": [f"{r.name} ({r.country})" for r in recipients],
         "transfers_abroad": [
             f"{r.name} ({r.country}): {labels.pick(labels.MECHANISM[r.mechanism], lang)}"
             for r in recipients
             if r.country != home
         ],
+        "processor_agreements": [_agreement(r, lang) for r in recipients if r.processor],
     }
+
+
+def _agreement(recipient: Recipient, lang: Lang) -> str:
+    """A processor's agreement as the record shows it: reference, term, sub-processors."""
+    a = recipient.agreement
+    if a is None:
+        return f"{recipient.name}: " + labels.pick(("ไม่มีสัญญา", "no agreement"), lang)
+    until = a.expires.isoformat() if a.expires else "—"
+    subs = ", ".join(f"{p.name} ({p.country})" for p in a.sub_processors) or "—"
+    th = f"{recipient.name}: {a.reference}, ถึง {until}; ผู้ประมวลผลช่วง: {subs}"
+    en = f"{recipient.name}: {a.reference}, until {until}; sub-processors: {subs}"
+    return th if lang == "th" else en
 
 
 def _csv(rows: list[RopaRow], headers: dict[str, str], lang: Lang) -> str:

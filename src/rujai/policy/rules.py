@@ -68,6 +68,15 @@ class Reason(StrEnum):
     GUARDIAN_CONSENT_REQUIRED = "guardian_consent_required"
     GUARDIAN_CO_CONSENT_PENDING = "guardian_co_consent_pending"
     NOT_A_RIGHTS_PURPOSE = "not_a_rights_purpose"
+    # A disclosure's recipient (policy.disclosure; TH-USE-01, TH-XB-01, TH-PRC-01).
+    UNKNOWN_RECIPIENT = "unknown_recipient"
+    RECIPIENT_NOT_FOR_PURPOSE = "recipient_not_for_purpose"
+    NO_TRANSFER_MECHANISM = "no_transfer_mechanism"
+    TRANSFER_MECHANISM_EXPIRED = "transfer_mechanism_expired"
+    TRANSFER_CONSENT_NOT_INFORMED = "transfer_consent_not_informed"
+    NO_PROCESSOR_AGREEMENT = "no_processor_agreement"
+    PROCESSOR_AGREEMENT_EXPIRED = "processor_agreement_expired"
+    PURPOSE_NOT_IN_AGREEMENT = "purpose_not_in_agreement"
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -118,6 +127,35 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.NOT_A_RIGHTS_PURPOSE: (
         "วัตถุประสงค์นี้ไม่ใช่การดำเนินการตามคำขอใช้สิทธิตามกฎหมาย",
         "This purpose is not the legal duty of answering your requests.",
+    ),
+    Reason.UNKNOWN_RECIPIENT: ("ไม่มีผู้รับข้อมูลรายนี้ในนโยบาย", "This recipient is not declared."),
+    Reason.RECIPIENT_NOT_FOR_PURPOSE: (
+        "ผู้รับข้อมูลรายนี้ไม่ได้รับข้อมูลเพื่อวัตถุประสงค์นี้",
+        "This recipient does not receive data for this purpose.",
+    ),
+    Reason.NO_TRANSFER_MECHANISM: (
+        "ไม่มีมาตรการรองรับการโอนข้อมูลไปต่างประเทศ",
+        "No transfer mechanism for this country.",
+    ),
+    Reason.TRANSFER_MECHANISM_EXPIRED: (
+        "มาตรการรองรับการโอนข้อมูลไปต่างประเทศหมดอายุแล้ว",
+        "The transfer mechanism has expired.",
+    ),
+    Reason.TRANSFER_CONSENT_NOT_INFORMED: (
+        "ประกาศไม่ได้แจ้งผู้รับและประเทศปลายทาง",
+        "The notice does not name this recipient and country.",
+    ),
+    Reason.NO_PROCESSOR_AGREEMENT: (
+        "ไม่มีสัญญาประมวลผลข้อมูลที่ลงนามแล้ว",
+        "No signed processing agreement.",
+    ),
+    Reason.PROCESSOR_AGREEMENT_EXPIRED: (
+        "สัญญาประมวลผลข้อมูลหมดอายุแล้ว",
+        "The processing agreement has expired.",
+    ),
+    Reason.PURPOSE_NOT_IN_AGREEMENT: (
+        "สัญญาประมวลผลข้อมูลไม่ครอบคลุมวัตถุประสงค์นี้",
+        "The processing agreement does not cover this purpose.",
     ),
 }
 

@@ -136,13 +136,60 @@ class RecipientNotify(Strict):
     )
 
 
+class SubProcessor(Strict):
+    """A processor's own processor (PDPA s.40, TH-PRC-01): who, and in which country."""
+
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class ProcessorAgreement(Strict):
+    """The data processing agreement with a processor recipient (PDPA s.40, TH-PRC-01)."""
+
+    reference: str = Field(min_length=1, max_length=128)
+    signed: date | None = Field(None, description="When it was signed; unsigned is no agreement.")
+    expires: date | None = Field(None, description="The last day it is in force (None: open).")
+    purposes: list[Id] = Field(default_factory=list, description="Purposes it permits.")
+    sub_processors: list[SubProcessor] = Field(default_factory=list)
+    security_measures: list[Text] = Field(default_factory=list)
+
+    def in_force(self, today: date) -> bool:
+        """Return True if signed on or before ``today`` and not expired (the expiry day counts)."""
+        signed = self.signed is not None and self.signed <= today
+        return signed and (self.expires is None or today <= self.expires)
+
+
+# Mechanisms whose instrument must be on file with an expiry (TH-XB-01): clauses and group rules
+# are contracts that lapse; an adequacy finding and a subject's consent are not.
+MECHANISMS_WITH_EXPIRY = frozenset(
+    {TransferMechanism.STANDARD_CLAUSES, TransferMechanism.BINDING_CORPORATE_RULES}
+)
+
+
 class Recipient(Strict):
     name: str
     country: str = Field(pattern=r"^[A-Z]{2}$")
     mechanism: TransferMechanism = TransferMechanism.NONE
+    mechanism_reference: str | None = Field(
+        None, max_length=128, description="The instrument on file (clauses, rules, finding)."
+    )
+    mechanism_expires: date | None = Field(
+        None, description="The last day the instrument is in force (clauses and group rules)."
+    )
     purposes: list[Id] = Field(default_factory=list)
     processor: bool = True
     notify: RecipientNotify | None = None
+    agreement: ProcessorAgreement | None = None
+
+    def mechanism_in_force(self, today: date) -> bool:
+        """Return True if the transfer mechanism is recorded and not expired on ``today``."""
+        if self.mechanism is TransferMechanism.NONE:
+            return False
+        if self.mechanism not in MECHANISMS_WITH_EXPIRY:
+            return True
+        if not self.mechanism_reference or self.mechanism_expires is None:
+            return False
+        return today <= self.mechanism_expires
 
 
 PropertyType = Literal["string", "number", "integer", "boolean", "date", "datetime", "text"]
@@ -298,6 +345,9 @@ class CheckCreate(BaseModel):
     purpose: str = Field(min_length=1, max_length=63)
     categories: list[str] = Field(min_length=1, max_length=32)
     action: Literal["collect", "store", "use", "disclose"] = "use"
+    recipient: str | None = Field(
+        None, min_length=1, max_length=63, description="For disclose: the recipient's id."
+    )
 
 
 class VerdictRead(BaseModel):

@@ -7,9 +7,18 @@ loader turns paths into file lines. Every rule is a small generator in ``RULES``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import NamedTuple
 
-from rujai.policy.schemas import LawfulBasis, Policy, Purpose, Text, TransferMechanism
+from rujai.policy.schemas import (
+    MECHANISMS_WITH_EXPIRY,
+    LawfulBasis,
+    Policy,
+    Purpose,
+    Recipient,
+    Text,
+    TransferMechanism,
+)
 
 FieldPath = tuple[str | int, ...]
 
@@ -23,9 +32,17 @@ class RuleProblem(NamedTuple):
     ref: str | None
 
 
-def check_rules(policy: Policy) -> list[RuleProblem]:
-    """Return every legal problem in ``policy`` (empty when it is sound)."""
-    return [problem for rule in RULES for problem in rule(policy)]
+def check_rules(policy: Policy, *, today: date | None = None) -> list[RuleProblem]:
+    """Return every legal problem in ``policy`` (empty when it is sound).
+
+    ``today``: also report transfer mechanisms and processor agreements expired by then
+    (``rujai policy check`` passes the date; a server loading its policy does not, and the door
+    refuses each disclosure under a lapsed instrument at the time it is asked, TH-XB-01).
+    """
+    found = [problem for rule in RULES for problem in rule(policy)]
+    if today is not None:
+        found += list(_expired(policy, today))
+    return found
 
 
 def _purpose_categories(policy: Policy) -> Iterator[RuleProblem]:
@@ -165,6 +182,8 @@ def _recipients(policy: Policy) -> Iterator[RuleProblem]:
                 "consent, standard_clauses or binding_corporate_rules",
                 "TH-XB-01",
             )
+        if abroad and recipient.mechanism in MECHANISMS_WITH_EXPIRY:
+            yield from _instrument_on_file(at, recipient)
         for i, pid in enumerate(recipient.purposes):
             if pid not in policy.purposes:
                 yield RuleProblem(
@@ -173,6 +192,92 @@ def _recipients(policy: Policy) -> Iterator[RuleProblem]:
                     f"purpose {pid!r} is not declared under purposes",
                     "TH-USE-01",
                 )
+
+
+def _instrument_on_file(at: FieldPath, recipient: Recipient) -> Iterator[RuleProblem]:
+    mechanism = recipient.mechanism.value
+    if not (recipient.mechanism_reference or "").strip():
+        yield RuleProblem(
+            (*at, "mechanism_reference"),
+            "mechanism-reference-missing",
+            f"{mechanism} must be on file: set mechanism_reference to the signed instrument",
+            "TH-XB-01",
+        )
+    if recipient.mechanism_expires is None:
+        yield RuleProblem(
+            (*at, "mechanism_expires"),
+            "mechanism-expiry-missing",
+            f"{mechanism} lapse: set mechanism_expires to the last day they are in force",
+            "TH-XB-01",
+        )
+
+
+def _agreements(policy: Policy) -> Iterator[RuleProblem]:
+    for rid, recipient in policy.recipients.items():
+        at = ("recipients", rid)
+        agreement = recipient.agreement
+        if not recipient.processor:
+            continue
+        if agreement is None:
+            yield RuleProblem(
+                (*at, "agreement"),
+                "processor-without-agreement",
+                "a processor needs a data processing agreement: add agreement with its "
+                "reference, signed date, expiry and the purposes it permits",
+                "TH-PRC-01",
+            )
+            continue
+        if agreement.signed is None:
+            yield RuleProblem(
+                (*at, "agreement", "signed"),
+                "agreement-not-signed",
+                "set agreement.signed to the date the agreement was signed",
+                "TH-PRC-01",
+            )
+        permitted = set(agreement.purposes)
+        for pid in recipients_purposes(policy, rid):
+            if pid not in permitted:
+                yield RuleProblem(
+                    (*at, "agreement", "purposes"),
+                    "purpose-not-in-agreement",
+                    f"the recipient gets data for {pid!r}, which its agreement does not permit: "
+                    "add it to agreement.purposes or stop sending data for it",
+                    "TH-PRC-01",
+                )
+
+
+def recipients_purposes(policy: Policy, recipient_id: str) -> list[str]:
+    """Return the purposes ``recipient_id`` gets data for, declared on either side."""
+    recipient = policy.recipients[recipient_id]
+    return [
+        pid
+        for pid, purpose in policy.purposes.items()
+        if recipient_id in purpose.recipients or pid in recipient.purposes
+    ]
+
+
+def _expired(policy: Policy, today: date) -> Iterator[RuleProblem]:
+    home = policy.controller.country
+    for rid, recipient in policy.recipients.items():
+        at = ("recipients", rid)
+        expires = recipient.mechanism_expires
+        if recipient.country != home and expires is not None and expires < today:
+            yield RuleProblem(
+                (*at, "mechanism_expires"),
+                "transfer-mechanism-expired",
+                f"the {recipient.mechanism.value} expired on {expires.isoformat()}: renew them "
+                "and update mechanism_expires, or stop sending data abroad to this recipient",
+                "TH-XB-01",
+            )
+        agreement = recipient.agreement
+        if agreement is not None and agreement.expires is not None and agreement.expires < today:
+            yield RuleProblem(
+                (*at, "agreement", "expires"),
+                "processor-agreement-expired",
+                f"the processing agreement expired on {agreement.expires.isoformat()}: renew it "
+                "and update agreement.expires, or stop sending data to this processor",
+                "TH-PRC-01",
+            )
 
 
 def _purpose_recipients(policy: Policy) -> Iterator[RuleProblem]:
@@ -268,6 +373,7 @@ RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _bases,
     _notice_versions,
     _recipients,
+    _agreements,
     _purpose_recipients,
     _collected,
     _placements,

@@ -8,22 +8,24 @@ are what the door is asked about, so listing them needs no permit.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rujai.kit.crypto import Keyring
 from rujai.policy.permit import PermitSet
-from rujai.profiles.models import Subject
+from rujai.profiles.models import Subject, Trait
 from rujai.profiles.sealing import open_value, unwrap_key
 
 IN_CHUNK = 500  # subjects per query; bounds every IN (...) list
 BIRTH_DATE = "birth_date"
+PARTNER_SOURCE = "partner"  # traits a partner supplied (TH-IND-01)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,33 @@ def readable_unrestricted(session: Session, *, keyring: Keyring) -> Iterator[Rea
     )
     for sid, wrapped, notified_at in session.execute(stmt):
         yield ReadableSubject(sid, unwrap_key(keyring, sid, wrapped), notified_at is not None)
+
+
+def permitted_traits(
+    session: Session,
+    *,
+    permits: PermitSet,
+    subjects: Mapping[uuid.UUID, ReadableSubject],
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Return each permitted subject's traits whose category its permit covers, opened.
+
+    Traits from a partner wait until the subject was told of the source (TH-IND-01); a shredded
+    subject (absent from ``subjects``) has none. For disclosures and other bulk work.
+    """
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    ids = [sid for sid in permits.subject_ids if sid in subjects]
+    columns = (Trait.subject_id, Trait.name, Trait.category, Trait.value_sealed, Trait.source)
+    for chunk in _chunks(ids):
+        stmt = select(*columns).where(Trait.subject_id.in_(chunk)).order_by(Trait.name)
+        for sid, name, category, sealed, source in session.execute(stmt):
+            subject = subjects[sid]
+            if not permits.covers(sid, category):
+                continue
+            if source == PARTNER_SOURCE and not subject.partner_notified:
+                continue  # TH-IND-01
+            raw = open_value(subject.data_key, sid, f"trait.{name}", sealed)
+            found.setdefault(sid, {})[name] = json.loads(raw)
+    return found
 
 
 def _chunks(values: Collection[uuid.UUID]) -> Iterator[list[uuid.UUID]]:

@@ -13,8 +13,8 @@
    the subject;
 4. each domain's ``erase_subject``: recommender membership, decisions (outcomes cascade),
    insights, events, merge records, traits with their revisions and identities, consents,
-   privacy-center sessions, the disclosure log's subject link; and this domain's own rows
-   (verification codes, outbox messages, the link of rights requests);
+   privacy-center sessions, the subject link of disclosures (the anonymous rows stay for s.39);
+   and this domain's own rows (verification codes, outbox messages, the link of rights requests);
 5. suppression (``profiles.suppression``, re-exported here): the blind indexes of the customer ref
    and of every identity, so that a later import of the same person is flagged instead of
    silently re-created; the same ids and blind indexes were appended to the erasure log
@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 import rujai.listeners  # noqa: F401 - the unlearning listeners must be registered before erasing
 from rujai.audit import service as audit_service
 from rujai.consent import history as consent_history
-from rujai.disclosures import outbox as disclosures_outbox
+from rujai.disclosures import service as disclosures_service
 from rujai.events import service as events_service
 from rujai.kit import signals
 from rujai.kit.crypto import Keyring
@@ -282,7 +282,7 @@ def _erase_domains(session: Session, subject_id: uuid.UUID, now: datetime) -> No
     profiles_traits.erase_subject(session, subject_id=subject_id)  # traits, revisions, identities
     consent_history.erase_subject(session, subject_id=subject_id)
     sessions_service.erase_subject(session, subject_id=subject_id)  # privacy-center sign-ins
-    disclosures_outbox.erase_subject(session, subject_id=subject_id)  # processors told: unlink
+    disclosures_service.erase_subject(session, subject_id=subject_id)  # link cut, s.39 rows stay
 
 
 def _erase_rights_rows(session: Session, subject_id: uuid.UUID) -> None:

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
 from rujai.consent import history as consent_history, receipts, service as consent_service
+from rujai.disclosures import service as disclosures_service
 from rujai.events import service as events_service
 from rujai.kit.crypto import Keyring
 from rujai.personalize import decide, insights, recommend
@@ -123,6 +124,9 @@ SECTIONS: dict[str, Section] = {
     "recommender": lambda c: recommend.export_subject(c.session, **c.own),
     "rights_requests": lambda c: _rights_requests(c.session, c.subject_id),
     "retention": lambda c: retention_view(c.policy, c.facts, c.now),
+    "disclosures": lambda c: disclosures_service.export_subject(
+        c.session, policy=c.policy, **c.own
+    ),
 }  # fmt: skip
 
 

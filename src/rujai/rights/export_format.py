@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rujai.consent.receipts import ConsentReceipt
 from rujai.consent.schemas import ConsentRecordRead
+from rujai.disclosures.schemas import DisclosureRead
 from rujai.events.schemas import EventRead
 from rujai.personalize.decision_schemas import DecisionRead
 from rujai.personalize.schemas import InsightRead, RecommenderMemberRead
@@ -35,7 +36,7 @@ SCHEMA_FILE = "export.schema.json"
 # The CSV tables, one per list of the document, in this order.
 TABLES = (
     "subject", "identities", "traits", "consents", "events", "insights", "decisions",
-    "purposes", "recipients", "recommender", "rights_requests", "retention",
+    "purposes", "recipients", "recommender", "rights_requests", "retention", "disclosures",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN = frozenset({str, int, float, bool})
@@ -178,6 +179,10 @@ class ExportDocument(BaseModel):
     retention: list[ExportRetention] = Field(
         default_factory=list,
         description="Per data category: how long it is kept for the person, and why (TH-RET-01).",
+    )
+    disclosures: list[DisclosureRead] = Field(
+        default_factory=list,
+        description="Each time the person's data was sent to a recipient (PDPA s.27, s.30).",
     )
 
 

@@ -51,6 +51,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "recipients": ("ผู้รับข้อมูล", "Recipients"),
     "recipient": ("ผู้รับข้อมูล", "Recipient"),
     "country": ("ประเทศ", "Country"),
+    "disclosures": ("ข้อมูลของคุณที่ส่งให้ผู้รับ", "Who received your data"),
     "consents": ("ประวัติการให้และถอนความยินยอม", "Your consent history"),
     "when": ("วันที่", "Date"),
     "action": ("การดำเนินการ", "Action"),

@@ -1,5 +1,6 @@
-"""The record of processing from live data (PDPA s.39, TH-ROPA-01): the policy's activities and
-the refused requests with their legal reason (s.39(7), TH-DSR-00).
+"""The record of processing from live data (PDPA s.39, TH-ROPA-01): the policy's activities, the
+disclosures made (s.27, TH-USE-01) and the refused requests with their legal reason (s.39(7),
+TH-DSR-00).
 
 ``policy.ropa`` builds what the policy file can say; this adds what only the database knows: each
 refused request (kind, jurisdiction, channel, purpose, received and refused dates, the reason code,
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
+from rujai.disclosures import service as disclosures_service
 from rujai.kit.time import as_utc
 from rujai.policy import labels
 from rujai.policy.ropa import RopaAppendix, RopaFormat, build_ropa, render_ropa
@@ -55,7 +57,7 @@ def record_of_processing(
     note = labels.pick(NOTE, lang).format(total=len(refusals))
     rows = [
         row.model_copy(update={"refused_requests": per_purpose[row.purpose_id], "note": note})
-        for row in build_ropa(policy, lang)
+        for row in build_ropa(policy, lang, disclosures=disclosures_service.ropa_counts(session))
     ]
     return render_ropa(rows, fmt, lang, appendices=[refusals_appendix(refusals, lang)])
 

@@ -37,6 +37,7 @@ from rujai.rights.notifier import kind_title, reference
 from rujai.rights.permits import rights_permit
 from rujai.rights.schemas import RequestCreate, RequestDetail, RequestKind, RequestRead
 from rujai.web.center import View, actor_of, audit_read, category_titles, customer_id_of
+from rujai.web.center_disclosures import RecipientView, recipients_view
 from rujai.web.i18n import translate
 
 AFFINITY = "category_affinity"
@@ -108,6 +109,7 @@ class DataPage(View):
     events: list[EventSummary]
     insights: list[InsightView]
     requests: list[RequestView]
+    recipients: list[RecipientView]
     traits: list[tuple[str, str]]
     is_restricted: bool
     objected: list[str]
@@ -146,6 +148,9 @@ def data_page(
         events=_event_summaries(policy, events, lang),
         insights=[_insight(policy, i, lang) for i in insights if i.name not in HIDDEN_INSIGHTS],
         requests=[request_view(r, lang) for r in requests],
+        recipients=recipients_view(
+            session, policy=policy, permit=permit, subject_id=subject_id, lang=lang
+        ),
         traits=[(n, t.title.get(lang) if t.title else n) for n, t in policy.traits.items()],
         is_restricted=subject.is_restricted,
         objected=list(subject.objections),

@@ -167,6 +167,21 @@ PRIVACY_MESSAGES: dict[str, dict[str, str]] = {
         "th": "ไม่มีวัตถุประสงค์ที่ใช้กับคุณ จะถูกลบในรอบการลบถัดไป",
         "en": "No purpose applies to you: deleted at the next purge",
     },
+    "pc.data.recipients": {"th": "ใครได้รับข้อมูลของคุณ", "en": "Who received your data"},
+    "pc.data.recipients_lead": {
+        "th": "ทุกครั้งที่เราส่งข้อมูลของคุณให้ผู้อื่น เราบันทึกไว้ที่นี่",
+        "en": "Every time we sent your data to someone else, it is recorded here.",
+    },
+    "pc.data.recipients_none": {
+        "th": "เรายังไม่เคยส่งข้อมูลของคุณให้ผู้อื่น",
+        "en": "We have not sent your data to anyone.",
+    },
+    "pc.data.recipient_times": {"th": "{count} ครั้ง ล่าสุด", "en": "{count} times, last on"},
+    "pc.data.processor": {
+        "th": "ผู้ประมวลผลข้อมูลที่ทำงานแทนเรา",
+        "en": "A processor working on our behalf",
+    },
+    "pc.data.transfer": {"th": "การโอนไปต่างประเทศ", "en": "Transfer abroad"},
     "pc.data.remove_interest": {"th": "ลบความสนใจ “{name}”", "en": "Remove the interest “{name}”"},
     "pc.data.copy.title": {"th": "ขอรับสำเนาข้อมูล", "en": "Download a copy"},
     "pc.data.copy.lead": {

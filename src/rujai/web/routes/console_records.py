@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from rujai.audit import service as audit_service
 from rujai.db import SessionDep
 from rujai.deps import PolicyDep
+from rujai.disclosures import service as disclosures_service
 from rujai.policy.notice import list_purposes
 from rujai.policy.ropa import RopaFormat, build_ropa
 from rujai.rights import ropa as rights_ropa, service as rights_service
@@ -38,7 +39,9 @@ def policy_page(
     context = {
         "policy_version": policy.version,
         "purposes": list_purposes(policy),
-        "ropa": build_ropa(policy, lang),
+        "ropa": build_ropa(
+            policy, lang, disclosures=disclosures_service.ropa_counts(session)
+        ),  # TH-ROPA-01: the s.27 disclosures from the live log
         "refusals": rights_service.refusals_for_ropa(session),
     }
     return show(request, "policy.html", staff=staff, page="policy", context=context)
