@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 AgeBand = Literal["under_10", "10_19", "adult"]
 AGE_BANDS: tuple[AgeBand, ...] = ("under_10", "10_19", "adult")
+ADULT_BAND: AgeBand = "adult"  # of full age in every jurisdiction of the policy (TH 20, EU 16)
 
 # The age assumed when only a band is known (TH-MIN-01): an age inside the band, so that the
 # band's rule applies; adults count as of full age (None).
@@ -46,6 +47,7 @@ class ProfileFacts(BaseModel):
     age: int | None
     is_restricted: bool
     objections: frozenset[str]
+    is_of_age: bool = False  # declared the "adult" band, no birth date (TH-MIN-01)
 
 
 IdentityKind = Literal["email", "phone", "anonymous", "national_id"]

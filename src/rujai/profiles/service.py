@@ -27,6 +27,7 @@ from rujai.policy.rules import Objection
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 from rujai.profiles.models import Subject
 from rujai.profiles.schemas import (
+    ADULT_BAND,
     AGE_BANDS,
     BAND_AGE,
     AgeBand,
@@ -210,6 +211,7 @@ def _facts(keyring: Keyring, row: Any, now: datetime) -> ProfileFacts:
         age=_age(keyring, row, now),
         is_restricted=row.is_restricted,
         objections=frozenset(row.objections or ()),
+        is_of_age=row.birth_date_sealed is None and row.age_band == ADULT_BAND,
     )
 
 

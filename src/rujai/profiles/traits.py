@@ -5,7 +5,8 @@ some purpose may collect its category for this subject now, as the chokepoint de
 (``policy.service.decide`` with ``Action.COLLECT``); otherwise it is dropped
 ``no_permitting_purpose``. Values are sealed under the subject's data key, bound to the subject and
 the trait name (TH-SEC-01). Identifier traits (email, phone, national id) also become identities;
-``birth_date`` also sets the subject's sealed birth date so that minors' rules apply (TH-MIN-01).
+``birth_date`` also sets the subject's sealed birth date, and a self-declared ``age_band`` (one of
+``AGE_BANDS``) the subject's age band, so that minors' rules apply (TH-MIN-01).
 A rectification (``rectify``) keeps each replaced sealed value in ``trait_revision`` (TH-DSR-06).
 """
 
@@ -31,6 +32,7 @@ from rujai.policy.schemas import Policy, PropertyType, Trait as TraitSpec
 from rujai.profiles import identities, service as profiles_service
 from rujai.profiles.models import Identity, Trait, TraitRevision
 from rujai.profiles.schemas import (
+    AGE_BANDS,
     ProfileDataExport,
     TraitDropReason,
     TraitsRectified,
@@ -47,6 +49,7 @@ from rujai.profiles.sealing import (
 STRING_MAX = 256
 TEXT_MAX = 4096
 BIRTH_DATE = "birth_date"
+AGE_BAND = "age_band"
 TRAIT_SOURCES = frozenset({"api", "import", "partner", "subject", "staff"})
 
 
@@ -87,6 +90,8 @@ def _typed(name: str, spec: TraitSpec, value: Any, now: datetime) -> Any:
         and typed > now.date().isoformat()
     ):
         problem = "cannot be in the future"
+    if problem is None and name == AGE_BAND and typed not in AGE_BANDS:
+        problem = f"must be one of {', '.join(AGE_BANDS)}"  # TH-MIN-01
     if problem is not None:
         raise Invalid(f"{field}: {problem}", field=field)
     return typed
@@ -260,6 +265,9 @@ def _side_effects(
             birth_date=date.fromisoformat(kept[BIRTH_DATE]),
             now=now,
         )
+    if kept.get(AGE_BAND) in AGE_BANDS:
+        band = AGE_BANDS[AGE_BANDS.index(kept[AGE_BAND])]
+        profiles_service.set_age_band(session, subject_id=subject_id, band=band, now=now)
 
 
 def _result(
