@@ -91,7 +91,7 @@ def make_consent(
     adult): a subject with no age yet gets ``age_band`` first; ``age_band=None`` leaves it unknown.
     """
     if age_band is not None and action == "grant":
-        _declare_age(session, keyring, customer_id, age_band, now)
+        declare_age(session, keyring, customer_id, age_band, now)
     return consent_service.record(
         session,
         keyring=keyring,
@@ -104,9 +104,14 @@ def make_consent(
     )
 
 
-def _declare_age(
-    session: Session, keyring: Keyring, customer_id: str, band: AgeBand, now: datetime
+def declare_age(
+    session: Session,
+    keyring: Keyring,
+    customer_id: str,
+    band: AgeBand = "adult",
+    now: datetime = NOW,
 ) -> None:
+    """Give a customer whose age is unknown a declared age band (TH-MIN-01)."""
     subject = profiles_service.get_or_create(
         session, keyring=keyring, customer_id=customer_id, now=now
     )

@@ -47,6 +47,10 @@ def _add_consent_recipient(data: Data) -> None:
     data["purposes"]["fraud_prevention"]["recipients"].append("ads_eu")
 
 
+def _drop_age_traits(data: Data) -> None:
+    del data["traits"]["birth_date"], data["traits"]["age_band"]
+
+
 CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str | None]] = [
     (
         "placement_with_unknown_purpose",
@@ -210,6 +214,20 @@ CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str |
         "TH-MIN-01",
     ),
     (
+        "age_collected_only_with_consent_TH_MIN_01",
+        _set("purposes.age_verification.categories", ["demographics"]),
+        ("traits", "birth_date"),
+        "age-not-learnable",
+        "TH-MIN-01",
+    ),
+    (
+        "no_age_trait_at_all_TH_MIN_01",
+        _drop_age_traits,
+        ("traits",),
+        "age-not-learnable",
+        "TH-MIN-01",
+    ),
+    (
         "dpo_without_email_TH_DPO_01",
         _set("controller.dpo.email", None),
         ("controller", "dpo", "email"),
@@ -275,3 +293,14 @@ def test_sensitive_message_names_the_category_and_the_fix(policy: Policy) -> Non
     (problem,) = check_rules(broken)
     assert "'health'" in problem.message
     assert "explicit_consent" in problem.message
+
+
+def test_a_policy_without_profiling_or_marketing_needs_no_age(policy: Policy) -> None:
+    """TH-MIN-01: the age is asked only where consent depends on it."""
+
+    def edit(data: Data) -> None:
+        _drop_age_traits(data)
+        for purpose in data["purposes"].values():
+            purpose["profiling"] = purpose["direct_marketing"] = False
+
+    assert [p.rule for p in check_rules(_edited(policy, edit))] == []

@@ -260,6 +260,39 @@ def _placements(policy: Policy) -> Iterator[RuleProblem]:
                 )
 
 
+AGE_TRAITS = ("birth_date", "age_band")
+
+
+def _age_learnable(policy: Policy) -> Iterator[RuleProblem]:
+    """A consent to profiling or marketing needs the age; something must be able to learn it.
+
+    TH-MIN-01, EU-03: a purpose not resting on consent (the capacity check is a legal duty,
+    PDPA s.20) must collect the category of a ``birth_date`` or ``age_band`` trait, or every
+    such grant waits for an age that can never be kept.
+    """
+    needs = [
+        pid
+        for pid, p in policy.purposes.items()
+        if p.basis.is_consent and (p.profiling or p.direct_marketing)
+    ]
+    if not needs:
+        return
+    categories = {policy.traits[name].category for name in AGE_TRAITS if name in policy.traits}
+    for purpose in policy.purposes.values():
+        learns = not purpose.basis.is_consent and purpose.collects
+        if learns and not categories.isdisjoint(purpose.categories):
+            return
+    where: FieldPath = ("traits", "birth_date") if "birth_date" in policy.traits else ("traits",)
+    yield RuleProblem(
+        where,
+        "age-not-learnable",
+        f"purposes {', '.join(needs)} need the subject's age before a grant counts, but no "
+        "purpose that does not rest on consent collects a birth_date or age_band trait: declare "
+        "one and a purpose (e.g. age_verification, basis legal_obligation) collecting its category",
+        "TH-MIN-01",
+    )
+
+
 RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _controller,
     _purpose_categories,
@@ -271,4 +304,5 @@ RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _purpose_recipients,
     _collected,
     _placements,
+    _age_learnable,
 )

@@ -296,7 +296,10 @@ def _move_traits(
 
 
 def _merge_facts(keys: tuple[bytes, bytes], source: Subject, target: Subject) -> dict[str, Any]:
-    """Objections and restriction of either side hold (TH-DSR-03/05); a birth date is kept."""
+    """Objections and restriction of either side hold (TH-DSR-03/05); an age is kept (TH-MIN-01).
+
+    The target's own birth date and age band stand; the anonymous side's fill in what it lacks.
+    """
     added = sorted(set(source.objections or []) - set(target.objections or []))
     target.objections = sorted({*(target.objections or []), *added})
     restricted = source.is_restricted and not target.is_restricted
@@ -305,7 +308,10 @@ def _merge_facts(keys: tuple[bytes, bytes], source: Subject, target: Subject) ->
     if dated and source.birth_date_sealed is not None:
         value = open_value(keys[0], source.id, "birth_date", source.birth_date_sealed)
         target.birth_date_sealed = seal_value(keys[1], target.id, "birth_date", value)
-    return {"objections_added": added, "restricted": restricted, "dated": dated}
+    banded = source.age_band is not None and target.age_band is None
+    if banded:
+        target.age_band = source.age_band
+    return {"objections_added": added, "restricted": restricted, "dated": dated, "banded": banded}
 
 
 def _unmerge_facts(target: Subject, facts: dict[str, Any]) -> None:
@@ -316,6 +322,8 @@ def _unmerge_facts(target: Subject, facts: dict[str, Any]) -> None:
         target.is_restricted = False
     if facts.get("dated"):
         target.birth_date_sealed = None
+    if facts.get("banded"):
+        target.age_band = None
 
 
 def _audit(session: Session, row: SubjectMerge, action: str, now: datetime, by: str = "") -> None:
