@@ -96,6 +96,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # consent
     ("GET", "/v1/subjects/{customer_id}/consents"): api("consent"),
     ("POST", "/v1/subjects/{customer_id}/consents"): api("consent"),
+    ("GET", "/v1/consents"): api("consent"),
+    ("POST", "/v1/consents"): api("consent"),
     # audit
     ("GET", "/v1/audit"): api("admin"),
     ("GET", "/v1/audit/verify"): api("admin"),
@@ -129,6 +131,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/requests/{request_id}/process"): api("admin"),
     ("POST", "/v1/requests/{request_id}/refuse"): api("admin"),
     ("POST", "/v1/requests/{request_id}/extend"): api("admin"),
+    ("POST", "/v1/requests/{request_id}/compelling-grounds"): api("admin"),
     ("GET", "/v1/requests/{request_id}/export"): api("consent"),
     # privacy center
     ("GET", "/privacy/"): PUBLIC,

@@ -23,7 +23,7 @@ from rujai.kit import signals
 from rujai.kit.crypto import Keyring, open_sealed, seal
 from rujai.kit.time import age_on
 from rujai.policy.permit import Permit
-from rujai.policy.rules import Objection
+from rujai.policy.rules import Objection, purpose_objection
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 from rujai.profiles.models import Subject
 from rujai.profiles.schemas import (
@@ -168,12 +168,33 @@ def set_objection(
     row = _load(session, subject_id)
     current = set(row.objections or [])
     updated = current | {kind.value} if objected else current - {kind.value}
+    if not objected and kind is Objection.LEGITIMATE_INTEREST:  # per-purpose ones go too
+        updated = {o for o in updated if not o.startswith(f"{kind.value}:")}
     row.objections = sorted(updated)
     action = "subject.objection.set" if objected else "subject.objection.lifted"
     result = _changed(session, row, now, action=action, detail={"objection": kind.value})
     if objected:
         reason = f"objected_{kind.value}"
         signals.subject_narrowed(session, subject_id=subject_id, reason=reason, now=now)
+    return result
+
+
+def set_purpose_objection(
+    session: Session, *, subject_id: uuid.UUID, purpose: str, objected: bool, now: datetime
+) -> SubjectRead:
+    """Block or release one legitimate-interest purpose for the subject (TH-DSR-03, s.32)."""
+    marker = purpose_objection(purpose)
+    row = _load(session, subject_id)
+    current = set(row.objections or [])
+    row.objections = sorted(current | {marker} if objected else current - {marker})
+    action = "subject.objection.set" if objected else "subject.objection.lifted"
+    detail = {"objection": Objection.LEGITIMATE_INTEREST.value, "purpose": purpose}
+    result = _changed(session, row, now, action=action, detail=detail)
+    if objected:
+        signals.subject_narrowed(
+            session, subject_id=subject_id, reason="objected_legitimate_interest", now=now,
+            purpose=purpose,
+        )  # fmt: skip
     return result
 
 
