@@ -128,6 +128,11 @@ class SubjectConsentsRead(BaseModel):
     subject_id: uuid.UUID
     policy_version: str
     purposes: list[PurposeConsentRead]
+    age_known: bool = Field(
+        True,
+        description="False while neither a birth date nor an age band is on file: a grant for "
+        "profiling or marketing must then carry one (TH-MIN-01; what a banner asks).",
+    )
 
 
 class ConsentOverviewRead(BaseModel):

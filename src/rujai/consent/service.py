@@ -209,8 +209,9 @@ def current(
         if purpose.basis.is_consent
     ]
     return SubjectConsentsRead(
-        subject_id=subject_id, policy_version=policy.version, purposes=purposes
-    )
+        subject_id=subject_id, policy_version=policy.version, purposes=purposes,
+        age_known=rules.age_known(facts),
+    )  # fmt: skip
 
 
 def overview(

@@ -275,13 +275,8 @@ def _age_learnable(policy: Policy) -> Iterator[RuleProblem]:
         for pid, p in policy.purposes.items()
         if p.basis.is_consent and (p.profiling or p.direct_marketing)
     ]
-    if not needs:
+    if not needs or _age_learned(policy):
         return
-    categories = {policy.traits[name].category for name in AGE_TRAITS if name in policy.traits}
-    for purpose in policy.purposes.values():
-        learns = not purpose.basis.is_consent and purpose.collects
-        if learns and not categories.isdisjoint(purpose.categories):
-            return
     where: FieldPath = ("traits", "birth_date") if "birth_date" in policy.traits else ("traits",)
     yield RuleProblem(
         where,
@@ -290,6 +285,15 @@ def _age_learnable(policy: Policy) -> Iterator[RuleProblem]:
         "purpose that does not rest on consent collects a birth_date or age_band trait: declare "
         "one and a purpose (e.g. age_verification, basis legal_obligation) collecting its category",
         "TH-MIN-01",
+    )
+
+
+def _age_learned(policy: Policy) -> bool:
+    """Return True if a purpose not resting on consent collects a birth date or age band."""
+    categories = {policy.traits[name].category for name in AGE_TRAITS if name in policy.traits}
+    return any(
+        not p.basis.is_consent and p.collects and not categories.isdisjoint(p.categories)
+        for p in policy.purposes.values()
     )
 
 

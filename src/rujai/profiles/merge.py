@@ -304,6 +304,11 @@ def _merge_facts(keys: tuple[bytes, bytes], source: Subject, target: Subject) ->
     target.objections = sorted({*(target.objections or []), *added})
     restricted = source.is_restricted and not target.is_restricted
     target.is_restricted = target.is_restricted or source.is_restricted
+    return {"objections_added": added, "restricted": restricted, **_merge_age(keys, source, target)}
+
+
+def _merge_age(keys: tuple[bytes, bytes], source: Subject, target: Subject) -> dict[str, bool]:
+    """Fill in the target's missing birth date and age band from the source (TH-MIN-01)."""
     dated = source.birth_date_sealed is not None and target.birth_date_sealed is None
     if dated and source.birth_date_sealed is not None:
         value = open_value(keys[0], source.id, "birth_date", source.birth_date_sealed)
@@ -311,7 +316,7 @@ def _merge_facts(keys: tuple[bytes, bytes], source: Subject, target: Subject) ->
     banded = source.age_band is not None and target.age_band is None
     if banded:
         target.age_band = source.age_band
-    return {"objections_added": added, "restricted": restricted, "dated": dated, "banded": banded}
+    return {"dated": dated, "banded": banded}
 
 
 def _unmerge_facts(target: Subject, facts: dict[str, Any]) -> None:

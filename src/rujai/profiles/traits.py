@@ -83,18 +83,20 @@ def _typed(name: str, spec: TraitSpec, value: Any, now: datetime) -> Any:
         except Invalid as e:  # the same problem, named after the trait; never the value
             raise Invalid(f"{field}: not a valid {spec.identifier}", field=field) from e
     typed, problem = _COERCE[spec.type](value)
-    if (
-        problem is None
-        and spec.type == "date"
-        and name == BIRTH_DATE
-        and typed > now.date().isoformat()
-    ):
-        problem = "cannot be in the future"
-    if problem is None and name == AGE_BAND and typed not in AGE_BANDS:
-        problem = f"must be one of {', '.join(AGE_BANDS)}"  # TH-MIN-01
+    if problem is None:
+        problem = _age_problem(name, spec, typed, now)
     if problem is not None:
         raise Invalid(f"{field}: {problem}", field=field)
     return typed
+
+
+def _age_problem(name: str, spec: TraitSpec, typed: Any, now: datetime) -> str | None:
+    """A birth date in the future, or an age band that is not one of ``AGE_BANDS`` (TH-MIN-01)."""
+    if name == BIRTH_DATE and spec.type == "date" and typed > now.date().isoformat():
+        return "cannot be in the future"
+    if name == AGE_BAND and typed not in AGE_BANDS:
+        return f"must be one of {', '.join(AGE_BANDS)}"
+    return None
 
 
 def _string(limit: int) -> Callable[[Any], tuple[Any, str | None]]:
