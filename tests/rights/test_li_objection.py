@@ -145,3 +145,37 @@ def test_lifting_the_objection_also_lifts_per_purpose_blocks(session, keyring, p
         session, subject_id=subject_id, objection="legitimate_interest", objected=False, now=NOW
     )
     assert _verdict(session, keyring, policy, subject_id).allowed
+
+
+def _admin(factory):
+    from rujai.apikeys import service as apikeys_service
+
+    with factory() as s, s.begin():
+        created = apikeys_service.create(s, name="dpo desk", scopes=["admin"], now=NOW)
+    return {"Authorization": f"Bearer {created.key}"}
+
+
+def test_the_api_records_grounds_and_names_the_field_of_bad_input(client, factory, keyring, policy):
+    """TH-DSR-03: POST /v1/requests/{id}/compelling-grounds (admin scope)."""
+    with factory() as s, s.begin():
+        subject_id = person(s, keyring)
+        waiting = _verified_objection(s, keyring, policy, purpose="fraud_prevention")
+    url, headers = f"/v1/requests/{waiting.id}/compelling-grounds", _admin(factory)
+    wrong = client.post(url, json={"purpose": "analytics", "grounds": GROUNDS}, headers=headers)
+    assert (wrong.status_code, wrong.json()["field"]) == (422, "purpose")
+    nul = client.post(
+        url, json={"purpose": "fraud_prevention", "grounds": "a\x00b"}, headers=headers
+    )
+    assert (nul.status_code, nul.json()["field"]) == (422, "grounds")
+    with factory() as s:
+        assert not _verdict(s, keyring, policy, subject_id).allowed
+    done = client.post(
+        url, json={"purpose": "fraud_prevention", "grounds": GROUNDS}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    with factory() as s:
+        assert _verdict(s, keyring, policy, subject_id).allowed
+    again = client.post(
+        url, json={"purpose": "fraud_prevention", "grounds": GROUNDS}, headers=headers
+    )
+    assert again.status_code == 422

@@ -2,8 +2,9 @@
 
 ``list`` shows open requests soonest deadline first and flags overdue ones; ``verify`` sends a
 one-time code to a verified identity on file (or, with ``--code``, checks it); ``process`` carries
-a verified request out; ``refuse`` needs a legal reason code; ``outbox`` shows the messages sent
-(decrypted: an audited read).
+a verified request out; ``refuse`` needs a legal reason code; ``grounds`` records compelling
+grounds for one purpose of an objection to legitimate interest (TH-DSR-03); ``outbox`` shows the
+messages sent (decrypted: an audited read).
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from rujai.cli._context import console, exits_on_error, keyring, policy, session
+from rujai.errors import Invalid
 from rujai.kit.time import utcnow
-from rujai.rights import notifier as rights_notifier, processing, receipts, service, verification
-from rujai.rights.schemas import REFUSAL_CODES, RequestRead
+from rujai.rights import (
+    grounds as rights_grounds,
+    notifier as rights_notifier,
+    processing,
+    receipts,
+    service,
+    verification,
+)
+from rujai.rights.schemas import REFUSAL_CODES, GroundsCreate, RequestRead
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -129,6 +139,32 @@ def refuse(
             note=note, now=utcnow(), actor=ACTOR,
         )  # fmt: skip
     console.print(f"request {row.id}: refused ({row.refusal_code})", highlight=False)
+
+
+@app.command("grounds")
+@exits_on_error
+def grounds(
+    request_id: RequestId,
+    purpose: Annotated[str, typer.Argument(help="The objected legitimate-interest purpose.")],
+    text: Annotated[str, typer.Option("--grounds", help="The compelling legitimate grounds.")],
+) -> None:
+    """Record compelling grounds for one purpose of an LI objection; it runs again (TH-DSR-03)."""
+    body = _grounds_body(purpose, text)
+    with session() as s:
+        row = rights_grounds.record_grounds(
+            s, request_id=request_id, body=body, now=utcnow(), actor=ACTOR
+        )
+    console.print(f"request {row.id}: grounds recorded for {purpose}", highlight=False)
+
+
+def _grounds_body(purpose: str, text: str) -> GroundsCreate:
+    """Build the body, turning a validation error into an Invalid naming the option."""
+    try:
+        return GroundsCreate(purpose=purpose, grounds=text)
+    except ValidationError as e:
+        name = str(e.errors()[0]["loc"][0])
+        option = "--grounds" if name == "grounds" else "PURPOSE"
+        raise Invalid(f"{option}: {e.errors()[0]['msg']}", field=name) from e
 
 
 @app.command("extend")
