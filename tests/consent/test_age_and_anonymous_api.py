@@ -197,3 +197,20 @@ def test_on_identify_a_visitors_grant_carries_over_and_a_withdrawal_wins(client,
         ("analytics", "withdraw", "merge"),
         ("recommendations", "grant", "merge"),
     ]
+
+
+def test_get_says_whether_the_age_is_known_for_the_banner(client, factory):
+    """TH-MIN-01: what the website banner (issue 14) reads before it shows a profiling switch."""
+    headers = _key(factory, "consent")
+    anon = {"anonymous_id": "anon-web-4"}
+    assert (
+        client.post("/v1/consents", json=_change("analytics", **anon), headers=headers).status_code
+        == 201
+    )
+    listed = client.get("/v1/consents", params=anon, headers=headers)
+    assert listed.json()["current"]["age_known"] is False
+    grant = _change("recommendations", **anon, age_band="10_19")
+    assert client.post("/v1/consents", json=grant, headers=headers).status_code == 201
+    listed = client.get("/v1/consents", params=anon, headers=headers)
+    assert listed.json()["current"]["age_known"] is True
+    assert _statuses(listed)["recommendations"] == "guardian_required"  # strictest: EU under 16

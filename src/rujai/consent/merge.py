@@ -13,6 +13,11 @@ consent state wins for every purpose.**
   original: its ``expires_at`` is capped at the original's expiry and validity period.
 - Otherwise the target's own state stands.
 
+So the merged profile holds a grant only if the person gave it (theirs, or the copy of the one they
+gave as a visitor, by ``POST /v1/consents`` with an ``anonymous_id``), never one nobody gave. The
+rule itself is the pure ``merge_steps`` (property-tested in ``tests/consent/test_merge_rule.py``);
+the consent README draws it as a table.
+
 The ledger is append-only (TH-CON-04): nothing is updated or deleted, here or on undo. Every record
 goes through the consent domain's model, projection and audit code.
 """
