@@ -167,6 +167,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/console/requests/{request_id}/confirm"): console(*DPO),
     ("POST", "/console/requests/{request_id}/process"): console(*DPO),
     ("POST", "/console/requests/{request_id}/refuse"): console(*DPO),
+    ("POST", "/console/requests/{request_id}/grounds"): console(*DPO),
     ("GET", "/console/requests/outbox"): console(*DPO),
     ("GET", "/console/policy"): console(*DPO),
     ("GET", "/console/policy/ropa.{fmt}"): console(*DPO),

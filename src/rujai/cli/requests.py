@@ -15,11 +15,9 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
 from rujai.cli._context import console, exits_on_error, keyring, policy, session
-from rujai.errors import Invalid
 from rujai.kit.time import utcnow
 from rujai.rights import (
     grounds as rights_grounds,
@@ -29,7 +27,7 @@ from rujai.rights import (
     service,
     verification,
 )
-from rujai.rights.schemas import REFUSAL_CODES, GroundsCreate, RequestRead
+from rujai.rights.schemas import REFUSAL_CODES, RequestRead
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -149,22 +147,12 @@ def grounds(
     text: Annotated[str, typer.Option("--grounds", help="The compelling legitimate grounds.")],
 ) -> None:
     """Record compelling grounds for one purpose of an LI objection; it runs again (TH-DSR-03)."""
-    body = _grounds_body(purpose, text)
+    body = rights_grounds.grounds_body(purpose, text)
     with session() as s:
         row = rights_grounds.record_grounds(
             s, request_id=request_id, body=body, now=utcnow(), actor=ACTOR
         )
     console.print(f"request {row.id}: grounds recorded for {purpose}", highlight=False)
-
-
-def _grounds_body(purpose: str, text: str) -> GroundsCreate:
-    """Build the body, turning a validation error into an Invalid naming the option."""
-    try:
-        return GroundsCreate(purpose=purpose, grounds=text)
-    except ValidationError as e:
-        name = str(e.errors()[0]["loc"][0])
-        option = "--grounds" if name == "grounds" else "PURPOSE"
-        raise Invalid(f"{option}: {e.errors()[0]['msg']}", field=name) from e
 
 
 @app.command("extend")

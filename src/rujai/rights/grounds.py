@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from rujai.errors import Invalid
@@ -21,6 +22,16 @@ from rujai.rights.errors import RequestStateConflict
 from rujai.rights.schemas import GroundsCreate, RequestRead
 
 OPEN_FOR_GROUNDS = frozenset({"verified", "in_progress"})
+
+
+def grounds_body(purpose: str, text: str) -> GroundsCreate:
+    """Build the body from form or command-line values; Invalid names the field."""
+    try:
+        return GroundsCreate(purpose=purpose, grounds=text)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "grounds"
+        raise Invalid(f"{field}: {first['msg']}", field=field) from e
 
 
 def record_grounds(
