@@ -60,7 +60,7 @@ def test_a_profiling_grant_without_an_age_is_422_age_required_and_changes_nothin
     assert problem["type"] == "https://rujai.dev/problems/age_required"
     assert problem["field"] == "age_band"
     assert problem["accepts"] == ["birth_date", "age_band"]
-    assert problem["age_bands"] == ["under_10", "10_19", "adult"]
+    assert problem["age_bands"] == ["under_10", "10_19", "adult", "under_16", "16_plus"]
     assert _counts(factory) == before
 
 
@@ -214,3 +214,17 @@ def test_get_says_whether_the_age_is_known_for_the_banner(client, factory):
     listed = client.get("/v1/consents", params=anon, headers=headers)
     assert listed.json()["current"]["age_known"] is True
     assert _statuses(listed)["recommendations"] == "guardian_required"  # strictest: EU under 16
+
+
+def test_eu_bands_count_as_the_youngest_age_in_them(client, factory):
+    """EU-03 with TH-MIN-01: "16_plus" is of age in the EU but may be 16, a minor in Thailand, so
+    in a TH+EU policy a profiling grant waits for a guardian; "under_16" may be under 10."""
+    headers = _key(factory, "consent")
+    sixteen = _change("recommendations", anonymous_id="anon-eu-1", age_band="16_plus")
+    assert client.post("/v1/consents", json=sixteen, headers=headers).status_code == 201
+    listed = client.get("/v1/consents", params={"anonymous_id": "anon-eu-1"}, headers=headers)
+    assert _statuses(listed)["recommendations"] == "pending_guardian"
+    young = _change("recommendations", anonymous_id="anon-eu-2", age_band="under_16")
+    assert client.post("/v1/consents", json=young, headers=headers).status_code == 201
+    listed = client.get("/v1/consents", params={"anonymous_id": "anon-eu-2"}, headers=headers)
+    assert _statuses(listed)["recommendations"] == "guardian_required"

@@ -53,7 +53,7 @@ NoticeVersion = Annotated[
 Explicit = Annotated[bool, typer.Option(help="Explicit consent (sensitive data, TH-SEN-01).")]
 AgeBandOpt = Annotated[
     str | None,
-    typer.Option(help="Age band the subject declared (under_10, 10_19, adult; TH-MIN-01)."),
+    typer.Option(help="Age band declared: under_10, 10_19, adult, under_16, 16_plus (TH-MIN-01)."),
 ]
 BirthDate = Annotated[
     str | None, typer.Option(help="The subject's birth date YYYY-MM-DD (TH-MIN-01).")

@@ -70,8 +70,9 @@ class ConsentCreate(BaseModel):
     )
     age_band: AgeBand | None = Field(
         None,
-        description="Self-declared age band (under_10, 10_19, adult), when no birth date is "
-        "given and a grant for profiling or marketing needs the age (TH-MIN-01, EU-03).",
+        description="Self-declared age band (under_10, 10_19, adult; EU under_16, 16_plus), "
+        "when no birth date is given and a grant for profiling or marketing needs the age "
+        "(TH-MIN-01, EU-03).",
     )
 
 
