@@ -59,7 +59,7 @@ def test_the_guides_purpose_goes_through_the_door(session, keyring, tmp_path):
     def authorize(at):
         return policy_service.authorize(
             session, policy=policy, keyring=keyring, subject_id=subject.id,
-            purpose="birthday_offers", categories=["contact", "demographics"], now=at,
+            purpose="birthday_offers", categories=["contact", "age"], now=at,
             actor="mailer",
         )  # fmt: skip
 
