@@ -266,3 +266,17 @@ def test_under_sixteen_only_a_guardian_can_consent_th_min_01(signed_in, customer
     page = signed_in.get("/privacy/consents").text
     assert 'data-status="guardian_required"' in page
     assert re.search(r'data-testid="switch-recommendations" disabled', page)
+
+
+def test_an_objection_to_one_li_purpose_is_lifted_as_its_kind_th_dsr_03(
+    signed_in, customer, factory
+):
+    with session_scope(factory) as s:
+        profiles_service.set_purpose_objection(
+            s, subject_id=customer.id, purpose="fraud_prevention", objected=True,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    page = signed_in.get("/privacy/data").text
+    assert 'id="objection_lift-to"' in page
+    assert '<option value="legitimate_interest">' in page
+    assert "legitimate_interest:" not in page
