@@ -84,9 +84,16 @@ def make_consent(
     customer_id: str = "C-0001",
     action: str = "grant",
     now: datetime = NOW,
+    age_band: AgeBand | None = "adult",
     **overrides: Any,
 ) -> ConsentReceipt:
-    """Record a grant (or withdrawal) through the consent service and return its receipt."""
+    """Record a grant (or withdrawal) through the consent service and return its receipt.
+
+    The test customers are adults who said so (TH-MIN-01: an unknown age is never taken for an
+    adult): a subject with no age yet gets ``age_band`` first; ``age_band=None`` leaves it unknown.
+    """
+    if age_band is not None and action == "grant":
+        declare_age(session, keyring, customer_id, age_band, now)
     return consent_service.record(
         session,
         keyring=keyring,
@@ -97,6 +104,21 @@ def make_consent(
         evidence_ip="192.0.2.10",
         evidence_user_agent="Mozilla/5.0 (rujai-test)",
     )
+
+
+def declare_age(
+    session: Session,
+    keyring: Keyring,
+    customer_id: str,
+    band: AgeBand = "adult",
+    now: datetime = NOW,
+) -> None:
+    """Give a customer whose age is unknown a declared age band (TH-MIN-01)."""
+    subject = profiles_service.get_or_create(
+        session, keyring=keyring, customer_id=customer_id, now=now
+    )
+    if subject.age_band is None and not subject.has_birth_date:
+        profiles_service.set_age_band(session, subject_id=subject.id, band=band, now=now)
 
 
 def track_event(

@@ -21,7 +21,7 @@ from rujai.errors import PolicyDenied
 from rujai.policy import ropa, service as policy_service
 from rujai.policy.loader import load_policy_text
 from tests.conftest import EXAMPLE_POLICY
-from tests.factories import NOW, consent_change, make_subject
+from tests.factories import NOW, consent_change, declare_age, make_subject
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 MARKER = "<!-- example: add-a-purpose -->"
@@ -59,11 +59,12 @@ def test_the_guides_purpose_goes_through_the_door(session, keyring, tmp_path):
     def authorize(at):
         return policy_service.authorize(
             session, policy=policy, keyring=keyring, subject_id=subject.id,
-            purpose="birthday_offers", categories=["contact", "demographics"], now=at,
+            purpose="birthday_offers", categories=["contact", "age"], now=at,
             actor="mailer",
         )  # fmt: skip
 
     def record(action, at):
+        declare_age(session, keyring, "C-GUIDE-1", now=at)  # an adult, by their word (TH-MIN-01)
         consent_service.record(
             session, keyring=keyring, policy=policy, customer_id="C-GUIDE-1",
             change=consent_change(policy, "birthday_offers", action), now=at,

@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     storage.attach(app.state)
     app.state.policy = load_policy_file(settings.policy.path)
-    _refuse_changed_notices(storage, app.state.policy, str(settings.policy.path))
+    _refuse_changed_notices(settings, app.state.policy, str(settings.policy.path))
     master = settings.security.master_key
     app.state.keyring = load_keyring(
         master.get_secret_value() if master else None, settings.security.master_key_file
@@ -78,12 +78,19 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _refuse_changed_notices(storage: Storage, policy: Policy, filename: str) -> None:
-    """Serve no policy whose consent texts changed under a version already granted (TH-PUR-01)."""
-    if not inspect(storage.read_engine).has_table("consent_record"):
-        return  # not migrated yet: nothing granted
-    with session_scope(make_session_factory(storage.read_engine)) as session:
-        consent_notices.refuse_changed_notices(session, policy=policy, filename=filename)
+def _refuse_changed_notices(settings: Settings, policy: Policy, filename: str) -> None:
+    """Serve no policy whose consent texts changed under a version already granted (TH-PUR-01).
+
+    On an engine of its own, disposed at once: an app that is built but never started (OpenAPI,
+    tests) keeps no connection open."""
+    engine = make_engine(settings.db.url, pool_size=1)
+    try:
+        if not inspect(engine).has_table("consent_record"):
+            return  # not migrated yet: nothing granted
+        with session_scope(make_session_factory(engine)) as session:
+            consent_notices.refuse_changed_notices(session, policy=policy, filename=filename)
+    finally:
+        engine.dispose()
 
 
 class App(FastAPI):

@@ -20,8 +20,9 @@ def _consent(*args: str):
 
 def test_cli_grant_prints_a_signed_receipt(cli_env, factory, keyring, policy):
     result = _consent(
-        "grant", "C-CLI-1", "personalized_offers", "--channel", "store", "--lang", "en"
-    )
+        "grant", "C-CLI-1", "personalized_offers", "--channel", "store", "--lang", "en",
+        "--age-band", "adult",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     receipt = json.loads(result.stdout)
     assert verify_receipt(keyring, receipt)
@@ -30,6 +31,16 @@ def test_cli_grant_prints_a_signed_receipt(cli_env, factory, keyring, policy):
     with factory() as s:
         row = s.scalars(select(ConsentRecord)).one()
     assert (row.purpose, row.evidence_ip_hash) == ("personalized_offers", None)
+
+
+def test_cli_grant_for_marketing_without_an_age_names_the_option(cli_env):
+    """TH-MIN-01: the age is asked for, never assumed; a bad band names --age-band."""
+    result = _consent("grant", "C-CLI-9", "personalized_offers")
+    assert result.exit_code != 0
+    assert "age_band" in result.stderr
+    bad = _consent("grant", "C-CLI-9", "personalized_offers", "--age-band", "old")
+    assert bad.exit_code != 0
+    assert "--age-band" in bad.stderr
 
 
 def test_cli_withdraw_then_history_shows_both_records(cli_env):
@@ -65,7 +76,10 @@ def test_cli_grant_needs_explicit_for_sensitive_data(cli_env):
     refused = _consent("grant", "C-CLI-4", "health_tailored_offers")
     assert refused.exit_code == 1
     assert "explicit" in refused.output
-    assert _consent("grant", "C-CLI-4", "health_tailored_offers", "--explicit").exit_code == 0
+    granted = _consent(
+        "grant", "C-CLI-4", "health_tailored_offers", "--explicit", "--birth-date", "1990-02-03"
+    )
+    assert granted.exit_code == 0, granted.output
 
 
 def test_cli_grant_names_the_option_when_the_channel_is_too_long(cli_env):

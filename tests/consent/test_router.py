@@ -33,6 +33,7 @@ def _grant(purpose: str = "recommendations", **overrides) -> dict:
         "actor": "self",
         "notice_version": 1,
         "explicit": False,
+        "age_band": "adult",  # the customer says they are of full age (TH-MIN-01)
     }
     return {**body, **overrides}
 

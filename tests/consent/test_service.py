@@ -19,7 +19,7 @@ from rujai.policy.rules import Objection
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.models import Subject
 from tests.consent.helpers import stored_text
-from tests.factories import NOW, consent_change, make_consent, make_subject
+from tests.factories import NOW, consent_change, declare_age, make_consent, make_subject
 
 
 def _count(session: Session, model: type) -> int:
@@ -34,6 +34,9 @@ def _status(session, keyring, policy, purpose, *, customer_id="C-0001", now=NOW)
 
 
 def _record(session, keyring, policy, change, *, customer_id="C-0001", now=NOW):
+    purpose = policy.purposes.get(change.purpose)
+    if purpose is not None and purpose.basis.is_consent:  # an adult, by their word (TH-MIN-01)
+        declare_age(session, keyring, customer_id, now=now)
     return consent_service.record(
         session,
         keyring=keyring,

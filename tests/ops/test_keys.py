@@ -38,8 +38,15 @@ from tests.factories import make_consent, rights_permit, track_event
 from tests.rights.test_requests import NOW, code_for, outbox, person, submit
 
 CUSTOMERS = [f"C-ROTATE-{n:03d}" for n in range(7)]
-GRANT = {"purpose": "recommendations", "action": "grant", "language": "th", "channel": "web",
-         "actor": "self", "notice_version": 1}  # fmt: skip
+GRANT = {
+    "purpose": "recommendations",
+    "action": "grant",
+    "language": "th",
+    "channel": "web",
+    "actor": "self",
+    "notice_version": 1,
+    "age_band": "adult",
+}  # fmt: skip  (TH-MIN-01)
 _clock = count()
 
 

@@ -193,7 +193,7 @@ def test_lineage_lists_exactly_the_categories_each_insight_came_from(factory, ke
     assert (got["last_visit_days"].value, got["last_visit_days"].categories) == (
         5, ["browsing", "location"]
     )  # fmt: skip
-    assert (got["age_band"].value, got["age_band"].categories) == ("30_39", ["demographics"])
+    assert (got["age_band"].value, got["age_band"].categories) == ("30_39", ["age"])  # birth date
 
 
 def test_data_collected_for_a_non_profiling_purpose_does_not_feed_insights(
@@ -207,7 +207,7 @@ def test_data_collected_for_a_non_profiling_purpose_does_not_feed_insights(
     _refresh(factory, keyring, policy)
     got = _insights(factory, sid)
     assert (got["last_visit_days"].value, got["last_visit_days"].categories) == (20, ["browsing"])
-    assert "age_band" not in got  # demographics: no profiling purpose with consent declares it
+    assert "age_band" not in got  # age: no profiling purpose with consent declares it
     assert "recency_days" not in got
 
 

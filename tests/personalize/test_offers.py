@@ -450,7 +450,7 @@ def test_create_refuses_a_sensitive_trait_rule_without_explicit_consent(session,
 
 
 def test_create_refuses_a_rule_reading_a_category_the_purpose_does_not_declare(session, policy):
-    """TH-PUR-01: health_tailored_offers does not declare demographics."""
+    """TH-PUR-01: health_tailored_offers does not declare age (the birth date's category)."""
     with pytest.raises(Invalid) as e:
         make_offer(
             session,

@@ -31,6 +31,7 @@ def test_check_answers_with_basis_and_reason_in_both_languages(client, factory):
         "channel": "web",
         "actor": "self",
         "notice_version": 1,
+        "age_band": "adult",  # TH-MIN-01: the age is known before a profiling grant counts
     }
     body = {"customer_id": "C-3001", "purpose": "recommendations", "categories": ["browsing"]}
     denied = client.post("/v1/check", json=body, headers=_auth(key))

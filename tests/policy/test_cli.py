@@ -41,7 +41,7 @@ def test_check_example_policy_exits_0_with_a_summary() -> None:
     assert result.exit_code == 0, result.output
     assert "health_tailored_offers" in result.stdout
     assert "explicit_consent" in result.stdout
-    assert "ok: 9 categories (1 sensitive" in result.stdout
+    assert "ok: 10 categories (1 sensitive" in result.stdout  # with age (TH-MIN-01)
     assert result.stderr == ""
 
 

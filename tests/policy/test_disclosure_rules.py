@@ -31,7 +31,7 @@ SID = uuid.UUID(int=42)
 def _grant(policy: Policy, purpose: str) -> SubjectFacts:
     notice = policy.purposes[purpose].notice.version
     record = ConsentFact(uuid.UUID(int=1), "grant", notice, NOW - timedelta(days=3))
-    return SubjectFacts(subject_id=SID, consents={purpose: {"subject": record}})
+    return SubjectFacts(subject_id=SID, consents={purpose: {"subject": record}}, is_of_age=True)
 
 
 def _edit(policy: Policy, recipient: str, **fields: Any) -> Policy:

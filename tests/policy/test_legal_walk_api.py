@@ -32,9 +32,11 @@ def _headers(factory, *scopes: str) -> dict[str, str]:
 
 
 def _change(purpose: str, action: str, version: int = 1) -> dict[str, object]:
+    # an adult by their own declaration: a profiling or marketing grant asks the age (TH-MIN-01)
+    age = {"age_band": "adult"} if action == "grant" else {}
     return {
         "purpose": purpose, "action": action, "language": "th", "channel": "web",
-        "actor": "self", "notice_version": version,
+        "actor": "self", "notice_version": version, **age,
     }  # fmt: skip
 
 

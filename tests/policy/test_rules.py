@@ -7,7 +7,11 @@ Properties (hypothesis) over random subjects, consent histories, purposes and ca
 - a restricted subject is denied everything but storage and answering their own requests
   (TH-DSR-05, TH-DSR-01);
 - answering a rights request is allowed only for a legal-obligation purpose, whatever the subject's
-  restriction, objections and consents.
+  restriction, objections and consents;
+- profiling or marketing is never allowed for a subject whose age is unknown, and is refused with
+  ``age_unknown`` once a record exists (TH-MIN-01, EU-03);
+- a verified objection to one legitimate-interest purpose refuses that purpose, and only it, at
+  once (TH-DSR-03).
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ def fact(action="grant", version=3, *, days_ago=10, expires_in=None, explicit=Fa
 
 
 def subject(consents=None, **kw):
-    return SubjectFacts(subject_id=SID, consents=consents or {}, **kw)
+    """A subject of full age by their own word unless ``age`` says otherwise (TH-MIN-01)."""
+    return SubjectFacts(subject_id=SID, consents=consents or {}, **{"is_of_age": True, **kw})
 
 
 def run(purpose, categories, subj, action=Action.USE):
@@ -291,10 +296,13 @@ subjects_st = st.builds(
     SubjectFacts,
     subject_id=st.just(SID),
     age=st.one_of(st.none(), st.integers(0, 90)),
+    is_of_age=st.booleans(),
     is_incapacitated=st.booleans(),
     is_restricted=st.booleans(),
     objections=st.frozensets(
-        st.sampled_from(["direct_marketing", "legitimate_interest", "profiling"])
+        st.sampled_from(
+            ["direct_marketing", "legitimate_interest", "profiling", "legitimate_interest:fraud"]
+        )
     ),
     consents=st.dictionaries(st.sampled_from(PURPOSES), roles_st, max_size=4),
 )
@@ -353,6 +361,7 @@ def test_withdrawal_denies_the_next_check_and_regrant_allows_again(request, subj
     after = SubjectFacts(
         subject_id=SID,
         age=subj.age,
+        is_of_age=subj.is_of_age,
         is_incapacitated=subj.is_incapacitated,
         is_restricted=subj.is_restricted,
         objections=subj.objections,
@@ -361,7 +370,9 @@ def test_withdrawal_denies_the_next_check_and_regrant_allows_again(request, subj
     assert not evaluate(request, POLICY, after, NOW).allowed
     # A plain adult who grants again (explicitly, for the current notice) is allowed again.
     regrant = ConsentFact(uuid.uuid4(), "grant", 3, NOW, is_explicit=True)
-    adult = SubjectFacts(subject_id=SID, consents={request.purpose: {**roles, "subject": regrant}})
+    adult = SubjectFacts(
+        subject_id=SID, is_of_age=True, consents={request.purpose: {**roles, "subject": regrant}}
+    )
     again = evaluate(request, POLICY, adult, NOW)
     scope_ok = all(c in POLICY.purposes[request.purpose].categories for c in request.categories)
     answers_rights = request.action is Action.ANSWER_RIGHTS  # never on consent (legal duty only)
@@ -418,3 +429,71 @@ def test_a_withdrawal_at_the_same_instant_as_a_grant_wins():
     ):
         verdict = run("recommendations", ["browsing"], subject({"recommendations": roles}))
         assert verdict.reason is Reason.WITHDRAWN
+
+
+# -- age unknown (TH-MIN-01, EU-03) and objections to one LI purpose (TH-DSR-03) -------------------
+
+AGE_MATTERS = [p for p, v in POLICY.purposes.items() if v.profiling or v.direct_marketing]
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests_st, subjects_st)
+def test_profiling_or_marketing_is_never_allowed_when_the_age_is_unknown(request, subj):
+    """TH-MIN-01: an unknown age is never taken for an adult's."""
+    unknown = SubjectFacts(
+        subject_id=SID, is_restricted=subj.is_restricted, objections=subj.objections,
+        consents=subj.consents,
+    )  # fmt: skip
+    verdict = evaluate(request, POLICY, unknown, NOW)
+    if request.purpose in AGE_MATTERS:
+        assert not verdict.allowed
+        early = verdict.reason not in (Reason.ALLOWED_CONSENT, Reason.GUARDIAN_CO_CONSENT_PENDING)
+        assert early
+    known = SubjectFacts(
+        subject_id=SID, is_of_age=True, is_restricted=subj.is_restricted,
+        objections=subj.objections, consents=subj.consents,
+    )  # fmt: skip
+    if verdict.reason is Reason.AGE_UNKNOWN:  # the same facts with a declared full age decide on
+        assert request.purpose in AGE_MATTERS
+        assert evaluate(request, POLICY, known, NOW).reason is not Reason.AGE_UNKNOWN
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(AGE_MATTERS), st.sampled_from(["subject", "guardian"]))
+def test_a_grant_from_someone_whose_age_is_unknown_is_age_unknown(purpose, role):
+    """TH-MIN-01: a grant with no age is refused ``age_unknown``; with a known age it decides."""
+    grant = ConsentFact(uuid.uuid4(), "grant", 3, NOW - timedelta(days=1), is_explicit=True)
+    categories = (POLICY.purposes[purpose].categories[0],)
+    unknown = SubjectFacts(subject_id=SID, consents={purpose: {role: grant}})
+    assert run(purpose, categories, unknown).reason is Reason.AGE_UNKNOWN
+    none = SubjectFacts(subject_id=SID)
+    assert run(purpose, categories, none).reason is Reason.NO_CONSENT
+    adult = SubjectFacts(subject_id=SID, age=35, consents={purpose: {role: grant}})
+    assert run(purpose, categories, adult).reason is not Reason.AGE_UNKNOWN
+
+
+def test_an_unknown_age_does_not_matter_for_a_purpose_without_profiling_or_marketing():
+    """TH-MIN-01: analytics (no profiling, no marketing) on a grant whatever the age."""
+    unknown = SubjectFacts(subject_id=SID, consents={"analytics": {"subject": fact(version=1)}})
+    assert run("analytics", ["browsing"], unknown).reason is Reason.ALLOWED_CONSENT
+
+
+@settings(max_examples=200, deadline=None)
+@given(subjects_st, st.sampled_from(list(Action)))
+def test_an_objection_to_one_li_purpose_refuses_that_purpose_only(subj, action):
+    """TH-DSR-03: ``legitimate_interest:fraud`` refuses fraud, never another purpose."""
+    marked = SubjectFacts(
+        subject_id=SID, age=40, consents=subj.consents,
+        objections=frozenset({"legitimate_interest:fraud"}),
+    )  # fmt: skip
+    plain = SubjectFacts(subject_id=SID, age=40, consents=subj.consents)
+    fraud = run("fraud", ["browsing"], marked, action)
+    if action is Action.ANSWER_RIGHTS:
+        assert fraud.reason is Reason.NOT_A_RIGHTS_PURPOSE
+    else:
+        assert fraud.reason is Reason.OBJECTED_LEGITIMATE_INTEREST
+    for purpose in PURPOSES:
+        if purpose == "fraud":
+            continue
+        categories = (POLICY.purposes[purpose].categories[0],)
+        assert run(purpose, categories, marked, action) == run(purpose, categories, plain, action)

@@ -13,10 +13,11 @@ from rujai.errors import PolicyDenied
 from rujai.policy import service as policy_service
 from rujai.policy.service import Permit, PermitSet
 from rujai.writer import session_scope
-from tests.factories import NOW, consent_change, make_subject
+from tests.factories import NOW, consent_change, declare_age, make_subject
 
 
 def _grant(session, keyring, policy, customer_id, purpose, action="grant"):
+    declare_age(session, keyring, customer_id)  # an adult by their own word (TH-MIN-01)
     consent_service.record(
         session,
         keyring=keyring,

@@ -49,6 +49,10 @@ def _add_consent_recipient(data: Data) -> None:
     data["purposes"]["fraud_prevention"]["recipients"].append("ads_eu")
 
 
+def _drop_age_traits(data: Data) -> None:
+    del data["traits"]["birth_date"], data["traits"]["age_band"]
+
+
 CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str | None]] = [
     (
         "placement_with_unknown_purpose",
@@ -247,6 +251,20 @@ CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str |
         "TH-MIN-01",
     ),
     (
+        "age_collected_only_with_consent_TH_MIN_01",
+        _set("purposes.age_verification.categories", ["demographics"]),
+        ("traits", "birth_date"),
+        "age-not-learnable",
+        "TH-MIN-01",
+    ),
+    (
+        "no_age_trait_at_all_TH_MIN_01",
+        _drop_age_traits,
+        ("traits",),
+        "age-not-learnable",
+        "TH-MIN-01",
+    ),
+    (
         "dpo_without_email_TH_DPO_01",
         _set("controller.dpo.email", None),
         ("controller", "dpo", "email"),
@@ -345,3 +363,14 @@ def test_expired_instrument_is_a_problem_on_the_day_checked(
     assert "expired on 2026-" in problems[0].message
     assert check_rules(edited) == []  # without a day (a server loading it), the door decides
     assert check_rules(edited, today=date(2026, 1, 1)) == []  # in force through its last day
+
+
+def test_a_policy_without_profiling_or_marketing_needs_no_age(policy: Policy) -> None:
+    """TH-MIN-01: the age is asked only where consent depends on it."""
+
+    def edit(data: Data) -> None:
+        _drop_age_traits(data)
+        for purpose in data["purposes"].values():
+            purpose["profiling"] = purpose["direct_marketing"] = False
+
+    assert [p.rule for p in check_rules(_edited(policy, edit))] == []

@@ -101,7 +101,7 @@ def test_anonymous_withdrawal_overrides_a_known_grant_th_con_03(session, keyring
 
 
 def test_anonymous_grant_is_carried_over_when_the_known_side_has_none(session, keyring, policy):
-    known = make_subject(session, keyring, CUSTOMER)
+    known = make_subject(session, keyring, CUSTOMER, age_band="adult")  # TH-MIN-01
     anon = make_anonymous_subject(session, keyring, DEVICE)
     origin = _anon_consent(session, policy, anon.id, "recommendations")
     assert not _check(session, keyring, policy, known.id, "recommendations", ["browsing"]).allowed
@@ -124,7 +124,7 @@ def test_anonymous_grant_does_not_replace_a_known_record(session, keyring, polic
 
 
 def test_carried_grant_cannot_outlive_the_original(session, keyring, policy):
-    known = make_subject(session, keyring, CUSTOMER)
+    known = make_subject(session, keyring, CUSTOMER, age_band="adult")  # TH-MIN-01
     anon = make_anonymous_subject(session, keyring, DEVICE)
     granted_at = NOW - timedelta(days=300)  # health_tailored_offers: consent valid 365 days
     _anon_consent(

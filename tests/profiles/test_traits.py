@@ -126,7 +126,10 @@ def test_get_traits_returns_only_categories_the_permit_covers(session, keyring, 
     assert got == {"email": "malee.s@example.com"}
     permit = _permit(session, keyring, policy, subject.id, "personalized_offers", ["demographics"])
     got = traits.get_traits(session, keyring=keyring, permit=permit, subject_id=subject.id)
-    assert got == {"gender": "f", "birth_date": "1990-01-15"}
+    assert got == {"gender": "f"}  # the birth date is in its own category, age (TH-MIN-01)
+    permit = _permit(session, keyring, policy, subject.id, "personalized_offers", ["age"])
+    got = traits.get_traits(session, keyring=keyring, permit=permit, subject_id=subject.id)
+    assert got == {"birth_date": "1990-01-15"}
 
 
 def test_trait_values_are_stored_only_sealed(session, keyring, policy):
@@ -166,3 +169,26 @@ def test_parse_traits_types_values_per_the_policy(policy):
     )
     assert parsed == {"birth_date": date(1990, 1, 15).isoformat(), "first_name": "มาลี"}
     assert dropped == {"x": "undeclared"}
+
+
+def test_the_age_is_kept_without_any_consent_for_checking_capacity(session, keyring, policy):
+    """TH-MIN-01: birth date and age band are collected for age_verification (legal obligation,
+    PDPA s.20) before any marketing consent; gender (demographics) still needs one."""
+    subject = make_subject(session, keyring)
+    result = _set(session, keyring, policy, subject.id,
+                  {"birth_date": "2012-04-01", "gender": "m"})  # fmt: skip
+    assert (result.stored, result.dropped) == (["birth_date"], {"gender": "no_permitting_purpose"})
+    facts = profiles_service.facts(session, keyring=keyring, subject_id=subject.id, now=NOW)
+    assert facts.age == 14
+    other = make_subject(session, keyring, "C-0002")
+    banded = _set(session, keyring, policy, other.id, {"age_band": "adult"}, source="subject")
+    assert banded.stored == ["age_band"]
+    facts = profiles_service.facts(session, keyring=keyring, subject_id=other.id, now=NOW)
+    assert (facts.age, facts.is_of_age) == (None, True)
+
+
+def test_an_age_band_outside_the_bands_is_refused_naming_the_trait(session, keyring, policy):
+    subject = make_subject(session, keyring)
+    with pytest.raises(Invalid) as e:
+        _set(session, keyring, policy, subject.id, {"age_band": "ancient"})
+    assert e.value.field == "traits.age_band"

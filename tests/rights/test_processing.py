@@ -94,13 +94,14 @@ def test_objection_to_direct_marketing_stops_it_at_once_everywhere(session, keyr
     assert _allowed(session, keyring, policy, subject_id, "email_marketing", ["contact"]).allowed
 
 
-def test_objection_to_legitimate_interest_waits_for_staff(session, keyring, policy):
-    """TH-DSR-03: staff weigh compelling grounds before it takes effect."""
+def test_objection_to_legitimate_interest_stops_it_at_verification(session, keyring, policy):
+    """TH-DSR-03: in force once verified, while staff weigh compelling grounds; upheld after."""
     subject_id = person(session, keyring)
     waiting = _confirm_and_run(session, keyring, policy, "objection",
                                detail={"objection": "legitimate_interest"})  # fmt: skip
     assert waiting.status == "verified"
-    assert _allowed(session, keyring, policy, subject_id, "fraud_prevention", ["device"]).allowed
+    verdict = _allowed(session, keyring, policy, subject_id, "fraud_prevention", ["device"])
+    assert verdict.reason == Reason.OBJECTED_LEGITIMATE_INTEREST
     done = _process(session, keyring, policy, waiting.id)
     assert done.status == "completed"
     verdict = _allowed(session, keyring, policy, subject_id, "fraud_prevention", ["device"])

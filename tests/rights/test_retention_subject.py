@@ -115,7 +115,7 @@ def _facts(policy, granted):
                                      recorded_at=NOW - timedelta(days=1))}
         for pid in granted
     }  # fmt: skip
-    return SubjectFacts(subject_id=None, consents=consents)
+    return SubjectFacts(subject_id=None, consents=consents, is_of_age=True)  # TH-MIN-01
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,6 +26,7 @@ from rujai.policy.schemas import Policy
 from rujai.profiles import identities, service as profiles_service, traits as profiles_traits
 from rujai.rights import notifier
 from rujai.writer import session_scope
+from tests.factories import declare_age
 
 SIGNED_IN = "C-100"
 SIGNED_IN_EMAIL = "somchai.jaidee@example.com"
@@ -76,7 +77,8 @@ def buy(session: Session, keyring: Keyring, policy: Policy, customer_id: str, sk
 
 
 def grant(session: Session, keyring: Keyring, policy: Policy, customer_id: str, purpose: str, now):
-    """Record a grant by the customer on the web, in Thai, for the current notice."""
+    """Record a grant by an adult customer (declared, TH-MIN-01) on the web, in Thai."""
+    declare_age(session, keyring, customer_id, now=now)
     change = ConsentCreate(
         purpose=purpose, action="grant", language="th", channel="web", actor="self",
         notice_version=policy.purposes[purpose].notice.version,

@@ -104,6 +104,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # consent
     ("GET", "/v1/subjects/{customer_id}/consents"): api("consent"),
     ("POST", "/v1/subjects/{customer_id}/consents"): api("consent"),
+    ("GET", "/v1/consents"): api("consent"),
+    ("POST", "/v1/consents"): api("consent"),
     # audit
     ("GET", "/v1/audit"): api("admin"),
     ("GET", "/v1/audit/verify"): api("admin"),
@@ -139,6 +141,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/requests/{request_id}/process"): api("admin"),
     ("POST", "/v1/requests/{request_id}/refuse"): api("admin"),
     ("POST", "/v1/requests/{request_id}/extend"): api("admin"),
+    ("POST", "/v1/requests/{request_id}/compelling-grounds"): api("admin"),
     ("GET", "/v1/requests/{request_id}/export"): api("consent"),
     # disclosures: the processor outbox (TH-PRC-01); a processor's own key acks too (a
     # processor:<recipient> scope, tested in tests/disclosures/test_outbox_router.py); the DPO
@@ -184,6 +187,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/console/requests/{request_id}/confirm"): console(*DPO),
     ("POST", "/console/requests/{request_id}/process"): console(*DPO),
     ("POST", "/console/requests/{request_id}/refuse"): console(*DPO),
+    ("POST", "/console/requests/{request_id}/grounds"): console(*DPO),
     ("GET", "/console/requests/outbox"): console(*DPO),
     ("GET", "/console/processors"): console(*DPO),
     ("GET", "/console/policy"): console(*DPO),

@@ -84,7 +84,7 @@ def test_every_purpose_is_off_until_the_customer_turns_it_on_th_con_01(signed_in
 
 
 def test_granting_and_withdrawing_take_one_post_each_th_con_03(signed_in):
-    granted = _toggle(signed_in, "recommendations", "grant")
+    granted = _toggle(signed_in, "recommendations", "grant", age_band="adult")
     assert _checked(granted.text, "recommendations") == "true"
     withdrawn = _toggle(signed_in, "recommendations", "withdraw")
     assert _checked(withdrawn.text, "recommendations") == "false"
@@ -113,15 +113,17 @@ def test_pages_return_a_partial_for_htmx(signed_in):
 
 
 def test_explicit_consent_needs_the_confirmation_box_th_sen_01(signed_in):
-    refused = _toggle(signed_in, "health_tailored_offers", "grant")
+    refused = _toggle(signed_in, "health_tailored_offers", "grant", age_band="adult")
     assert refused.status_code == 422
     assert "explicit" in refused.text
-    granted = _toggle(signed_in, "health_tailored_offers", "grant", explicit="true")
+    granted = _toggle(
+        signed_in, "health_tailored_offers", "grant", explicit="true", age_band="adult"
+    )
     assert _checked(granted.text, "health_tailored_offers") == "true"
 
 
 def test_receipts_download_and_verify_th_con_04(signed_in, keyring):
-    page = _toggle(signed_in, "email_marketing", "grant").text
+    page = _toggle(signed_in, "email_marketing", "grant", age_band="adult").text
     link = re.search(r'href="(/privacy/consents/receipts/[0-9a-f-]+)"', page).group(1)
     response = signed_in.get(link)
     assert response.headers["content-disposition"].startswith("attachment")
@@ -223,6 +225,26 @@ def test_a_wrong_code_shows_the_form_again(web_client, customer, factory, keyrin
     sign_in(web_client, factory, keyring, seeding.SIGNED_IN_EMAIL)
 
 
+def test_the_consent_form_asks_the_age_band_while_the_age_is_unknown_th_min_01(signed_in):
+    """TH-MIN-01: profiling and marketing switches ask for the age band, in Thai and English."""
+    page = signed_in.get("/privacy/consents").text
+    assert 'data-testid="age-recommendations"' in page
+    assert 'data-testid="age-analytics"' not in page  # no profiling, no marketing: not asked
+    assert "20 ปีขึ้นไป" in page
+    english = signed_in.get("/privacy/consents", params={"lang": "en"}).text
+    assert "20 or older" in english
+    refused = _toggle(signed_in, "recommendations", "grant")
+    assert refused.status_code == 422
+    granted = _toggle(signed_in, "recommendations", "grant", age_band="adult")
+    assert _checked(granted.text, "recommendations") == "true"
+    assert 'data-testid="age-personalized_offers"' not in granted.text  # known now
+
+
+def test_a_declared_band_of_10_to_19_makes_the_yes_wait_for_a_guardian_th_min_01(signed_in):
+    page = _toggle(signed_in, "personalized_offers", "grant", age_band="10_19").text
+    assert 'data-status="guardian_required"' in page or 'data-status="pending_guardian"' in page
+
+
 def test_a_minor_sees_their_yes_pending_a_guardian_th_min_01(signed_in, customer, factory, keyring):
     with session_scope(factory) as s:
         profiles_service.set_birth_date(
@@ -244,3 +266,17 @@ def test_under_sixteen_only_a_guardian_can_consent_th_min_01(signed_in, customer
     page = signed_in.get("/privacy/consents").text
     assert 'data-status="guardian_required"' in page
     assert re.search(r'data-testid="switch-recommendations" disabled', page)
+
+
+def test_an_objection_to_one_li_purpose_is_lifted_as_its_kind_th_dsr_03(
+    signed_in, customer, factory
+):
+    with session_scope(factory) as s:
+        profiles_service.set_purpose_objection(
+            s, subject_id=customer.id, purpose="fraud_prevention", objected=True,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    page = signed_in.get("/privacy/data").text
+    assert 'id="objection_lift-to"' in page
+    assert '<option value="legitimate_interest">' in page
+    assert "legitimate_interest:" not in page

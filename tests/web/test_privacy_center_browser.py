@@ -47,6 +47,13 @@ def _switch(page: Any, purpose: str) -> Any:
     return page.locator(f'[data-testid="switch-{purpose}"]')
 
 
+def _say_adult(page: Any, purpose: str) -> None:
+    """Pick the age band where the form asks it (TH-MIN-01: an unknown age is never assumed)."""
+    ask = page.locator(f'[data-testid="age-{purpose}"]')
+    if ask.count():
+        ask.select_option("adult")
+
+
 def _assert_local_only(page: Any, recorder: Any, shop: dict[str, Any]) -> None:
     assert recorder.urls, "the page made no requests at all"
     assert recorder.foreign(shop["server"].url) == []
@@ -62,6 +69,7 @@ def test_grant_decide_explain_withdraw_and_fallback_th_con_03(page, recorder, sh
         "false"
     }, "TH-CON-01: every purpose is off until the customer turns it on"
 
+    _say_adult(page, "recommendations")
     _switch(page, "recommendations").click()
     page.wait_for_selector('[data-testid="switch-recommendations"][aria-checked="true"]')
     assert _decide(shop)["personalized"] is True
@@ -114,6 +122,7 @@ def test_consent_switch_works_without_javascript(browser, shop, recorder):
     try:
         _sign_in(page, shop)
         before = _switch(page, "email_marketing").get_attribute("aria-checked")
+        _say_adult(page, "email_marketing")
         _switch(page, "email_marketing").click()
         page.wait_for_url("**/privacy/consents**")
         after = _switch(page, "email_marketing").get_attribute("aria-checked")

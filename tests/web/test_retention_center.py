@@ -17,6 +17,7 @@ def _consent(factory, keyring, policy, action):
     change = ConsentCreate(
         purpose="recommendations", action=action, language="th", channel="web",
         notice_version=policy.purposes["recommendations"].notice.version,
+        age_band="adult" if action == "grant" else None,  # profiling asks the age (TH-MIN-01)
     )  # fmt: skip
     with session_scope(factory) as s:
         consent_service.record(

@@ -53,7 +53,16 @@ NoticeVersion = Annotated[
     int | None, typer.Option(help="Notice version shown; default: the current one.")
 ]
 Explicit = Annotated[bool, typer.Option(help="Explicit consent (sensitive data, TH-SEN-01).")]
+AgeBandOpt = Annotated[
+    str | None,
+    typer.Option(help="Age band declared: under_10, 10_19, adult, under_16, 16_plus (TH-MIN-01)."),
+]
+BirthDate = Annotated[
+    str | None, typer.Option(help="The subject's birth date YYYY-MM-DD (TH-MIN-01).")
+]
 OPTION_OF = {
+    "age_band": "--age-band",
+    "birth_date": "--birth-date",
     "channel": "--channel",
     "actor_ref": "--actor-ref",
     "notice_version": "--notice-version",
@@ -71,8 +80,14 @@ def grant(
     actor_ref: ActorRef = None,
     notice_version: NoticeVersion = None,
     explicit: Explicit = False,
+    age_band: AgeBandOpt = None,
+    birth_date: BirthDate = None,
 ) -> None:
-    """Record a grant and print its signed receipt as JSON."""
+    """Record a grant and print its signed receipt as JSON.
+
+    A grant for profiling or marketing needs the subject's age: give ``--age-band`` or
+    ``--birth-date`` when it is not on file yet (TH-MIN-01).
+    """
     pol = policy()
     version = notice_version or consent_service.consent_purpose(pol, purpose).notice.version
     change = _change(
@@ -84,6 +99,8 @@ def grant(
         actor_ref=actor_ref or (_operator() if actor is ActorChoice.STAFF else None),
         notice_version=version,
         explicit=explicit,
+        age_band=age_band,
+        birth_date=birth_date,
     )
     _record(pol, customer_id, change)
 

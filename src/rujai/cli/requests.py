@@ -2,8 +2,9 @@
 
 ``list`` shows open requests soonest deadline first and flags overdue ones; ``verify`` sends a
 one-time code to a verified identity on file (or, with ``--code``, checks it); ``process`` carries
-a verified request out; ``refuse`` needs a legal reason code; ``outbox`` shows the messages sent
-(decrypted: an audited read).
+a verified request out; ``refuse`` needs a legal reason code; ``grounds`` records compelling
+grounds for one purpose of an objection to legitimate interest (TH-DSR-03); ``outbox`` shows the
+messages sent (decrypted: an audited read).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from rich.table import Table
 
 from rujai.cli._context import console, exits_on_error, keyring, policy, session
 from rujai.kit.time import utcnow
-from rujai.rights import notifier as rights_notifier, processing, receipts, service, verification
+from rujai.rights import (
+    grounds as rights_grounds,
+    notifier as rights_notifier,
+    processing,
+    receipts,
+    service,
+    verification,
+)
 from rujai.rights.schemas import REFUSAL_CODES, RequestRead
 
 app = typer.Typer(no_args_is_help=True)
@@ -129,6 +137,22 @@ def refuse(
             note=note, now=utcnow(), actor=ACTOR,
         )  # fmt: skip
     console.print(f"request {row.id}: refused ({row.refusal_code})", highlight=False)
+
+
+@app.command("grounds")
+@exits_on_error
+def grounds(
+    request_id: RequestId,
+    purpose: Annotated[str, typer.Argument(help="The objected legitimate-interest purpose.")],
+    text: Annotated[str, typer.Option("--grounds", help="The compelling legitimate grounds.")],
+) -> None:
+    """Record compelling grounds for one purpose of an LI objection; it runs again (TH-DSR-03)."""
+    body = rights_grounds.grounds_body(purpose, text)
+    with session() as s:
+        row = rights_grounds.record_grounds(
+            s, request_id=request_id, body=body, now=utcnow(), actor=ACTOR
+        )
+    console.print(f"request {row.id}: grounds recorded for {purpose}", highlight=False)
 
 
 @app.command("extend")

@@ -19,3 +19,14 @@ class ExplicitConsentRequired(Invalid):
 
 class NoticeNotCurrent(Conflict):
     """A grant was made against a notice version that is not the current one (TH-CON-04)."""
+
+
+class AgeRequired(Invalid):
+    """A profiling or marketing grant from a subject whose age is unknown (TH-MIN-01, EU-03).
+
+    The problem names the field to ask for (``field``), every field accepted (``accepts``) and the
+    age bands (``age_bands``): what the privacy center and the website banner need to ask.
+    """
+
+    code = "age_required"
+    title = "The subject's age is needed before this consent"

@@ -13,6 +13,11 @@ consent state wins for every purpose.**
   original: its ``expires_at`` is capped at the original's expiry and validity period.
 - Otherwise the target's own state stands.
 
+So the merged profile holds a grant only if the person gave it (theirs, or the copy of the one they
+gave as a visitor, by ``POST /v1/consents`` with an ``anonymous_id``), never one nobody gave. The
+rule itself is the pure ``merge_steps`` (property-tested in ``tests/consent/test_merge_rule.py``);
+the consent README draws it as a table.
+
 The ledger is append-only (TH-CON-04): nothing is updated or deleted, here or on undo. Every record
 goes through the consent domain's model, projection and audit code.
 """
@@ -20,9 +25,10 @@ goes through the consent domain's model, projection and audit code.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,6 +45,53 @@ MERGE_CHANNEL = "merge"
 ByRole = dict[Role, ConsentRecord]
 
 
+class Fact(Protocol):
+    """What the merge rule looks at in a record: grant or withdrawal, and when."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+F = TypeVar("F", bound=Fact)
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Generic[F]):
+    """One record the rule appends to the target: a withdrawal or a carried-over grant."""
+
+    purpose: str
+    action: Literal["withdraw", "grant"]
+    origin: F  # the anonymous side's record it follows
+    displaced: F | None = None  # the target's own (subject role) record it overrides
+
+
+def merge_steps(
+    source: Mapping[str, Mapping[Role, F]], target: Mapping[str, Mapping[Role, F]]
+) -> list[Step[F]]:
+    """The rule, pure: what to append to the target, given the latest record per purpose and role.
+
+    A withdrawal on either side wins (appended unless the target's latest already is one); the
+    anonymous side's grants are carried over only where the target has no record at all for the
+    purpose; otherwise the target's own state stands. Nothing is ever appended that the person did
+    not do: a carried grant is a copy of their own grant, a withdrawal a copy of their own.
+    """
+    steps: list[Step[F]] = []
+    for purpose in sorted(source):
+        theirs, ours = source[purpose], target.get(purpose, {})
+        withdrawals = [r for r in theirs.values() if r.action == "withdraw"]
+        if withdrawals:
+            last_ours = max(ours.values(), key=lambda r: r.recorded_at, default=None)
+            if last_ours is None or last_ours.action != "withdraw":
+                origin = max(withdrawals, key=lambda r: r.recorded_at)
+                steps.append(Step(purpose, "withdraw", origin, ours.get("subject")))
+        elif not ours:
+            steps += [Step(purpose, "grant", row) for row in theirs.values()]
+    return steps
+
+
 def merge_consents(
     session: Session,
     *,
@@ -50,21 +103,12 @@ def merge_consents(
     """Append to the target's ledger what the most-restrictive-wins rule requires (TH-CON-03)."""
     source = _latest(session, from_subject_id)
     target = _latest(session, into_subject_id)
-    changes: list[ConsentMergeChange] = []
-    for purpose in sorted(source):
-        theirs, ours = source[purpose], target.get(purpose, {})
-        withdrawals = [r for r in theirs.values() if r.action == "withdraw"]
-        if withdrawals:
-            last_ours = max(ours.values(), key=lambda r: r.recorded_at, default=None)
-            if last_ours is None or last_ours.action != "withdraw":
-                origin = max(withdrawals, key=lambda r: r.recorded_at)
-                displaced = ours.get("subject")
-                changes.append(_withdraw(session, into_subject_id, origin, displaced, now))
-        elif not ours:
-            changes += [
-                _carry(session, policy, into_subject_id, row, now) for row in theirs.values()
-            ]
-    return changes
+    return [
+        _withdraw(session, into_subject_id, step.origin, step.displaced, now)
+        if step.action == "withdraw"
+        else _carry(session, policy, into_subject_id, step.origin, now)
+        for step in merge_steps(source, target)
+    ]
 
 
 def unmerge_consents(

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from rujai.kit.inputs import INT32_MAX
 from rujai.policy.rules import Role
 from rujai.policy.schemas import Lang, LawfulBasis, Text
+from rujai.profiles.schemas import AgeBand
 
 ConsentAction = Literal["grant", "withdraw"]
 Actor = Literal["self", "parent", "guardian", "curator", "staff"]
@@ -24,6 +25,7 @@ ConsentStatus = Literal[
     "guardian_required",
     "restricted",
     "objected",
+    "age_required",
     "denied",
 ]
 
@@ -63,6 +65,22 @@ class ConsentCreate(BaseModel):
     explicit: bool = Field(
         False, description="Explicit consent was given (required for sensitive data, TH-SEN-01)."
     )
+    birth_date: date | None = Field(
+        None, description="The subject's birth date, when a grant needs the age (TH-MIN-01)."
+    )
+    age_band: AgeBand | None = Field(
+        None,
+        description="Self-declared age band (under_10, 10_19, adult; EU under_16, 16_plus), "
+        "when no birth date is given and a grant for profiling or marketing needs the age "
+        "(TH-MIN-01, EU-03).",
+    )
+
+
+class ConsentSubjectCreate(ConsentCreate):
+    """A change for a customer (``customer_id``) or a website visitor (``anonymous_id``): one."""
+
+    customer_id: str | None = Field(None, min_length=1, max_length=128)
+    anonymous_id: str | None = Field(None, min_length=1, max_length=255)
 
 
 class ConsentRecordRead(BaseModel):
@@ -111,6 +129,11 @@ class SubjectConsentsRead(BaseModel):
     subject_id: uuid.UUID
     policy_version: str
     purposes: list[PurposeConsentRead]
+    age_known: bool = Field(
+        True,
+        description="False while neither a birth date nor an age band is on file: a grant for "
+        "profiling or marketing must then carry one (TH-MIN-01; what a banner asks).",
+    )
 
 
 class ConsentOverviewRead(BaseModel):

@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from rujai.audit import service as audit_service
-from rujai.consent import history as consent_history, receipts
+from rujai.consent import (
+    age as consent_age,
+    history as consent_history,
+    receipts,
+    subjects as consent_subjects,
+)
 from rujai.consent.errors import (
     ConsentNotApplicable,
     ExplicitConsentRequired,
@@ -46,7 +51,6 @@ from rujai.policy.notice import purpose_notice_hash
 from rujai.policy.rules import Reason, Role
 from rujai.policy.schemas import LawfulBasis, Policy, Purpose, Text
 from rujai.profiles import service as profiles_service
-from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.schemas import ProfileFacts
 
 TICK = timedelta(microseconds=1)
@@ -71,6 +75,7 @@ STATUS_OF: dict[Reason, ConsentStatus] = {
     Reason.OBJECTED_DIRECT_MARKETING: "objected",
     Reason.OBJECTED_PROFILING: "objected",
     Reason.OBJECTED_LEGITIMATE_INTEREST: "objected",
+    Reason.AGE_UNKNOWN: "age_required",
 }
 
 
@@ -79,31 +84,40 @@ def record(
     *,
     keyring: Keyring,
     policy: Policy,
-    customer_id: str,
     change: ConsentCreate,
     now: datetime,
     evidence_ip: str | None,
     evidence_user_agent: str | None,
+    customer_id: str | None = None,
+    anonymous_id: str | None = None,
     by: str = "system",
 ) -> ConsentReceipt:
-    """Append a grant or withdrawal to the ledger, move the projection, audit, return a receipt."""
+    """Append a grant or withdrawal to the ledger, move the projection, audit, return a receipt.
+
+    The subject is a customer or, by ``anonymous_id``, a website visitor (exactly one). A grant
+    for profiling or marketing needs the subject's age, which may come with it (TH-MIN-01).
+    """
+    ref = consent_subjects.subject_ref(customer_id, anonymous_id)
     purpose = consent_purpose(policy, change.purpose)
     notice_version = _checked_notice_version(purpose, change, now)
-    subject = profiles_service.get_or_create(
-        session, keyring=keyring, customer_id=customer_id, now=now
-    )
+    subject_id = consent_subjects.get_or_create(session, keyring=keyring, ref=ref, now=now)
+    if change.action == "grant":
+        consent_age.learn(session, keyring=keyring, policy=policy, subject_id=subject_id,
+                          change=change, now=now)  # fmt: skip
+        consent_age.require(session, keyring=keyring, policy=policy, purpose=purpose,
+                            subject_id=subject_id, change=change, now=now)  # fmt: skip
     role = ROLE_OF_ACTOR[change.actor]
-    row = _new_record(policy, subject.id, change, notice_version)
+    row = _new_record(policy, subject_id, change, notice_version)
     row.evidence_ip_hash = _evidence(keyring, evidence_ip)
     row.evidence_ua_hash = _evidence(keyring, evidence_user_agent)
-    row.recorded_at = _next_time(session, subject.id, change.purpose, role, now)
+    row.recorded_at = _next_time(session, subject_id, change.purpose, role, now)
     session.add(row)
     session.flush()
     _project(session, row, role, now)
     _audit(session, row, role, by=by, now=now)
     if change.action == "withdraw":
         signals.subject_narrowed(
-            session, subject_id=subject.id, reason="withdrawn", now=now, purpose=change.purpose
+            session, subject_id=subject_id, reason="withdrawn", now=now, purpose=change.purpose
         )
     read = ConsentRecordRead.model_validate(row)
     return receipts.issue(keyring, policy, read, audit_head=audit_service.current_head(session))
@@ -169,6 +183,7 @@ def _subject_facts(profile: ProfileFacts, consents: consent_history.Consents) ->
     return rules.SubjectFacts(
         subject_id=profile.subject_id,
         age=profile.age,
+        is_of_age=profile.is_of_age,
         is_restricted=profile.is_restricted,
         objections=profile.objections,
         consents=consents,
@@ -176,12 +191,17 @@ def _subject_facts(profile: ProfileFacts, consents: consent_history.Consents) ->
 
 
 def current(
-    session: Session, *, keyring: Keyring, policy: Policy, customer_id: str, now: datetime
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    now: datetime,
+    customer_id: str | None = None,
+    anonymous_id: str | None = None,
 ) -> SubjectConsentsRead:
     """Return every consent-based purpose with the status the chokepoint would enforce now."""
-    subject_id = profiles_service.find_id(session, keyring=keyring, customer_id=customer_id)
-    if subject_id is None:
-        raise SubjectNotFound("no subject with this customer id")
+    ref = consent_subjects.subject_ref(customer_id, anonymous_id)
+    subject_id = consent_subjects.find(session, keyring=keyring, ref=ref)
     facts = subject_facts(session, keyring=keyring, subject_id=subject_id, now=now)
     purposes = [
         _status(policy, purpose_id, purpose, facts, now)
@@ -189,15 +209,25 @@ def current(
         if purpose.basis.is_consent
     ]
     return SubjectConsentsRead(
-        subject_id=subject_id, policy_version=policy.version, purposes=purposes
-    )
+        subject_id=subject_id, policy_version=policy.version, purposes=purposes,
+        age_known=rules.age_known(facts),
+    )  # fmt: skip
 
 
 def overview(
-    session: Session, *, keyring: Keyring, policy: Policy, customer_id: str, now: datetime
+    session: Session,
+    *,
+    keyring: Keyring,
+    policy: Policy,
+    now: datetime,
+    customer_id: str | None = None,
+    anonymous_id: str | None = None,
 ) -> ConsentOverviewRead:
-    """Return the current status per purpose and the whole ledger of one customer."""
-    state = current(session, keyring=keyring, policy=policy, customer_id=customer_id, now=now)
+    """Return the current status per purpose and the whole ledger of one customer or visitor."""
+    state = current(
+        session, keyring=keyring, policy=policy, now=now, customer_id=customer_id,
+        anonymous_id=anonymous_id,
+    )  # fmt: skip
     return ConsentOverviewRead(
         current=state, history=consent_history.history(session, subject_id=state.subject_id)
     )

@@ -212,8 +212,8 @@ def _age(rng: random.Random) -> float:
 def _traits(rng: random.Random, plan: Plan, shop: Shop) -> dict[str, Any]:
     """Contact and identity for all; birth date and gender only where offers may use them.
 
-    The birth date is always stored for the age rules (TH-MIN-01): as a trait when a purpose may
-    collect demographics at signup (set_traits then sets it), else directly on the profile.
+    The birth date is always stored on the profile first, for the age rules (TH-MIN-01); it is
+    also a trait (category ``age``) where offers may use it.
     """
     person = plan.person
     traits: dict[str, Any] = {
@@ -239,11 +239,11 @@ def _write(
     subject = profiles_service.get_or_create(
         session, keyring=keyring, customer_id=plan.customer_id, now=plan.signup
     )
-    if "birth_date" not in plan.traits:  # else set_traits sets it, after the consents below
-        profiles_service.set_birth_date(
-            session, keyring=keyring, subject_id=subject.id, birth_date=plan.birth_date,
-            now=plan.signup,
-        )  # fmt: skip
+    # The age comes first (TH-MIN-01): a grant for profiling or marketing needs it.
+    profiles_service.set_birth_date(
+        session, keyring=keyring, subject_id=subject.id, birth_date=plan.birth_date,
+        now=plan.signup,
+    )  # fmt: skip
     later = sorted((c for c in plan.changes if c.at > plan.signup), key=lambda c: c.at)
     for change in (c for c in plan.changes if c.at <= plan.signup):
         _apply(session, keyring, policy, plan, subject.id, change, tally)

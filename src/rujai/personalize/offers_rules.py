@@ -27,7 +27,7 @@ from rujai.policy.schemas import LawfulBasis, Policy, Purpose
 PURCHASES = frozenset({"purchase_history"})
 VISITS = frozenset({"browsing", "location"})
 AFFINITY = frozenset({"purchase_history", "browsing"})
-DEMOGRAPHICS = frozenset({"demographics"})
+AGE = frozenset({"age"})  # the age_band insight comes from the birth date (category age)
 NOTHING: frozenset[str] = frozenset()
 
 DEFAULT_AUDIENCE = "default"
@@ -117,7 +117,7 @@ class Rule:
 RULES: Mapping[str, Rule] = {
     "segments": Rule("rfm_segment", PURCHASES, _member),
     "tiers": Rule("vip_tier", PURCHASES, _member),
-    "age_bands": Rule("age_band", DEMOGRAPHICS, _member),
+    "age_bands": Rule("age_band", AGE, _member),
     "max_recency_days": Rule("recency_days", PURCHASES, _at_most),
     "max_last_visit_days": Rule("last_visit_days", VISITS, _at_most),
     "min_total_spend": Rule("total_spend", PURCHASES, _at_least),
@@ -143,7 +143,7 @@ def audience_reads(key: str) -> frozenset[str]:
         return NOTHING
     if key in SEGMENTS or key in TIERS:
         return PURCHASES
-    return DEMOGRAPHICS
+    return AGE
 
 
 def satisfied(eligibility: Mapping[str, Any], insights: Mapping[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import UUID
 
+from rujai.policy.reasons import REASON_TEXT as REASON_TEXT, Reason as Reason
 from rujai.policy.schemas import (
     AgeRule,
     LawfulBasis,
@@ -49,117 +50,6 @@ class Objection(StrEnum):
     PROFILING = "profiling"
 
 
-class Reason(StrEnum):
-    ALLOWED_CONSENT = "allowed_consent"
-    ALLOWED_BASIS = "allowed_basis"
-    UNKNOWN_PURPOSE = "unknown_purpose"
-    UNKNOWN_CATEGORY = "unknown_category"
-    CATEGORY_NOT_IN_PURPOSE = "category_not_in_purpose"
-    PURPOSE_DOES_NOT_COLLECT = "purpose_does_not_collect"
-    RESTRICTED = "restricted"
-    OBJECTED_DIRECT_MARKETING = "objected_direct_marketing"
-    OBJECTED_PROFILING = "objected_profiling"
-    OBJECTED_LEGITIMATE_INTEREST = "objected_legitimate_interest"
-    SENSITIVE_NEEDS_EXPLICIT_CONSENT = "sensitive_needs_explicit_consent"
-    NO_CONSENT = "no_consent"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
-    NOTICE_OUTDATED = "notice_outdated"
-    GUARDIAN_CONSENT_REQUIRED = "guardian_consent_required"
-    GUARDIAN_CO_CONSENT_PENDING = "guardian_co_consent_pending"
-    NOT_A_RIGHTS_PURPOSE = "not_a_rights_purpose"
-    # A disclosure's recipient (policy.disclosure; TH-USE-01, TH-XB-01, TH-PRC-01).
-    UNKNOWN_RECIPIENT = "unknown_recipient"
-    RECIPIENT_NOT_FOR_PURPOSE = "recipient_not_for_purpose"
-    NO_TRANSFER_MECHANISM = "no_transfer_mechanism"
-    TRANSFER_MECHANISM_EXPIRED = "transfer_mechanism_expired"
-    TRANSFER_CONSENT_NOT_INFORMED = "transfer_consent_not_informed"
-    NO_PROCESSOR_AGREEMENT = "no_processor_agreement"
-    PROCESSOR_AGREEMENT_EXPIRED = "processor_agreement_expired"
-    PURPOSE_NOT_IN_AGREEMENT = "purpose_not_in_agreement"
-
-
-REASON_TEXT: dict[Reason, tuple[str, str]] = {
-    Reason.ALLOWED_CONSENT: ("ได้รับความยินยอมจากคุณสำหรับวัตถุประสงค์นี้", "You consented to this purpose."),
-    Reason.ALLOWED_BASIS: (
-        "ใช้ฐานทางกฎหมายอื่นที่ไม่ใช่ความยินยอม",
-        "Allowed on a lawful basis other than consent.",
-    ),
-    Reason.UNKNOWN_PURPOSE: ("ไม่มีวัตถุประสงค์นี้ในนโยบาย", "This purpose is not in the policy."),
-    Reason.UNKNOWN_CATEGORY: ("ไม่มีประเภทข้อมูลนี้ในนโยบาย", "This data category is not in the policy."),
-    Reason.CATEGORY_NOT_IN_PURPOSE: (
-        "วัตถุประสงค์นี้ไม่ได้ประกาศว่าใช้ข้อมูลประเภทนี้",
-        "This purpose does not declare this data category.",
-    ),
-    Reason.PURPOSE_DOES_NOT_COLLECT: (
-        "วัตถุประสงค์นี้ใช้ได้เฉพาะข้อมูลที่มีอยู่แล้ว ไม่ใช่เหตุให้เก็บข้อมูลใหม่",
-        "This purpose only uses data already held; it is no reason to collect more.",
-    ),
-    Reason.RESTRICTED: ("คุณขอให้ระงับการใช้ข้อมูล", "You asked us to restrict the use of your data."),
-    Reason.OBJECTED_DIRECT_MARKETING: (
-        "คุณคัดค้านการตลาดแบบตรง",
-        "You objected to direct marketing.",
-    ),
-    Reason.OBJECTED_PROFILING: ("คุณคัดค้านการทำโปรไฟล์", "You objected to profiling."),
-    Reason.OBJECTED_LEGITIMATE_INTEREST: (
-        "คุณคัดค้านการใช้ข้อมูลโดยอาศัยประโยชน์โดยชอบด้วยกฎหมาย",
-        "You objected to processing based on legitimate interest.",
-    ),
-    Reason.SENSITIVE_NEEDS_EXPLICIT_CONSENT: (
-        "ข้อมูลอ่อนไหวต้องได้รับความยินยอมโดยชัดแจ้ง",
-        "Sensitive data needs your explicit consent.",
-    ),
-    Reason.NO_CONSENT: ("ยังไม่ได้รับความยินยอม", "You have not consented to this purpose."),
-    Reason.WITHDRAWN: ("คุณถอนความยินยอมแล้ว", "You withdrew your consent."),
-    Reason.EXPIRED: ("ความยินยอมหมดอายุแล้ว", "Your consent has expired."),
-    Reason.NOTICE_OUTDATED: (
-        "ประกาศความเป็นส่วนตัวเปลี่ยนแปลง ต้องขอความยินยอมใหม่",
-        "The privacy notice changed; we need your consent again.",
-    ),
-    Reason.GUARDIAN_CONSENT_REQUIRED: (
-        "ต้องได้รับความยินยอมจากผู้ใช้อำนาจปกครอง",
-        "A parent or guardian must consent.",
-    ),
-    Reason.GUARDIAN_CO_CONSENT_PENDING: (
-        "รอความยินยอมจากผู้ใช้อำนาจปกครอง",
-        "Waiting for a parent or guardian to consent as well.",
-    ),
-    Reason.NOT_A_RIGHTS_PURPOSE: (
-        "วัตถุประสงค์นี้ไม่ใช่การดำเนินการตามคำขอใช้สิทธิตามกฎหมาย",
-        "This purpose is not the legal duty of answering your requests.",
-    ),
-    Reason.UNKNOWN_RECIPIENT: ("ไม่มีผู้รับข้อมูลรายนี้ในนโยบาย", "This recipient is not declared."),
-    Reason.RECIPIENT_NOT_FOR_PURPOSE: (
-        "ผู้รับข้อมูลรายนี้ไม่ได้รับข้อมูลเพื่อวัตถุประสงค์นี้",
-        "This recipient does not receive data for this purpose.",
-    ),
-    Reason.NO_TRANSFER_MECHANISM: (
-        "ไม่มีมาตรการรองรับการโอนข้อมูลไปต่างประเทศ",
-        "No transfer mechanism for this country.",
-    ),
-    Reason.TRANSFER_MECHANISM_EXPIRED: (
-        "มาตรการรองรับการโอนข้อมูลไปต่างประเทศหมดอายุแล้ว",
-        "The transfer mechanism has expired.",
-    ),
-    Reason.TRANSFER_CONSENT_NOT_INFORMED: (
-        "ประกาศไม่ได้แจ้งผู้รับและประเทศปลายทาง",
-        "The notice does not name this recipient and country.",
-    ),
-    Reason.NO_PROCESSOR_AGREEMENT: (
-        "ไม่มีสัญญาประมวลผลข้อมูลที่ลงนามแล้ว",
-        "No signed processing agreement.",
-    ),
-    Reason.PROCESSOR_AGREEMENT_EXPIRED: (
-        "สัญญาประมวลผลข้อมูลหมดอายุแล้ว",
-        "The processing agreement has expired.",
-    ),
-    Reason.PURPOSE_NOT_IN_AGREEMENT: (
-        "สัญญาประมวลผลข้อมูลไม่ครอบคลุมวัตถุประสงค์นี้",
-        "The processing agreement does not cover this purpose.",
-    ),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class ConsentFact:
     """The latest consent record of one role for one purpose."""
@@ -174,12 +64,20 @@ class ConsentFact:
 
 @dataclass(frozen=True, slots=True)
 class SubjectFacts:
-    """What the decision needs to know about a subject; ``consents[purpose][role]``."""
+    """What the decision needs to know about a subject; ``consents[purpose][role]``.
+
+    ``age`` is the age in years (from the birth date, or an age inside the declared band);
+    ``is_of_age`` says the subject declared being of full age without a number. Neither known
+    means the age is unknown: profiling and marketing are then refused (TH-MIN-01, EU-03).
+    ``objections`` holds objection kinds (``Objection``) and per-purpose objections to a
+    legitimate-interest purpose, ``legitimate_interest:<purpose>`` (TH-DSR-03).
+    """
 
     __personal__: ClassVar[bool] = True  # holds a person's data: returned only behind a Permit
 
     subject_id: UUID | None
     age: int | None = None
+    is_of_age: bool = False
     is_incapacitated: bool = False
     is_restricted: bool = False
     objections: frozenset[str] = frozenset()
@@ -252,24 +150,31 @@ def _subject_refusal(
         return Reason.RESTRICTED  # TH-DSR-05
     if not subject.objections or request.action is Action.ANSWER_RIGHTS:
         return None
-    return _objection(entry, subject.objections)
+    return _objection(request.purpose, entry, subject.objections)
 
 
 def objected_purposes(policy: Policy, objection: Objection | str) -> tuple[str, ...]:
     """Return the purposes an objection stops, as ``evaluate`` refuses them (TH-DSR-03, EU-02)."""
     kinds = frozenset({Objection(objection).value})
     entries = policy.index.purposes.items()
-    return tuple(sorted(pid for pid, entry in entries if _objection(entry, kinds) is not None))
+    return tuple(sorted(pid for pid, entry in entries if _objection(pid, entry, kinds) is not None))
 
 
-def _objection(entry: PurposeIndex, objections: frozenset[str]) -> Reason | None:
+def purpose_objection(purpose_id: str) -> str:
+    """Return the objection marker for one legitimate-interest purpose (TH-DSR-03)."""
+    return f"{Objection.LEGITIMATE_INTEREST.value}:{purpose_id}"
+
+
+def _objection(purpose_id: str, entry: PurposeIndex, objections: frozenset[str]) -> Reason | None:
     purpose = entry.purpose
     if purpose.direct_marketing and Objection.DIRECT_MARKETING in objections:
         return Reason.OBJECTED_DIRECT_MARKETING  # TH-DSR-03: always honoured
     if purpose.profiling and Objection.PROFILING in objections:
         return Reason.OBJECTED_PROFILING  # EU-02
-    if entry.li_like and Objection.LEGITIMATE_INTEREST in objections:
-        return Reason.OBJECTED_LEGITIMATE_INTEREST
+    if entry.li_like and (
+        Objection.LEGITIMATE_INTEREST in objections or purpose_objection(purpose_id) in objections
+    ):
+        return Reason.OBJECTED_LEGITIMATE_INTEREST  # TH-DSR-03: from verification on
     return None
 
 
@@ -287,6 +192,9 @@ def _consent(
     if latest is not None and latest.action == "withdraw":
         return (Reason.WITHDRAWN, ())  # TH-CON-03: whoever withdrew last, it stops at once
     rule = policy.strictest_age_rule
+    if needs_age(subject, purpose):
+        # TH-MIN-01, EU-03: never assume an adult; ask for the age (birth date or age band).
+        return (Reason.AGE_UNKNOWN if facts else Reason.NO_CONSENT, ())
     if _guardian_only(subject, rule):
         return _guardian_consent(guardian, purpose, sensitive, now)
     if own is None:
@@ -294,9 +202,24 @@ def _consent(
     own_reason = _valid(own, purpose, sensitive, now)
     if own_reason is not Reason.ALLOWED_CONSENT:
         return (own_reason, ())
-    if subject.age is None or subject.age >= rule.majority_age:
+    if subject.age is None or subject.age >= rule.majority_age:  # of full age, or not needed
         return (Reason.ALLOWED_CONSENT, (own.record_id,))
     return _minor_consent(own, guardian, purpose, sensitive, now)
+
+
+def age_matters(purpose: Purpose) -> bool:
+    """Return True if consent to ``purpose`` depends on the subject's age (TH-MIN-01)."""
+    return purpose.profiling or purpose.direct_marketing
+
+
+def age_known(subject: SubjectFacts) -> bool:
+    """Return True if the age is known: a number, a declared full age, or incapacity decides."""
+    return subject.age is not None or subject.is_of_age or subject.is_incapacitated
+
+
+def needs_age(subject: SubjectFacts, purpose: Purpose) -> bool:
+    """Return True if a consent to ``purpose`` cannot count until the age is known (TH-MIN-01)."""
+    return age_matters(purpose) and not age_known(subject)
 
 
 def _guardian_only(subject: SubjectFacts, rule: AgeRule) -> bool:

@@ -296,16 +296,27 @@ def _move_traits(
 
 
 def _merge_facts(keys: tuple[bytes, bytes], source: Subject, target: Subject) -> dict[str, Any]:
-    """Objections and restriction of either side hold (TH-DSR-03/05); a birth date is kept."""
+    """Objections and restriction of either side hold (TH-DSR-03/05); an age is kept (TH-MIN-01).
+
+    The target's own birth date and age band stand; the anonymous side's fill in what it lacks.
+    """
     added = sorted(set(source.objections or []) - set(target.objections or []))
     target.objections = sorted({*(target.objections or []), *added})
     restricted = source.is_restricted and not target.is_restricted
     target.is_restricted = target.is_restricted or source.is_restricted
+    return {"objections_added": added, "restricted": restricted, **_merge_age(keys, source, target)}
+
+
+def _merge_age(keys: tuple[bytes, bytes], source: Subject, target: Subject) -> dict[str, bool]:
+    """Fill in the target's missing birth date and age band from the source (TH-MIN-01)."""
     dated = source.birth_date_sealed is not None and target.birth_date_sealed is None
     if dated and source.birth_date_sealed is not None:
         value = open_value(keys[0], source.id, "birth_date", source.birth_date_sealed)
         target.birth_date_sealed = seal_value(keys[1], target.id, "birth_date", value)
-    return {"objections_added": added, "restricted": restricted, "dated": dated}
+    banded = source.age_band is not None and target.age_band is None
+    if banded:
+        target.age_band = source.age_band
+    return {"dated": dated, "banded": banded}
 
 
 def _unmerge_facts(target: Subject, facts: dict[str, Any]) -> None:
@@ -316,6 +327,8 @@ def _unmerge_facts(target: Subject, facts: dict[str, Any]) -> None:
         target.is_restricted = False
     if facts.get("dated"):
         target.birth_date_sealed = None
+    if facts.get("banded"):
+        target.age_band = None
 
 
 def _audit(session: Session, row: SubjectMerge, action: str, now: datetime, by: str = "") -> None:

@@ -13,12 +13,22 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-AgeBand = Literal["under_10", "10_19", "adult"]
-AGE_BANDS: tuple[AgeBand, ...] = ("under_10", "10_19", "adult")
+AgeBand = Literal["under_10", "10_19", "adult", "under_16", "16_plus"]
+# Thai bands (PDPA s.20: under 10, 10-19, 20 and over) and the EU's (GDPR Art. 8: 16).
+AGE_BANDS: tuple[AgeBand, ...] = ("under_10", "10_19", "adult", "under_16", "16_plus")
+ADULT_BAND: AgeBand = "adult"  # of full age in every jurisdiction of the policy (TH 20, EU 16)
 
-# The age assumed when only a band is known (TH-MIN-01): an age inside the band, so that the
-# band's rule applies; adults count as of full age (None).
-BAND_AGE: dict[str, int | None] = {"under_10": 9, "10_19": 15, "adult": None}
+# The age assumed when only a band is known (TH-MIN-01, EU-03): an age inside the band for which
+# the strictest rule applies, so a band never grants more than the youngest in it would get
+# ("under_16" may be under 10: 9; "16_plus" may be 16: a minor under Thai law, of age in the EU).
+# Adults count as of full age (None, with ``is_of_age``).
+BAND_AGE: dict[str, int | None] = {
+    "under_10": 9,
+    "10_19": 15,
+    "adult": None,
+    "under_16": 9,
+    "16_plus": 16,
+}
 
 
 class SubjectRead(BaseModel):
@@ -46,6 +56,7 @@ class ProfileFacts(BaseModel):
     age: int | None
     is_restricted: bool
     objections: frozenset[str]
+    is_of_age: bool = False  # declared the "adult" band, no birth date (TH-MIN-01)
 
 
 IdentityKind = Literal["email", "phone", "anonymous", "national_id"]

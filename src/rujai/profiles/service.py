@@ -23,10 +23,11 @@ from rujai.kit import signals
 from rujai.kit.crypto import Keyring, open_sealed, seal
 from rujai.kit.time import age_on
 from rujai.policy.permit import Permit
-from rujai.policy.rules import Objection
+from rujai.policy.rules import Objection, purpose_objection
 from rujai.profiles.errors import SubjectErased, SubjectNotFound
 from rujai.profiles.models import Subject
 from rujai.profiles.schemas import (
+    ADULT_BAND,
     AGE_BANDS,
     BAND_AGE,
     AgeBand,
@@ -174,6 +175,8 @@ def set_objection(
     row = _load(session, subject_id)
     current = set(row.objections or [])
     updated = current | {kind.value} if objected else current - {kind.value}
+    if not objected and kind is Objection.LEGITIMATE_INTEREST:  # per-purpose ones go too
+        updated = {o for o in updated if not o.startswith(f"{kind.value}:")}
     row.objections = sorted(updated)
     action = "subject.objection.set" if objected else "subject.objection.lifted"
     result = _changed(session, row, now, action=action, detail={"objection": kind.value})
@@ -181,6 +184,25 @@ def set_objection(
         reason = f"objected_{kind.value}"
         scope = {} if purposes is None else {"purposes": tuple(purposes)}
         signals.subject_narrowed(session, subject_id=subject_id, reason=reason, now=now, **scope)
+    return result
+
+
+def set_purpose_objection(
+    session: Session, *, subject_id: uuid.UUID, purpose: str, objected: bool, now: datetime
+) -> SubjectRead:
+    """Block or release one legitimate-interest purpose for the subject (TH-DSR-03, s.32)."""
+    marker = purpose_objection(purpose)
+    row = _load(session, subject_id)
+    current = set(row.objections or [])
+    row.objections = sorted(current | {marker} if objected else current - {marker})
+    action = "subject.objection.set" if objected else "subject.objection.lifted"
+    detail = {"objection": Objection.LEGITIMATE_INTEREST.value, "purpose": purpose}
+    result = _changed(session, row, now, action=action, detail=detail)
+    if objected:
+        signals.subject_narrowed(
+            session, subject_id=subject_id, reason="objected_legitimate_interest", now=now,
+            purpose=purpose,
+        )  # fmt: skip
     return result
 
 
@@ -218,6 +240,7 @@ def _facts(keyring: Keyring, row: Any, now: datetime) -> ProfileFacts:
         age=_age(keyring, row, now),
         is_restricted=row.is_restricted,
         objections=frozenset(row.objections or ()),
+        is_of_age=row.birth_date_sealed is None and row.age_band == ADULT_BAND,
     )
 
 

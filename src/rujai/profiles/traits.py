@@ -5,7 +5,8 @@ some purpose may collect its category for this subject now, as the chokepoint de
 (``policy.service.decide`` with ``Action.COLLECT``); otherwise it is dropped
 ``no_permitting_purpose``. Values are sealed under the subject's data key, bound to the subject and
 the trait name (TH-SEC-01). Identifier traits (email, phone, national id) also become identities;
-``birth_date`` also sets the subject's sealed birth date so that minors' rules apply (TH-MIN-01).
+``birth_date`` also sets the subject's sealed birth date, and a self-declared ``age_band`` (one of
+``AGE_BANDS``) the subject's age band, so that minors' rules apply (TH-MIN-01).
 A rectification (``rectify``) keeps each replaced sealed value in ``trait_revision`` (TH-DSR-06).
 """
 
@@ -31,6 +32,7 @@ from rujai.policy.schemas import Policy, PropertyType, Trait as TraitSpec
 from rujai.profiles import identities, service as profiles_service
 from rujai.profiles.models import Identity, Trait, TraitRevision
 from rujai.profiles.schemas import (
+    AGE_BANDS,
     ProfileDataExport,
     TraitDropReason,
     TraitsRectified,
@@ -47,6 +49,7 @@ from rujai.profiles.sealing import (
 STRING_MAX = 256
 TEXT_MAX = 4096
 BIRTH_DATE = "birth_date"
+AGE_BAND = "age_band"
 TRAIT_SOURCES = frozenset({"api", "import", "partner", "subject", "staff"})
 
 
@@ -80,16 +83,20 @@ def _typed(name: str, spec: TraitSpec, value: Any, now: datetime) -> Any:
         except Invalid as e:  # the same problem, named after the trait; never the value
             raise Invalid(f"{field}: not a valid {spec.identifier}", field=field) from e
     typed, problem = _COERCE[spec.type](value)
-    if (
-        problem is None
-        and spec.type == "date"
-        and name == BIRTH_DATE
-        and typed > now.date().isoformat()
-    ):
-        problem = "cannot be in the future"
+    if problem is None:
+        problem = _age_problem(name, spec, typed, now)
     if problem is not None:
         raise Invalid(f"{field}: {problem}", field=field)
     return typed
+
+
+def _age_problem(name: str, spec: TraitSpec, typed: Any, now: datetime) -> str | None:
+    """A birth date in the future, or an age band that is not one of ``AGE_BANDS`` (TH-MIN-01)."""
+    if name == BIRTH_DATE and spec.type == "date" and typed > now.date().isoformat():
+        return "cannot be in the future"
+    if name == AGE_BAND and typed not in AGE_BANDS:
+        return f"must be one of {', '.join(AGE_BANDS)}"
+    return None
 
 
 def _string(limit: int) -> Callable[[Any], tuple[Any, str | None]]:
@@ -260,6 +267,9 @@ def _side_effects(
             birth_date=date.fromisoformat(kept[BIRTH_DATE]),
             now=now,
         )
+    if kept.get(AGE_BAND) in AGE_BANDS:
+        band = AGE_BANDS[AGE_BANDS.index(kept[AGE_BAND])]
+        profiles_service.set_age_band(session, subject_id=subject_id, band=band, now=now)
 
 
 def _result(

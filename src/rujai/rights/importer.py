@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from rujai.audit import service as audit_service
 from rujai.consent import service as consent_service
-from rujai.consent.errors import ConsentNotApplicable, PurposeUnknown
+from rujai.consent.errors import AgeRequired, ConsentNotApplicable, PurposeUnknown
 from rujai.consent.schemas import ConsentCreate
 from rujai.errors import Conflict, Invalid
 from rujai.events import service as events_service
@@ -137,16 +137,16 @@ def _recreate(
     now: datetime,
     actor: str,
 ) -> ImportReport:
-    """Subject, consents, identities, traits, facts, events; restriction last (it stops use)."""
+    """Subject, facts, consents, identities, traits, events; restriction last (it stops use)."""
     subject_id = _new_subject(session, keyring, document, now)
     skipped: Counter[str] = Counter()
+    _set_facts(session, keyring, subject_id, document, now)  # the age first (TH-MIN-01)
     replayed = _replay_consents(session, keyring, policy, document, now, actor, skipped)
     linked = _link_identities(session, keyring, subject_id, document, now)
     traits = profiles_traits.set_traits(
         session, keyring=keyring, policy=policy, subject_id=subject_id,
         traits={t.name: t.value for t in document.traits}, source="import", now=now,
     )  # fmt: skip
-    _set_facts(session, keyring, subject_id, document, now)
     accepted, dropped = _ingest_events(session, keyring, policy, document, now, actor)
     if document.subject.is_restricted:
         profiles_service.set_restricted(session, subject_id=subject_id, restricted=True, now=now)
@@ -224,10 +224,15 @@ def _replay_consents(
         if problem is not None:
             skipped[problem] += 1
             continue
-        consent_service.record(
-            session, keyring=keyring, policy=policy, customer_id=str(customer_id),
-            change=_change(record), now=now, evidence_ip=None, evidence_user_agent=None, by=actor,
-        )  # fmt: skip
+        try:
+            consent_service.record(
+                session, keyring=keyring, policy=policy, customer_id=str(customer_id),
+                change=_change(record), now=now, evidence_ip=None, evidence_user_agent=None,
+                by=actor,
+            )  # fmt: skip
+        except AgeRequired:  # TH-MIN-01: no age in the copy, so no profiling or marketing grant
+            skipped["age_unknown"] += 1
+            continue
         replayed += 1
     return replayed
 
@@ -290,8 +295,14 @@ def _set_facts(
         band = subject.age_band
         profiles_service.set_age_band(session, subject_id=subject_id, band=band, now=now)
     for objection in subject.objections:
+        kind, _, purpose = objection.partition(":")  # legitimate_interest:<purpose> (TH-DSR-03)
+        if purpose:
+            profiles_service.set_purpose_objection(
+                session, subject_id=subject_id, purpose=purpose, objected=True, now=now
+            )
+            continue
         profiles_service.set_objection(
-            session, subject_id=subject_id, objection=Objection(objection), objected=True, now=now
+            session, subject_id=subject_id, objection=Objection(kind), objected=True, now=now
         )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from rujai.consent import service as consent_service
 from rujai.errors import Forbidden, Invalid
 from rujai.kit.crypto import Keyring
+from rujai.policy.rules import Objection
 from rujai.policy.schemas import Lang, Policy
 from rujai.profiles import identities, service as profiles_service
 from rujai.profiles.errors import SubjectErased
@@ -96,10 +97,19 @@ def _check_detail(policy: Policy, body: RequestCreate) -> None:
         check(policy, body.detail)
 
 
-def _check_objection(_policy: Policy, detail: RequestDetail) -> None:
+def _check_objection(policy: Policy, detail: RequestDetail) -> None:
     if detail.objection is None:
         message = "detail.objection is required for an objection (TH-DSR-03)"
         raise Invalid(message, field="detail.objection")
+    if detail.purpose is None:
+        return
+    entry = policy.index.purposes.get(detail.purpose)
+    if detail.objection is not Objection.LEGITIMATE_INTEREST or entry is None or not entry.li_like:
+        raise Invalid(
+            "detail.purpose names one legitimate-interest or public-task purpose of the policy, "
+            "for an objection to legitimate_interest only (TH-DSR-03)",
+            field="detail.purpose",
+        )
 
 
 def _check_withdrawal(policy: Policy, detail: RequestDetail) -> None:

@@ -4,8 +4,10 @@
   processing path by the chokepoint (TH-DSR-05); reversible by a new request.
 - objection / objection_lift: ``profiles.set_objection``; direct marketing stops at once everywhere
   because the chokepoint denies it (TH-DSR-03). Objections to direct marketing and profiling are
-  processed as soon as the request is verified; one to legitimate interest waits for staff, who
-  may refuse with ``compelling_grounds`` (never for direct marketing).
+  processed as soon as the request is verified; one to legitimate interest stops the objected
+  purposes at verification already (``rights.objections``) and waits for staff, who may record
+  compelling grounds per purpose (``rights.grounds``) or refuse with ``compelling_grounds``
+  (never for direct marketing); processing it upholds it for the purposes still blocked.
 - withdrawal: ``consent.record`` a withdrawal with the request's channel (TH-CON-03); the
   customer id the ledger is keyed by is opened with a rights permit (``rights.permits``).
 - rectification: declared traits through ``profiles.traits.rectify``, which keeps each replaced
@@ -42,7 +44,7 @@ from rujai.policy.schemas import Policy
 from rujai.profiles import service as profiles_service, traits as profiles_traits
 from rujai.profiles.errors import SubjectNotFound
 from rujai.profiles.sealing import open_value, subject_key
-from rujai.rights import erasure, export, intake, service, verification
+from rujai.rights import erasure, export, intake, objections, service, verification
 from rujai.rights.errors import ExportNotAvailable
 from rujai.rights.models import RightsRequest
 from rujai.rights.notifier import Notifier
@@ -99,6 +101,9 @@ def confirm_and_run(
         session, keyring=keyring, request_id=request_id, code=code, now=now, actor=actor
     )
     if not is_automatic(verified.kind, verified.detail):
+        row = service.load_for_update(session, request_id)
+        if objections.take_effect(session, policy=policy, row=row, now=now, actor=actor):
+            return service.read(row, now)  # TH-DSR-03: stopped now, before staff act
         return verified
     return process(
         session, keyring=keyring, policy=policy, request_id=request_id, now=now,
@@ -169,6 +174,9 @@ def _restrict(session: Session, job: _Job) -> dict[str, Any]:
 
 
 def _object(session: Session, job: _Job) -> dict[str, Any]:
+    upheld = objections.uphold(job.row)
+    if upheld is not None:  # already in force per purpose since verification (TH-DSR-03)
+        return upheld
     objection = Objection(job.row.detail["objection"])
     subject = profiles_service.set_objection(
         session,

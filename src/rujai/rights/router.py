@@ -2,7 +2,8 @@
 
 The brand's backend (``consent`` scope) submits requests for its customers and runs verification;
 staff (``admin`` scope) also submit on a subject's behalf through staff channels, list the queue,
-process, refuse (a reason code is required) and extend. Responses never carry an identifier or a
+process, refuse (a reason code is required), extend, and record compelling grounds for a purpose
+of an objection to legitimate interest (TH-DSR-03). Responses never carry an identifier or a
 personal value; the copy of an access/portability request is served as a ZIP on demand.
 """
 
@@ -21,9 +22,10 @@ from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep, WriterDep
 from rujai.errors import PROBLEM_JSON
 from rujai.kit.time import utcnow
-from rujai.rights import export, intake, processing, service, verification
+from rujai.rights import export, grounds, intake, processing, service, verification
 from rujai.rights.schemas import (
     ExtendCreate,
+    GroundsCreate,
     RefuseCreate,
     RequestCreate,
     RequestRead,
@@ -230,6 +232,23 @@ async def extend_request(
             actor=principal.actor,
         )
     )
+
+
+@router.post(
+    "/{request_id}/compelling-grounds",
+    response_model=RequestRead,
+    responses={**_auth("admin"), **NOT_FOUND, **STATE},
+)
+async def record_compelling_grounds(
+    request_id: UUID, body: GroundsCreate, principal: AdminPrincipal, writer: WriterDep
+) -> RequestRead:
+    """Record compelling grounds for one purpose of an LI objection; it runs again (TH-DSR-03)."""
+    return await writer.run(
+        partial(
+            grounds.record_grounds, request_id=request_id, body=body, now=utcnow(),
+            actor=principal.actor,
+        )
+    )  # fmt: skip
 
 
 @router.get(

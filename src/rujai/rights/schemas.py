@@ -122,7 +122,11 @@ class RequestDetail(BaseModel):
         None, description="objection / objection_lift: direct_marketing, legitimate_interest, ..."
     )
     purpose: str | None = Field(
-        None, min_length=1, max_length=63, description="withdrawal: the consent-based purpose."
+        None,
+        min_length=1,
+        max_length=63,
+        description="withdrawal: the consent-based purpose; objection to legitimate_interest: "
+        "the one purpose objected to (none: every legitimate-interest purpose).",
     )
     traits: dict[str, Any] | None = Field(
         None, max_length=64, description="rectification: declared traits and their new values."
@@ -161,6 +165,20 @@ class RefuseCreate(BaseModel):
 
     refusal_code: str | None = Field(None, max_length=48)
     note: str | None = Field(None, max_length=500, description="Internal note; never audited.")
+
+
+class GroundsCreate(BaseModel):
+    """Compelling legitimate grounds staff found for one objected purpose (TH-DSR-03, s.32)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=1, max_length=63, description="The objected purpose.")
+    grounds: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="Why the grounds override the subject's interests; kept on the request, "
+        "told to the subject, never audited.",
+    )
 
 
 class ExtendCreate(BaseModel):

@@ -27,7 +27,7 @@ from rujai.audit import service as audit_service
 from rujai.errors import Conflict, Invalid
 from rujai.kit.crypto import Keyring
 from rujai.policy.schemas import Lang, Policy
-from rujai.rights import notifier as messages
+from rujai.rights import notifier as messages, objections
 from rujai.rights.errors import RefusalCodeRequired, RequestNotFound, RequestStateConflict
 from rujai.rights.models import RightsRequest
 from rujai.rights.notifier import Notifier, OutboxNotifier
@@ -263,6 +263,8 @@ def refuse_row(
         )
     row.refusal_code = code
     row.refusal_note = note.strip()[:500] if note and note.strip() else None
+    blocked = objections.still_blocked(row)  # a refused objection stops nothing any more
+    objections.release(session, row=row, purposes=blocked, now=now, actor=actor)
     move(session, row, "refused", now=now, actor=actor, detail={"refusal_code": code})
     provision, reason = REFUSAL_CODES[code]
     lang = language_of(row)

@@ -24,8 +24,10 @@ from rujai.errors import NotFound
 from rujai.kit.crypto import Keyring
 from rujai.personalize import decide as decide_service
 from rujai.personalize.decision_schemas import DecisionRead
+from rujai.policy import rules
 from rujai.policy.schemas import Lang, Policy, Purpose
 from rujai.profiles import service as profiles_service
+from rujai.profiles.schemas import AgeBand
 from rujai.rights.permits import RIGHTS_PURPOSE, rights_permit
 
 CHANNEL = "privacy_center"
@@ -59,6 +61,7 @@ class PurposeCard(View):
     status_text: str
     changed_at: datetime | None
     can_grant: bool
+    asks_age: bool = False  # the age band is asked with the grant (TH-MIN-01)
 
 
 class HistoryRow(View):
@@ -155,7 +158,11 @@ def consents_page(
         session, keyring=keyring, policy=policy, customer_id=customer_id, now=now
     )
     own = own_choices(overview.history)
-    cards = [purpose_card(policy, s, own.get(s.purpose), lang) for s in overview.current.purposes]
+    age_known = overview.current.age_known
+    cards = [
+        purpose_card(policy, s, own.get(s.purpose), lang, age_known=age_known)
+        for s in overview.current.purposes
+    ]
     rows = [history_row(policy, r, lang) for r in reversed(overview.history)]
     audit_read(session, subject_id=subject_id, page="consents", now=now, records=len(rows))
     return ConsentsPage(purposes=cards, history=rows)
@@ -171,10 +178,16 @@ def own_choices(history: list[ConsentRecordRead]) -> dict[str, ConsentRecordRead
 
 
 def purpose_card(
-    policy: Policy, state: PurposeConsentRead, own: ConsentRecordRead | None, lang: Lang
+    policy: Policy,
+    state: PurposeConsentRead,
+    own: ConsentRecordRead | None,
+    lang: Lang,
+    *,
+    age_known: bool = True,
 ) -> PurposeCard:
     """Describe one purpose in plain language with the state its switch shows."""
     purpose = policy.purposes[state.purpose]
+    asks_age = not age_known and rules.age_matters(purpose)
     own_yes = own is not None and own.action == "grant"
     return PurposeCard(
         id=state.purpose,
@@ -192,6 +205,7 @@ def purpose_card(
         status_text=state.reason_text.get(lang),
         changed_at=state.last_recorded_at,
         can_grant=state.status != "guardian_required",
+        asks_age=asks_age,
     )
 
 
@@ -241,8 +255,13 @@ def change_consent(
     lang: Lang,
     now: datetime,
     evidence: tuple[str | None, str | None] = (None, None),
+    age_band: AgeBand | None = None,
 ) -> PurposeCard:
-    """Grant or withdraw one purpose as the subject (TH-CON-03: the same one step either way)."""
+    """Grant or withdraw one purpose as the subject (TH-CON-03: the same one step either way).
+
+    A grant for profiling or marketing from a subject whose age is unknown carries the age band
+    chosen on the form (TH-MIN-01); without one the consent service refuses it (age_required).
+    """
     known = policy.purposes.get(purpose)
     change = ConsentCreate(
         purpose=purpose,
@@ -252,6 +271,7 @@ def change_consent(
         actor="self",
         notice_version=known.notice.version if known else None,
         explicit=explicit and grant,
+        age_band=age_band if grant else None,
     )
     customer_id = customer_id_of(
         session, keyring=keyring, policy=policy, subject_id=subject_id, now=now

@@ -153,7 +153,8 @@ def data_page(
         ),
         traits=[(n, t.title.get(lang) if t.title else n) for n, t in policy.traits.items()],
         is_restricted=subject.is_restricted,
-        objected=list(subject.objections),
+        # legitimate_interest:<purpose> (in force from verification, TH-DSR-03) lifts as one kind
+        objected=sorted({o.partition(":")[0] for o in subject.objections}),
         can_object=[o.value for o in Objection if o.value not in subject.objections],
     )
 

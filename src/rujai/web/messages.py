@@ -107,6 +107,15 @@ PRIVACY_MESSAGES: dict[str, dict[str, str]] = {
     "status.restricted": {"th": "ระงับการใช้ข้อมูลไว้", "en": "Use of your data is restricted"},
     "status.objected": {"th": "คุณคัดค้านไว้", "en": "You objected"},
     "status.denied": {"th": "ไม่ได้ใช้", "en": "Not used"},
+    "status.age_required": {"th": "ต้องแจ้งอายุก่อน", "en": "Your age is needed first"},
+    "pc.purpose.age": {
+        "th": "อายุของคุณ (เพื่อตรวจสอบว่าคุณให้ความยินยอมได้ด้วยตนเองหรือไม่)",
+        "en": "Your age (to check whether you can consent on your own)",
+    },
+    "pc.age.choose": {"th": "เลือกช่วงอายุ", "en": "Choose your age band"},
+    "pc.age.under_10": {"th": "ต่ำกว่า 10 ปี", "en": "Under 10"},
+    "pc.age.10_19": {"th": "10 ถึง 19 ปี", "en": "10 to 19"},
+    "pc.age.adult": {"th": "20 ปีขึ้นไป", "en": "20 or older"},
     "pc.history.title": {"th": "ประวัติความยินยอม", "en": "Consent history"},
     "pc.history.lead": {
         "th": "ทุกครั้งที่คุณเปิดหรือปิด เราบันทึกไว้และออกใบรับรองที่ลงนามแล้วให้ดาวน์โหลดได้",

@@ -2,7 +2,8 @@
 
 The queue is soonest deadline first with overdue requests flagged (TH-DSR-00). Staff send a
 verification code to the identity on file, enter a code the customer reads out, process a
-verified request, or refuse with a legal reason code (required; PDPA s.39(7)). Every step is a
+verified request, record compelling grounds for one purpose of an objection to legitimate interest
+(TH-DSR-03), or refuse with a legal reason code (required; PDPA s.39(7)). Every step is a
 ``rujai.rights`` service call, audited there with actor ``staff:<username>``. htmx swaps the
 request's row; without JavaScript the page reloads.
 """
@@ -18,7 +19,13 @@ from fastapi.responses import HTMLResponse, Response
 from rujai.db import SessionDep, WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep
 from rujai.kit.time import utcnow
-from rujai.rights import notifier, processing, service as rights_service, verification
+from rujai.rights import (
+    grounds as rights_grounds,
+    notifier,
+    processing,
+    service as rights_service,
+    verification,
+)
 from rujai.rights.schemas import REFUSAL_CODES, TRANSITIONS, RequestRead
 from rujai.staff.service import StaffRead
 from rujai.web.i18n import Lang, resolve_lang
@@ -147,6 +154,23 @@ def refuse_request(
         note=note or None, now=utcnow(), actor=staff.actor,
     )  # fmt: skip
     return _row(request, staff, item, "console.requests.refused")
+
+
+@router.post("/requests/{request_id}/grounds")
+def record_grounds(
+    request: Request,
+    session: WriteSessionDep,
+    staff: StaffDep,
+    request_id: uuid.UUID,
+    purpose: Annotated[str, Form(max_length=63)] = "",
+    grounds: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Record compelling grounds for one purpose of an LI objection; it runs again (TH-DSR-03)."""
+    body = rights_grounds.grounds_body(purpose, grounds)
+    item = rights_grounds.record_grounds(
+        session, request_id=request_id, body=body, now=utcnow(), actor=staff.actor
+    )
+    return _row(request, staff, item, "console.requests.grounds_recorded")
 
 
 @router.get("/requests/outbox", response_class=HTMLResponse)

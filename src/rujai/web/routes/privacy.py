@@ -18,6 +18,7 @@ from rujai.boundary import BoundaryRoute
 from rujai.db import WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
+from rujai.profiles.schemas import AgeBand
 from rujai.rights import verification
 from rujai.rights.errors import CodeRejected
 from rujai.web import center, signin
@@ -44,6 +45,7 @@ class ConsentForm(BaseModel):
 
     action: Literal["grant", "withdraw"]
     explicit: bool = False
+    age_band: AgeBand | None = None  # asked where the age is unknown (TH-MIN-01)
     next: Literal["consents", "why"] = "consents"
 
 
@@ -140,7 +142,7 @@ def change_consent(
     card = center.change_consent(
         session, keyring=keyring, policy=policy, subject_id=subject_id, purpose=purpose,
         grant=form.action == "grant", explicit=form.explicit, lang=resolve_lang(request),
-        now=utcnow(), evidence=_evidence(request),
+        now=utcnow(), evidence=_evidence(request), age_band=form.age_band,
     )  # fmt: skip
     if not is_htmx(request):
         target = "/privacy/why" if form.next == "why" else f"/privacy/consents#purpose-{purpose}"
