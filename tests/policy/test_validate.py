@@ -47,6 +47,20 @@ def _add_consent_recipient(data: Data) -> None:
     data["purposes"]["fraud_prevention"]["recipients"].append("ads_eu")
 
 
+def _processor(**instructions: Any) -> Callable[[Data], None]:
+    def edit(data: Data) -> None:
+        data["processor"] = {
+            "name": {"th": "บริษัท ตัวอย่าง ประมวลผล จำกัด", "en": "Example Processing Co., Ltd."},
+            "contact": {"email": "processor@example.com"},
+            "instructions": {
+                "agreement_ref": "DPA-2026-01", "signed_on": "2026-01-05",
+                "expires_on": "2099-12-31", "purposes": ["order_fulfilment"], **instructions,
+            },
+        }  # fmt: skip
+
+    return edit
+
+
 CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str | None]] = [
     (
         "placement_with_unknown_purpose",
@@ -215,6 +229,20 @@ CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str |
         ("controller", "dpo", "email"),
         "dpo-contact-missing",
         "TH-DPO-01",
+    ),
+    (
+        "processor_instructed_undeclared_purpose_TH_PRC_01",
+        _processor(purposes=["order_fulfilment", "mind_reading"]),
+        ("processor", "instructions", "purposes", 1),
+        "unknown-purpose",
+        "TH-PRC-01",
+    ),
+    (
+        "processor_instructions_expired_TH_PRC_01",
+        _processor(expires_on="2020-12-31"),
+        ("processor", "instructions", "expires_on"),
+        "instructions-expired",
+        "TH-PRC-01",
     ),
 ]
 

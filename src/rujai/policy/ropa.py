@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from rujai.errors import Invalid
 from rujai.policy import labels
 from rujai.policy.notice import how_to_exercise, recipients_of
-from rujai.policy.schemas import LANGS, Lang, Policy
+from rujai.policy.schemas import LANGS, Lang, Policy, ProcessorRole
 
 RopaFormat = Literal["csv", "json", "html"]
 FORMATS: tuple[RopaFormat, ...] = ("csv", "json", "html")
@@ -50,10 +50,27 @@ COLUMNS: dict[str, labels.Pair] = {
     "note": ("หมายเหตุ", "Note"),
 }
 
+# The processor's record (GDPR Art. 30(2), PDPA s.40(3); TH-PRC-01): who processes for whom,
+# under which agreement, until when; each row is a category of processing done for the controller.
+PROCESSOR_COLUMNS: dict[str, labels.Pair] = {
+    "processor": ("ผู้ประมวลผลข้อมูลส่วนบุคคล", "Processor"),
+    "processor_contact": ("ช่องทางติดต่อผู้ประมวลผล", "Processor contact"),
+    "agreement_ref": ("เลขที่ข้อตกลงการประมวลผล", "Processing agreement"),
+    "instructed_until": ("คำสั่งมีผลถึง", "Instructions valid until"),
+}
+_PROCESSOR_NOTE: labels.Pair = (
+    "บันทึกของผู้ประมวลผลข้อมูล: ประมวลผลเฉพาะตามคำสั่งของผู้ควบคุมข้อมูลข้างต้น (มาตรา 40)",
+    "Processor's record: processing only on the instructions of the controller above (s.40).",
+)
+
 _REFUSED_NOTE: labels.Pair = (
     "จำนวนคำขอที่ถูกปฏิเสธ (มาตรา 39(7)) เติมโดยระบบจัดการคำขอใช้สิทธิ",
     "Refused requests (s.39(7)) are filled in by the rights requests module.",
 )
+_TITLES: dict[bool, labels.Pair] = {
+    False: ("บันทึกรายการกิจกรรมการประมวลผล", "Record of processing"),
+    True: ("บันทึกรายการของผู้ประมวลผลข้อมูลส่วนบุคคล", "Record of processing (processor)"),
+}
 _YES_NO: dict[bool, labels.Pair] = {True: ("ใช่", "yes"), False: ("ไม่ใช่", "no")}
 
 
@@ -80,9 +97,28 @@ class RopaRow(BaseModel):
     note: str
 
 
+class ProcessorRopaRow(RopaRow):
+    """One category of processing carried out on behalf of the controller (TH-PRC-01)."""
+
+    processor: str
+    processor_contact: str
+    agreement_ref: str
+    instructed_until: str
+
+
 def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
-    """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01)."""
+    """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01).
+
+    In processor mode the record is the processor's (TH-PRC-01): one row per purpose the
+    controller instructed, with the processor, the agreement and its term.
+    """
     _check_lang(lang)
+    if policy.processor is not None:
+        return list(_processor_rows(policy, policy.processor, lang))
+    return _controller_rows(policy, lang)
+
+
+def _controller_rows(policy: Policy, lang: Lang) -> list[RopaRow]:
     c = policy.controller
     contact = "; ".join(x for x in (c.contact.email, c.contact.phone, c.address.get(lang)) if x)
     dpo_name = c.dpo.name.get(lang) if c.dpo.name else ""
@@ -102,10 +138,31 @@ def build_ropa(policy: Policy, lang: Lang) -> list[RopaRow]:
     ]
 
 
+def _processor_rows(policy: Policy, role: ProcessorRole, lang: Lang) -> list[ProcessorRopaRow]:
+    found = role.instructions
+    contact = "; ".join(x for x in (role.contact.email, role.contact.phone) if x)
+    extra = {
+        "processor": role.name.get(lang),
+        "processor_contact": contact,
+        "agreement_ref": f"{found.agreement_ref} ({labels.format_date(found.signed_on, lang)})",
+        "instructed_until": labels.format_date(found.expires_on, lang) if found.expires_on else "",
+        "note": labels.pick(_PROCESSOR_NOTE, lang),
+    }
+    rows = _controller_rows(policy, lang)
+    return [
+        ProcessorRopaRow.model_validate({**row.model_dump(), **extra})
+        for row in rows
+        if row.purpose_id in found.purposes
+    ]
+
+
 def render_ropa(rows: list[RopaRow], fmt: RopaFormat, lang: Lang) -> str:
     """Render ``rows`` as CSV, JSON or a self-contained HTML page with headers in ``lang``."""
     _check_lang(lang)
-    headers = {key: labels.pick(pair, lang) for key, pair in COLUMNS.items()}
+    columns = COLUMNS
+    if rows and isinstance(rows[0], ProcessorRopaRow):
+        columns = {**COLUMNS, **PROCESSOR_COLUMNS}
+    headers = {key: labels.pick(pair, lang) for key, pair in columns.items()}
     if fmt == "csv":
         return _csv(rows, headers, lang)
     if fmt == "json":
@@ -113,7 +170,7 @@ def render_ropa(rows: list[RopaRow], fmt: RopaFormat, lang: Lang) -> str:
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
     if fmt == "html":
         cells = [[_cell(v, lang) for v in r.model_dump().values()] for r in rows]
-        title = labels.pick(("บันทึกรายการกิจกรรมการประมวลผล", "Record of processing"), lang)
+        title = labels.pick(_TITLES[isinstance(rows[0], ProcessorRopaRow) if rows else False], lang)
         return _ENV.get_template("ropa.html").render(
             lang=lang, title=title, headers=list(headers.values()), rows=cells
         )

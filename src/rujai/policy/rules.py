@@ -68,6 +68,7 @@ class Reason(StrEnum):
     GUARDIAN_CONSENT_REQUIRED = "guardian_consent_required"
     GUARDIAN_CO_CONSENT_PENDING = "guardian_co_consent_pending"
     NOT_A_RIGHTS_PURPOSE = "not_a_rights_purpose"
+    OUTSIDE_CONTROLLER_INSTRUCTIONS = "outside_controller_instructions"  # TH-PRC-01
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -118,6 +119,10 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.NOT_A_RIGHTS_PURPOSE: (
         "วัตถุประสงค์นี้ไม่ใช่การดำเนินการตามคำขอใช้สิทธิตามกฎหมาย",
         "This purpose is not the legal duty of answering your requests.",
+    ),
+    Reason.OUTSIDE_CONTROLLER_INSTRUCTIONS: (
+        "ผู้ประมวลผลข้อมูลใช้ข้อมูลได้เฉพาะตามคำสั่งของผู้ควบคุมข้อมูลที่ยังมีผลอยู่",
+        "As a processor we may use data only on the controller's current instructions.",
     ),
 }
 
@@ -180,6 +185,8 @@ def evaluate(
     entry = index.purposes.get(request.purpose)
     if entry is None:
         return _deny(request, policy, subject, Reason.UNKNOWN_PURPOSE, None)
+    if index.instructed_purposes is not None and not _instructed(index, request.purpose, now):
+        return _deny(request, policy, subject, Reason.OUTSIDE_CONTROLLER_INSTRUCTIONS, entry.basis)
     refusal = _scope_refusal(request, index, entry) or _subject_refusal(request, entry, subject)
     if refusal is not None:
         return _deny(request, policy, subject, refusal, entry.basis)
@@ -192,6 +199,14 @@ def evaluate(
     if reason is not Reason.ALLOWED_CONSENT:
         return _deny(request, policy, subject, reason, entry.basis)
     return _verdict(request, policy, subject, reason, entry.basis, ids)
+
+
+def _instructed(index: PolicyIndex, purpose: str, now: datetime) -> bool:
+    """In processor mode: is the purpose instructed, and do the instructions still hold?"""
+    until = index.instructions_until
+    if until is not None and now >= until:
+        return False  # TH-PRC-01: expired instructions allow nothing
+    return purpose in (index.instructed_purposes or ())
 
 
 def _scope_refusal(request: CheckRequest, index: PolicyIndex, entry: PurposeIndex) -> Reason | None:

@@ -7,7 +7,10 @@ loader turns paths into file lines. Every rule is a small generator in ``RULES``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta, timezone
 from typing import NamedTuple
+
+from rujai.kit.time import utcnow
 
 from rujai.policy.schemas import LawfulBasis, Policy, Purpose, Text, TransferMechanism
 
@@ -260,6 +263,33 @@ def _placements(policy: Policy) -> Iterator[RuleProblem]:
                 )
 
 
+def _processor(policy: Policy) -> Iterator[RuleProblem]:
+    """Processor mode: only declared purposes may be instructed, and the instructions hold."""
+    if policy.processor is None:
+        return
+    at = ("processor", "instructions")
+    found = policy.processor.instructions
+    for i, pid in enumerate(found.purposes):
+        if pid not in policy.purposes:
+            yield RuleProblem(
+                (*at, "purposes", i),
+                "unknown-purpose",
+                f"the controller instructed purpose {pid!r}, which is not declared under purposes",
+                "TH-PRC-01",
+            )
+    if found.expires_on is not None and found.expires_on < utcnow().astimezone(_BANGKOK).date():
+        yield RuleProblem(
+            (*at, "expires_on"),
+            "instructions-expired",
+            f"the controller's instructions expired on {found.expires_on.isoformat()}: a "
+            "processor may process nothing without them; renew the agreement or remove processor",
+            "TH-PRC-01",
+        )
+    yield from _bilingual(("processor", "name"), policy.processor.name, "TH-PRC-01")
+
+
+_BANGKOK = timezone(timedelta(hours=7))
+
 RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _controller,
     _purpose_categories,
@@ -271,4 +301,5 @@ RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _purpose_recipients,
     _collected,
     _placements,
+    _processor,
 )
