@@ -164,6 +164,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.catalog.router import router as catalog_router
     from rujai.consent.router import router as consent_router
     from rujai.events.router import router as events_router
+    from rujai.incidents.router import router as incidents_router
     from rujai.personalize import offers_router
     from rujai.personalize.router import router as personalize_router
     from rujai.policy.router import router as policy_router
@@ -183,6 +184,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(personalize_router, prefix="/v1")
     app.include_router(offers_router.router, prefix="/v1")
     app.include_router(rights_router, prefix="/v1")
+    app.include_router(incidents_router, prefix="/v1")
 
 
 class BodyLimit:

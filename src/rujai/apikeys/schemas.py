@@ -17,6 +17,8 @@ class Scope(StrEnum):
     DECIDE = "decide"
     TRACK = "track"
     CONSENT = "consent"
+    # Read-only access for the DPO: the breach register (TH-DPO-01); writes need ``admin``.
+    DPO = "dpo"
 
 
 class ApiKeyRead(BaseModel):
