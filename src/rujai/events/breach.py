@@ -13,14 +13,16 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from rujai.events.models import Event
 from rujai.policy.permit import PermitSet
 
 
-def _window(categories: Collection[str], start: datetime, end: datetime) -> list[object]:
+def _window(
+    categories: Collection[str], start: datetime, end: datetime
+) -> list[ColumnElement[bool]]:
     return [
         Event.category.in_(list(categories)),
         Event.occurred_at >= start,

@@ -61,7 +61,7 @@ def clock(aware_at: datetime, now: datetime, *, stopped: bool) -> Clock:
 
 
 def thai_datetime(moment: datetime) -> str:
-    """Format a moment for Thai readers: Bangkok time, Buddhist Era (e.g. 4 ธันวาคม พ.ศ. 2569 10:00 น.)."""
+    """Format a moment for Thai readers in Bangkok time, Buddhist Era (พ.ศ.), with "น."."""
     local = as_utc(moment).astimezone(BANGKOK)
     month = _THAI_MONTHS[local.month - 1]
     return f"{local.day} {month} พ.ศ. {buddhist_year(local.date())} {local:%H:%M} น."

@@ -131,7 +131,7 @@ def render(document: RegisterDocument, fmt: ExportFormat) -> str:
 
 
 def json_schema() -> str:
-    """Return the JSON schema of the register document (published as schema/register.schema.json)."""
+    """Return the JSON schema of the register document (``schema/register.schema.json``)."""
     return json.dumps(RegisterDocument.model_json_schema(), indent=2, sort_keys=True) + "\n"
 
 

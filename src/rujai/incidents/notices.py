@@ -85,9 +85,11 @@ def drafts(
     if assessment is not None and assessment.risk == "high":
         to_subjects = _draft("subject", lang, values, "subject")
     return DraftsRead(
-        incident_id=row.id, lang=lang, to_authority=_draft("authority", lang, values, row.notice_to),  # type: ignore[arg-type]
+        incident_id=row.id,
+        lang=lang,
+        to_authority=_draft("authority", lang, values, row.notice_to),  # type: ignore[arg-type]
         to_subjects=to_subjects,
-    )  # fmt: skip
+    )
 
 
 def record_authority(
@@ -167,7 +169,7 @@ def notify_subjects(
         "already_told": len(already),
     })  # fmt: skip
     return NotifyResult(
-        incident_id=row.id, audience="subjects", status=row.status,  # type: ignore[arg-type]
+        incident_id=row.id, audience="subjects", status=row.status,
         sent=sent, without_contact=missing,
     )  # fmt: skip
 
@@ -182,8 +184,8 @@ def list_notices(session: Session, *, incident_id: uuid.UUID) -> list[NoticeRead
     )
     return [
         NoticeRead(
-            id=n.id, audience=n.audience, subject_id=n.subject_id, channel=n.channel,  # type: ignore[arg-type]
-            lang=n.lang, delivered=n.delivered, reference=n.reference,  # type: ignore[arg-type]
+            id=n.id, audience=n.audience, subject_id=n.subject_id, channel=n.channel,
+            lang=n.lang, delivered=n.delivered, reference=n.reference,
             sent_at=as_utc(n.sent_at),
         )
         for n in session.scalars(stmt)

@@ -97,9 +97,7 @@ def export_register(
     )  # fmt: skip
 
 
-@router.get(
-    "/{incident_id}", response_model=IncidentRead, responses={**_auth("dpo"), **NOT_FOUND}
-)
+@router.get("/{incident_id}", response_model=IncidentRead, responses={**_auth("dpo"), **NOT_FOUND})
 def get_incident(incident_id: UUID, _principal: DpoPrincipal, session: SessionDep) -> IncidentRead:
     """Return one incident with its clock (deadline, hours left, overdue) and assessments."""
     return service.get(session, incident_id=incident_id, now=utcnow())

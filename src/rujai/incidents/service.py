@@ -231,7 +231,7 @@ def clock_of(row: Incident, now: datetime) -> ClockRead:
         is_overdue=c.is_overdue,
         is_due_soon=c.is_due_soon,
         is_stopped=c.is_stopped,
-        notice_to=row.notice_to,  # type: ignore[arg-type]
+        notice_to=row.notice_to,
     )
 
 
@@ -243,8 +243,8 @@ def _read(row: Incident, assessments: list[AssessmentRead], now: datetime) -> In
     }  # fmt: skip
     return IncidentRead(
         id=row.id, reference=row.reference, title=row.title, description=row.description,
-        systems=list(row.systems), categories=list(row.categories), status=row.status,  # type: ignore[arg-type]
-        notice_to=row.notice_to,  # type: ignore[arg-type]
+        systems=list(row.systems), categories=list(row.categories), status=row.status,
+        notice_to=row.notice_to,
         notice_reference=row.notice_reference, created_by=row.created_by,
         updated_by=row.updated_by, clock=clock_of(row, now), assessments=assessments, **times,
     )  # fmt: skip

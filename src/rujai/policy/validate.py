@@ -11,7 +11,6 @@ from datetime import timedelta, timezone
 from typing import NamedTuple
 
 from rujai.kit.time import utcnow
-
 from rujai.policy.schemas import LawfulBasis, Policy, Purpose, Text, TransferMechanism
 
 FieldPath = tuple[str | int, ...]

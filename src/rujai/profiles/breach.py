@@ -29,7 +29,7 @@ IN_CHUNK = 500  # subjects per query; bounds every IN (...) list
 
 def _held(
     categories: Collection[str], kinds: Mapping[str, str], start: datetime, end: datetime
-) -> Select[tuple[uuid.UUID, str]]:
+) -> Select[uuid.UUID, str]:
     """(subject_id, category) of every trait and identity held in the window, one row each."""
     revised = (
         select(TraitRevision.id)
@@ -43,7 +43,7 @@ def _held(
     traits = select(Trait.subject_id.label("sid"), Trait.category.label("category")).where(
         Trait.category.in_(list(categories)), or_(Trait.updated_at <= end, revised)
     )
-    parts: list[Select[tuple[uuid.UUID, str]]] = [traits]
+    parts: list[Select[uuid.UUID, str]] = [traits]
     for kind, category in kinds.items():
         if category in categories:
             parts.append(
