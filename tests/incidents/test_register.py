@@ -61,7 +61,8 @@ def test_blast_radius_finds_the_right_subjects_categories_minors_and_sensitive_t
     assert set(listed) == {"C-INC-A", "C-INC-B"}  # C is outside the window; D only sensitive
     assert listed["C-INC-A"].categories == ["contact", "purchase_history"]
     assert listed["C-INC-B"].categories == ["purchase_history"]
-    assert listed["C-INC-B"].is_minor and not listed["C-INC-A"].is_minor
+    assert listed["C-INC-B"].is_minor
+    assert not listed["C-INC-A"].is_minor
     assert listed["C-INC-A"].subject_id == people.adult.id
     rows = {r.category: r for r in radius.categories}
     assert (rows["purchase_history"].subjects, rows["purchase_history"].records) == (2, 3)
@@ -83,7 +84,8 @@ def test_blast_radius_counts_without_the_list_and_passes_the_door_th_bre_01(
     assert radius.subjects is None
     assert radius.subject_count == 2
     door = audit_service.list_entries(session, action="policy.authorize_many", limit=5)
-    assert door and door[0].purpose == blast.BREACH_PURPOSE
+    assert door
+    assert door[0].purpose == blast.BREACH_PURPOSE
     assert door[0].detail["granted"] == 2
     assert "C-INC-A" not in json.dumps([e.detail for e in door])
 
@@ -116,7 +118,8 @@ def test_the_clock_is_72_hours_in_bangkok_time_and_buddhist_era_th_bre_01_eu_04(
 def test_overdue_is_flagged_and_reminded_th_bre_01(session, policy):
     incident = _declare(session, policy)
     soon = service.get(session, incident_id=incident.id, now=NOW + timedelta(hours=50))
-    assert soon.clock.is_due_soon and not soon.clock.is_overdue
+    assert soon.clock.is_due_soon
+    assert not soon.clock.is_overdue
     late = service.get(session, incident_id=incident.id, now=NOW + timedelta(hours=73))
     assert late.clock.is_overdue
     assert late.clock.hours_left == -1.0
@@ -133,7 +136,8 @@ def test_both_drafts_in_thai_and_english_when_the_risk_is_high_th_bre_01(session
         session, policy=policy, incident_id=incident.id, body=_assessment(), now=NOW,
         actor="staff:admin",
     )  # fmt: skip
-    assert assessed.assessments[0].risk == "high" and assessed.assessments[0].follows_risk
+    assert assessed.assessments[0].risk == "high"
+    assert assessed.assessments[0].follows_risk
     th = notices.drafts(
         session, keyring=keyring, policy=policy, incident_id=incident.id, lang="th", now=NOW,
         actor="staff:admin",
@@ -151,7 +155,8 @@ def test_both_drafts_in_thai_and_english_when_the_risk_is_high_th_bre_01(session
     assert "PDPC" in en.to_authority.body
     assert "2026-12-01T16:00+07:00" in en.to_authority.body  # aware-at, ISO
     assert en.to_authority.subject.startswith("Notification of a personal data breach")
-    assert th.to_subjects is not None and en.to_subjects is not None
+    assert th.to_subjects is not None
+    assert en.to_subjects is not None
     assert "เลขที่" in th.to_subjects.subject
     assert "Data Protection Officer" in en.to_subjects.body
     assert "C-INC-A" not in th.to_authority.body + (th.to_subjects.body or "")
@@ -177,7 +182,8 @@ def test_subjects_get_their_notice_recorded_per_subject_th_bre_01(session, keyri
     )  # fmt: skip
     assert done.status == "notified"
     after = service.get(session, incident_id=incident.id, now=NOW + timedelta(hours=100))
-    assert after.clock.is_stopped and not after.clock.is_overdue
+    assert after.clock.is_stopped
+    assert not after.clock.is_overdue
     entries = audit_service.list_entries(session, action="incident.notified", limit=5)
     assert {e.detail["audience"] for e in entries} == {"subject", "regulator"}
     assert all("Bucket" not in json.dumps(e.detail) for e in entries)

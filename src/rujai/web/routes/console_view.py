@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("preview", "/console/preview", "console.nav.preview"),
     NavItem("requests", "/console/requests", "console.nav.requests"),
     NavItem("customers", "/console/customers", "console.nav.customers"),
+    NavItem("incidents", "/console/incidents", "console.nav.incidents"),
     NavItem("policy", "/console/policy", "console.nav.policy"),
     NavItem("audit", "/console/audit", "console.nav.audit"),
 )
