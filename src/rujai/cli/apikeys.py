@@ -22,7 +22,8 @@ app = typer.Typer(no_args_is_help=True)
 def create(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. 'web shop'.")],
     scope: Annotated[
-        list[str], typer.Option("--scope", help="admin, decide, track, consent or dpo (repeatable).")
+        list[str],
+        typer.Option("--scope", help="admin, decide, track, consent or dpo (repeatable)."),
     ],
 ) -> None:
     """Create an API key and print it once."""

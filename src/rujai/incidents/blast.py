@@ -69,7 +69,11 @@ def measure(
     """Return who and which categories the breach touched; subjects listed only if asked."""
     sensitive = [c for c in window.categories if _is_sensitive(policy, c)]
     readable = [c for c in window.categories if c in policy.categories and c not in sensitive]
-    permits = _permits(session, keyring, policy, window, readable, now, actor)
+    permits = policy_service.authorize_many(
+        session, policy=policy, keyring=keyring, uses=_uses(policy, readable), now=now,
+        subject_ids=_candidates(session, policy, window, readable), actor=actor,
+        action=Action.STORE, per_category=True,
+    )  # fmt: skip
     per_subject = _per_subject(session, policy, window, readable, permits)
     hidden = _anonymous_counts(session, policy, window, sensitive)
     minors = profiles_breach.minors(
@@ -93,23 +97,20 @@ def measure(
         minor_count=len(affected & minors),
         sensitive_subject_count=sensitive_subjects,
         sensitive_categories=sorted(c for c in hidden if hidden[c][0]),
-        by_jurisdiction={policy.jurisdictions[0]: total} if total else {},
-        subjects=_subjects(session, keyring, permits, per_subject, minors)
-        if with_subjects
-        else None,
+        by_jurisdiction=_by_jurisdiction(policy, total),
+        subjects=_subjects(session, keyring, permits, per_subject, minors, with_subjects),
     )
 
 
-def _permits(
-    session: Session,
-    keyring: Keyring,
-    policy: Policy,
-    window: Window,
-    readable: list[str],
-    now: datetime,
-    actor: str,
-) -> PermitSet:
-    """Ask the door about every subject whose readable data the window touched (ids only)."""
+def _by_jurisdiction(policy: Policy, total: int) -> dict[str, int]:
+    """Every subject under the policy's home jurisdiction (none is kept per subject yet)."""
+    return {policy.jurisdictions[0]: total} if total else {}
+
+
+def _candidates(
+    session: Session, policy: Policy, window: Window, readable: list[str]
+) -> list[uuid.UUID]:
+    """The ids of every subject whose readable data the window touched (ids only, for the door)."""
     start, end, kinds = window.start, window.end, identity_kinds(policy)
     ids = set(
         events_breach.subject_ids_in_window(session, categories=readable, start=start, end=end)
@@ -119,6 +120,11 @@ def _permits(
             session, categories=readable, identity_kinds=kinds, start=start, end=end
         )
     )
+    return sorted(ids)
+
+
+def _uses(policy: Policy, readable: list[str]) -> dict[str, list[str]]:
+    """What the breach duty asks to read: the exposed categories, the customer id, the age."""
     purpose = policy.purposes.get(BREACH_PURPOSE)
     if purpose is None:
         raise PolicyDenied(
@@ -127,11 +133,7 @@ def _permits(
             reason="unknown_purpose",
         )
     wanted = {*readable, CUSTOMER_ID_CATEGORY, BIRTH_DATE_CATEGORY}
-    uses = {BREACH_PURPOSE: sorted(c for c in wanted if c in purpose.categories)}
-    return policy_service.authorize_many(
-        session, policy=policy, keyring=keyring, subject_ids=sorted(ids), uses=uses, now=now,
-        actor=actor, action=Action.STORE, per_category=True,
-    )  # fmt: skip
+    return {BREACH_PURPOSE: sorted(c for c in wanted if c in purpose.categories)}
 
 
 def _per_subject(
@@ -199,7 +201,10 @@ def _subjects(
     permits: PermitSet,
     per_subject: Counts,
     minors: frozenset[uuid.UUID],
-) -> list[AffectedSubject]:
+    wanted: bool,
+) -> list[AffectedSubject] | None:
+    if not wanted:
+        return None
     ids = profiles_breach.customer_ids(
         session, keyring=keyring, permits=permits, category=CUSTOMER_ID_CATEGORY
     )
@@ -218,7 +223,11 @@ def affected_ids(
     """Return the ids of the subjects to notify: those the door lets the breach duty read."""
     sensitive = [c for c in window.categories if _is_sensitive(policy, c)]
     readable = [c for c in window.categories if c in policy.categories and c not in sensitive]
-    permits = _permits(session, keyring, policy, window, readable, now, actor)
+    permits = policy_service.authorize_many(
+        session, policy=policy, keyring=keyring, uses=_uses(policy, readable), now=now,
+        subject_ids=_candidates(session, policy, window, readable), actor=actor,
+        action=Action.STORE, per_category=True,
+    )  # fmt: skip
     return sorted(_per_subject(session, policy, window, readable, permits))
 
 

@@ -150,22 +150,20 @@ def _subjects_notified(session: Session) -> dict[object, int]:
     return {incident_id: int(n) for incident_id, n in session.execute(stmt)}
 
 
+_ASSESSED = ("risk", "decision", "reasoning", "subject_count", "record_count", "is_sensitive",
+             "has_minors", "measures")  # fmt: skip
+
+
 def _row(item: IncidentRead, told: int) -> RegisterRow:
     latest = item.assessments[0] if item.assessments else None
+    assessed = {k: getattr(latest, k) if latest else None for k in _ASSESSED}
     late = None if item.notified_at is None else item.notified_at > item.clock.deadline
     return RegisterRow(
         reference=item.reference, title=item.title, description=item.description,
         systems=item.systems, categories=item.categories, occurred_from=item.occurred_from,
         occurred_to=item.occurred_to, aware_at=item.aware_at, deadline=item.clock.deadline,
         deadline_th=item.clock.deadline_th, status=item.status, notice_to=item.notice_to,
-        notified_at=item.notified_at, notified_late=late,
-        risk=latest.risk if latest else None, decision=latest.decision if latest else None,
-        reasoning=latest.reasoning if latest else None,
-        subject_count=latest.subject_count if latest else None,
-        record_count=latest.record_count if latest else None,
-        is_sensitive=latest.is_sensitive if latest else None,
-        has_minors=latest.has_minors if latest else None,
-        measures=latest.measures if latest else None, subjects_notified=told,
+        notified_at=item.notified_at, notified_late=late, subjects_notified=told, **assessed,
     )  # fmt: skip
 
 

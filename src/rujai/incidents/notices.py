@@ -184,7 +184,7 @@ def list_notices(session: Session, *, incident_id: uuid.UUID) -> list[NoticeRead
     )
     return [
         NoticeRead(
-            id=n.id, audience=n.audience, subject_id=n.subject_id, channel=n.channel,
+            id=n.id, audience=n.audience, channel=n.channel,
             lang=n.lang, delivered=n.delivered, reference=n.reference,
             sent_at=as_utc(n.sent_at),
         )

@@ -203,13 +203,10 @@ class NotifyCreate(BaseModel):
 
 
 class NoticeRead(BaseModel):
-    """A notice recorded: which audience, which subject (pseudonymous id), which channel, when."""
-
-    __personal__ = True
+    """A notice recorded: which audience, which channel, when (the subject stays in the table)."""
 
     id: uuid.UUID
     audience: Audience
-    subject_id: uuid.UUID | None
     channel: str
     lang: Lang
     delivered: bool

@@ -159,9 +159,8 @@ def _processor_rows(policy: Policy, role: ProcessorRole, lang: Lang) -> list[Pro
 def render_ropa(rows: list[RopaRow], fmt: RopaFormat, lang: Lang) -> str:
     """Render ``rows`` as CSV, JSON or a self-contained HTML page with headers in ``lang``."""
     _check_lang(lang)
-    columns = COLUMNS
-    if rows and isinstance(rows[0], ProcessorRopaRow):
-        columns = {**COLUMNS, **PROCESSOR_COLUMNS}
+    processor = bool(rows) and isinstance(rows[0], ProcessorRopaRow)
+    columns = {**COLUMNS, **PROCESSOR_COLUMNS} if processor else COLUMNS
     headers = {key: labels.pick(pair, lang) for key, pair in columns.items()}
     if fmt == "csv":
         return _csv(rows, headers, lang)
@@ -170,7 +169,7 @@ def render_ropa(rows: list[RopaRow], fmt: RopaFormat, lang: Lang) -> str:
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
     if fmt == "html":
         cells = [[_cell(v, lang) for v in r.model_dump().values()] for r in rows]
-        title = labels.pick(_TITLES[isinstance(rows[0], ProcessorRopaRow) if rows else False], lang)
+        title = labels.pick(_TITLES[processor], lang)
         return _ENV.get_template("ropa.html").render(
             lang=lang, title=title, headers=list(headers.values()), rows=cells
         )
