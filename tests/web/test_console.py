@@ -233,6 +233,7 @@ def test_dpo_gets_403_on_offer_editing(web_client, team, method, path):
                 "/console/customers",
                 "/console/policy",
                 "/console/audit",
+                "/console/incidents",
             },
         ),
     ],
@@ -240,7 +241,8 @@ def test_dpo_gets_403_on_offer_editing(web_client, team, method, path):
 def test_each_role_sees_only_its_pages_in_the_menu_and_opens_them(web_client, team, role, allowed):
     sign_in(web_client, role)
     every = {"/console/", "/console/offers", "/console/preview", "/console/requests",
-             "/console/customers", "/console/policy", "/console/audit"}  # fmt: skip
+             "/console/customers", "/console/policy", "/console/audit",
+             "/console/incidents"}  # fmt: skip
     menu = set(re.findall(r'<li><a href="(/console/[a-z]*)"', web_client.get("/console/").text))
     assert menu == allowed
     assert {p for p in every if web_client.get(p).status_code == 200} == allowed
