@@ -2,11 +2,20 @@
 
 ``main.create_app`` and the CLI import this module: a withdrawal recorded from either one unlearns
 the subject from the recommender, clears derived insights and, on erasure, bandit statistics; a
-profile merge moves the subject's consents and events (``profiles.merge`` refuses to run without).
+profile merge moves the subject's consents and events (``profiles.merge`` refuses to run without);
+an erasure unlinks the subject's breach notices (``incidents.erasure``).
 """
 
 from rujai.consent import merge as consent_merge
 from rujai.events import service as events_service
+from rujai.incidents import erasure as incidents_erasure
 from rujai.personalize import insights, offers, recommend
 
-__all__ = ["consent_merge", "events_service", "insights", "offers", "recommend"]
+__all__ = [
+    "consent_merge",
+    "events_service",
+    "incidents_erasure",
+    "insights",
+    "offers",
+    "recommend",
+]
