@@ -78,3 +78,24 @@ def test_admin_staff_declare_from_the_console_and_the_dashboard_reminds(
 def test_the_marketer_cannot_open_the_register(web_client, team):
     sign_in(web_client, "marketer")
     assert web_client.get("/console/incidents").status_code == 403
+
+
+def test_in_processor_mode_the_console_shows_the_processors_record_th_prc_01(settings, team):
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from tests.web import live
+
+    processor_policy = Path(__file__).parents[2] / "examples" / "processor-policy.yaml"
+    changed = settings.model_copy(
+        update={"policy": settings.policy.model_copy(update={"path": processor_policy})}
+    )
+    with TestClient(live.web_app(changed), base_url="http://127.0.0.1") as client:
+        sign_in(client, "dpo")
+        page = client.get("/console/policy?lang=en")
+        assert page.status_code == 200
+        assert 'data-testid="processor-record"' in page.text
+        csv_text = client.get("/console/policy/ropa.csv?lang=en").text
+        assert "Processing agreement" in csv_text.splitlines()[0]
+        assert "personalized_offers" not in csv_text  # not instructed: not processed for it
