@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from rujai.incidents import service as incidents_service
 from rujai.kit.time import utcnow
 from rujai.writer import session_scope
 from tests.incidents.seeding import incident_body
+from tests.web import live
 from tests.web.test_console import csrf_of, sign_in
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -81,12 +84,6 @@ def test_the_marketer_cannot_open_the_register(web_client, team):
 
 
 def test_in_processor_mode_the_console_shows_the_processors_record_th_prc_01(settings, team):
-    from pathlib import Path
-
-    from fastapi.testclient import TestClient
-
-    from tests.web import live
-
     processor_policy = Path(__file__).parents[2] / "examples" / "processor-policy.yaml"
     changed = settings.model_copy(
         update={"policy": settings.policy.model_copy(update={"path": processor_policy})}
@@ -99,3 +96,20 @@ def test_in_processor_mode_the_console_shows_the_processors_record_th_prc_01(set
         csv_text = client.get("/console/policy/ropa.csv?lang=en").text
         assert "Processing agreement" in csv_text.splitlines()[0]
         assert "personalized_offers" not in csv_text  # not instructed: not processed for it
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "bad\u0000title"), ("aware_at", "not-a-time"), ("categories", "horoscope")],
+)
+def test_a_bad_form_field_is_a_422_naming_it_and_nothing_is_stored(
+    web_client, team, factory, field, value
+):
+    sign_in(web_client, "admin")
+    form = _declare_form(web_client)
+    form[field] = value
+    response = web_client.post("/console/incidents", data=form, follow_redirects=False)
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    with session_scope(factory) as s:
+        assert incidents_service.list_incidents(s, now=utcnow()) == []

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from rujai.db import SessionDep, WriteSessionDep
 from rujai.deps import KeyringDep, PolicyDep
@@ -57,8 +58,7 @@ def _local(value: str, field: str) -> datetime:
 
 
 def _checked(body: Any, model: type[Any]) -> Any:
-    from pydantic import ValidationError
-
+    """Validate a form as the API's schema; a problem names the field (422)."""
     try:
         return model.model_validate(body)
     except ValidationError as e:
