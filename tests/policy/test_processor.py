@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from rujai.errors import PolicyDenied
 from rujai.incidents import notices, service as incidents_service
+from rujai.incidents.schemas import AssessmentCreate
 from rujai.policy import service as policy_service
 from rujai.policy.loader import load_policy_file
 from rujai.policy.ropa import ProcessorRopaRow, build_ropa, render_ropa
@@ -126,3 +127,18 @@ def test_a_breach_is_reported_to_the_controller_th_prc_01(session, keyring):
     assert "To: Baan Suay Living Co., Ltd." in drafts.to_authority.body
     assert "Siam Cloud CDP" in drafts.to_authority.body  # the processor reports
     assert "PDPC" not in drafts.to_authority.body
+    service_row = incidents_service.assess(
+        session, policy=PROCESSOR, incident_id=incident.id, now=NOW, actor="staff:admin",
+        body=AssessmentCreate(
+            data_kinds=["contact"], subject_count=1, record_count=1, is_sensitive=False,
+            has_minors=False, likelihood="medium", severity="medium", measures="Keys rotated.",
+            decision="notify", reasoning="Contact data of one customer was readable.",
+        ),
+    )  # fmt: skip
+    assert service_row.status == "assessed"
+    done = notices.record_authority(
+        session, incident_id=incident.id, reference=None, lang="th", now=NOW, actor="staff:admin"
+    )
+    assert done.status == "notified"
+    told = notices.list_notices(session, incident_id=incident.id)
+    assert [n.audience for n in told] == ["controller"]  # s.40(2): the controller, not the PDPC
