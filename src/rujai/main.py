@@ -191,6 +191,7 @@ def _include_routers(app: FastAPI) -> None:
     from rujai.disclosures.router import router as disclosures_router
     from rujai.disclosures.router_outbox import router as processor_notices_router
     from rujai.events.router import router as events_router
+    from rujai.incidents.router import router as incidents_router
     from rujai.personalize import offers_router
     from rujai.personalize.router import router as personalize_router
     from rujai.policy.router import router as policy_router
@@ -212,6 +213,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(rights_router, prefix="/v1")
     app.include_router(processor_notices_router, prefix="/v1")
     app.include_router(disclosures_router, prefix="/v1")
+    app.include_router(incidents_router, prefix="/v1")
 
 
 class BodyLimit:

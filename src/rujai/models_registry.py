@@ -6,6 +6,7 @@ from rujai.catalog import models as catalog_models
 from rujai.consent import models as consent_models
 from rujai.disclosures import models as disclosures_models
 from rujai.events import models as events_models
+from rujai.incidents import models as incidents_models
 from rujai.personalize import models as personalize_models
 from rujai.profiles import models as profiles_models
 from rujai.rights import models as rights_models
@@ -19,6 +20,7 @@ __all__ = [
     "consent_models",
     "disclosures_models",
     "events_models",
+    "incidents_models",
     "personalize_models",
     "profiles_models",
     "rights_models",

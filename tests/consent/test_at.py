@@ -102,6 +102,7 @@ def test_a_withdrawal_shows_at_later_times_only(session, keyring, policy):
 
 
 def test_api_at_returns_the_past_state(client, factory, keyring, policy):
+    """TH-CON-04: ``?at=T`` answers the state the ledger proves at T, with its records."""
     with factory() as s, s.begin():
         make_subject(s, keyring, "C-AT-API")
         make_consent(s, keyring, policy, "analytics", customer_id="C-AT-API", now=NOW)

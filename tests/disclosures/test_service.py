@@ -62,6 +62,9 @@ REFUSALS = [
 def test_a_refused_flow_raises_its_reason_logs_nothing_and_audits_counts(
     factory, keyring, policy, edit, recipient, purpose, reason
 ):
+    """TH-USE-01, TH-XB-01, TH-PRC-01: an undeclared recipient, a country without a transfer
+    mechanism or with a lapsed one, a processor without an agreement, with a lapsed one or outside
+    it: refused with its reason code, naming the recipient and country, nothing sent or logged."""
     changed = edited(policy, recipient, **edit) if edit else policy
     with session_scope(factory) as s:
         customer(s, keyring, changed, "C-1", grants=("email_marketing",))

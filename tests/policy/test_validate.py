@@ -53,6 +53,20 @@ def _drop_age_traits(data: Data) -> None:
     del data["traits"]["birth_date"], data["traits"]["age_band"]
 
 
+def _processor(**instructions: Any) -> Callable[[Data], None]:
+    def edit(data: Data) -> None:
+        data["processor"] = {
+            "name": {"th": "บริษัท ตัวอย่าง ประมวลผล จำกัด", "en": "Example Processing Co., Ltd."},
+            "contact": {"email": "processor@example.com"},
+            "instructions": {
+                "agreement_ref": "DPA-2026-01", "signed_on": "2026-01-05",
+                "expires_on": "2099-12-31", "purposes": ["order_fulfilment"], **instructions,
+            },
+        }  # fmt: skip
+
+    return edit
+
+
 CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str | None]] = [
     (
         "placement_with_unknown_purpose",
@@ -271,7 +285,26 @@ CASES: list[tuple[str, Callable[[Data], None], tuple[str | int, ...], str, str |
         "dpo-contact-missing",
         "TH-DPO-01",
     ),
+    (
+        "processor_instructed_undeclared_purpose_TH_PRC_01",
+        _processor(purposes=["order_fulfilment", "mind_reading"]),
+        ("processor", "instructions", "purposes", 1),
+        "unknown-purpose",
+        "TH-PRC-01",
+    ),
 ]
+
+
+def test_processor_instructions_expired_on_the_day_checked(policy: Policy) -> None:
+    """TH-PRC-01: ``rujai policy check`` (a day given) reports lapsed instructions; a server
+    loading the policy does not refuse to start, the door refuses everything from the next day."""
+    edited = _edited(policy, _processor(expires_on="2020-12-31"))
+    problems = check_rules(edited, today=date(2021, 1, 1))
+    assert [(p.path, p.rule, p.ref) for p in problems] == [
+        (("processor", "instructions", "expires_on"), "instructions-expired", "TH-PRC-01")
+    ]
+    assert check_rules(edited, today=date(2020, 12, 31)) == []  # in force through its last day
+    assert check_rules(edited) == []
 
 
 def test_example_policy_breaks_no_rule(policy: Policy) -> None:

@@ -44,7 +44,8 @@ from tests.web import live
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 ALLOW, E401, E403, E404, SIGN_IN = "allowed", "401", "403", "404", "sign-in"
-KEYS = ("admin", "decide", "track", "consent")
+KEYS = ("admin", "decide", "track", "consent", "dpo_key")
+KEY_SCOPE = {key: key.removesuffix("_key") for key in KEYS}  # the caller "dpo_key" holds "dpo"
 ROLES = ("marketer", "dpo", "staff_admin")
 CALLERS = ("nobody", "revoked_key", *KEYS, *ROLES, "other_subject")
 
@@ -56,7 +57,7 @@ def everyone(answer: str) -> dict[str, str]:
 def api(scope: str) -> dict[str, str]:
     """An API route for keys with ``scope`` (``admin`` implies every scope)."""
     row = everyone(E401)
-    row.update({key: ALLOW if key in (scope, "admin") else E403 for key in KEYS})
+    row.update({key: ALLOW if KEY_SCOPE[key] in (scope, "admin") else E403 for key in KEYS})
     return row
 
 
@@ -153,6 +154,15 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/v1/disclosures"): api("admin"),
     ("GET", "/v1/partner/subjects/{subject_ref}"): partner_only(),
     ("GET", "/v1/partner/audiences/{batch_id}"): partner_only(),
+    # incidents: the DPO's key reads, admin writes (TH-BRE-01, TH-DPO-01)
+    ("POST", "/v1/incidents"): api("admin"),
+    ("GET", "/v1/incidents"): api("dpo"),
+    ("GET", "/v1/incidents/export"): api("dpo"),
+    ("GET", "/v1/incidents/{incident_id}"): api("dpo"),
+    ("POST", "/v1/incidents/{incident_id}/assessments"): api("admin"),
+    ("GET", "/v1/incidents/{incident_id}/blast-radius"): api("dpo"),
+    ("GET", "/v1/incidents/{incident_id}/notices/drafts"): api("dpo"),
+    ("POST", "/v1/incidents/{incident_id}/notify"): api("admin"),
     # privacy center
     ("GET", "/privacy/"): PUBLIC,
     ("POST", "/privacy/sign-in"): PUBLIC,
@@ -194,6 +204,11 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/console/policy/ropa.{fmt}"): console(*DPO),
     ("GET", "/console/audit"): console(*DPO),
     ("POST", "/console/audit/verify"): console(*DPO),
+    ("GET", "/console/incidents"): console(*DPO),
+    ("POST", "/console/incidents"): console("staff_admin"),  # the DPO reads only (TH-DPO-01)
+    ("GET", "/console/incidents/{incident_id}"): console(*DPO),
+    ("POST", "/console/incidents/{incident_id}/assessments"): console("staff_admin"),
+    ("POST", "/console/incidents/{incident_id}/notify"): console("staff_admin"),
 }
 
 MOUNT_SAMPLES = {"/static": "/static/rujai.css"}  # a mount is called through one of its files
@@ -245,8 +260,10 @@ def build_world(factory, keyring, policy) -> World:
     now = utcnow()
     with session_scope(factory) as s:
         keys = {
-            scope: apikeys_service.create(s, name=f"matrix {scope}", scopes=[scope], now=now).key
-            for scope in KEYS
+            key: apikeys_service.create(
+                s, name=f"matrix {key}", scopes=[KEY_SCOPE[key]], now=now
+            ).key
+            for key in KEYS
         }
         revoked = apikeys_service.create(s, name="matrix revoked", scopes=["admin"], now=now)
         apikeys_service.revoke(s, key_id=revoked.id, now=now, actor="test")
@@ -266,7 +283,7 @@ def build_world(factory, keyring, policy) -> World:
         "offer_id": "matrix-offer", "decision_id": str(uuid.uuid4()),
         "request_id": str(request.id), "purpose": "recommendations", "record_id": str(record.id),
         "fmt": "json", "notice_id": str(uuid.uuid4()), "subject_ref": "0" * 32,
-        "batch_id": str(uuid.uuid4()),
+        "batch_id": str(uuid.uuid4()), "incident_id": str(uuid.uuid4()),
     }  # fmt: skip
     return World(keys, staff_ids, b.id, values)
 

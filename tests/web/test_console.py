@@ -234,6 +234,7 @@ def test_dpo_gets_403_on_offer_editing(web_client, team, method, path):
                 "/console/processors",
                 "/console/policy",
                 "/console/audit",
+                "/console/incidents",
             },
         ),
     ],
@@ -242,7 +243,7 @@ def test_each_role_sees_only_its_pages_in_the_menu_and_opens_them(web_client, te
     sign_in(web_client, role)
     every = {"/console/", "/console/offers", "/console/preview", "/console/requests",
              "/console/customers", "/console/processors", "/console/policy",
-             "/console/audit"}  # fmt: skip
+             "/console/audit", "/console/incidents"}  # fmt: skip
     menu = set(re.findall(r'<li><a href="(/console/[a-z]*)"', web_client.get("/console/").text))
     assert menu == allowed
     assert {p for p in every if web_client.get(p).status_code == 200} == allowed

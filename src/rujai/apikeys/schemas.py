@@ -21,6 +21,8 @@ class Scope(StrEnum):
     DECIDE = "decide"
     TRACK = "track"
     CONSENT = "consent"
+    # Read-only access for the DPO: the breach register (TH-DPO-01); writes need ``admin``.
+    DPO = "dpo"
     # A recipient's key (PDPA s.27, TH-USE-01): reads only what was disclosed to its recipient.
     # Given as ``partner:<recipient id>``; the recipient is kept with the scope.
     PARTNER = "partner"

@@ -153,7 +153,9 @@ def authenticate(
 def parse_scopes(scopes: Sequence[str]) -> list[Scope]:
     """Return the scopes deduplicated, in order; raise Invalid(field="scopes") on unknown ones."""
     if isinstance(scopes, str) or not scopes:
-        raise Invalid("give at least one scope: admin, decide, track or consent", field="scopes")
+        raise Invalid(
+            "give at least one scope: admin, decide, track, consent or dpo", field="scopes"
+        )
     parsed = {
         _scope(raw) for raw in scopes if not PROCESSOR_SCOPE.fullmatch(str(raw).strip().lower())
     }

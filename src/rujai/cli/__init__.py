@@ -12,6 +12,7 @@ from rujai.cli import (
     db,
     disclosures,
     imports,
+    incidents,
     insights,
     keys,
     offers,
@@ -37,6 +38,7 @@ app.add_typer(insights.app, name="insights", help="Derived values: RFM, tiers, c
 app.add_typer(recs.app, name="recs", help="Train and inspect the recommender.")
 app.add_typer(imports.app, name="import", help="Import events from files (csv, jsonl, CDNOW).")
 app.add_typer(requests.app, name="requests", help="Data subject requests.")
+app.add_typer(incidents.app, name="incidents", help="The breach register (TH-BRE-01).")
 app.add_typer(retention.app, name="retention", help="Retention purges and reports (TH-RET-01).")
 app.add_typer(rights.app, name="rights", help="Subject copies, import, erasure, proof of erasure.")
 app.add_typer(staff.app, name="staff", help="Console staff accounts.")

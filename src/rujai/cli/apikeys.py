@@ -24,7 +24,8 @@ def create(
     scope: Annotated[
         list[str],
         typer.Option(
-            "--scope", help="admin, decide, track, consent or partner:<recipient id> (repeatable)."
+            "--scope",
+            help="admin, decide, track, consent, dpo, partner:<id> or processor:<id> (repeatable).",
         ),
     ],
 ) -> None:

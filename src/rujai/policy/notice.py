@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import BaseModel
 
 from rujai.policy import labels
+from rujai.policy.api_schemas import PurposeRead
 from rujai.policy.errors import PurposeNotFound
 from rujai.policy.loader import policy_hash
 from rujai.policy.schemas import (
@@ -23,7 +24,6 @@ from rujai.policy.schemas import (
     LawfulBasis,
     Policy,
     Purpose,
-    PurposeRead,
     TransferMechanism,
 )
 

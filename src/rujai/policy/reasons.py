@@ -30,6 +30,7 @@ class Reason(StrEnum):
     GUARDIAN_CONSENT_REQUIRED = "guardian_consent_required"
     GUARDIAN_CO_CONSENT_PENDING = "guardian_co_consent_pending"
     NOT_A_RIGHTS_PURPOSE = "not_a_rights_purpose"
+    OUTSIDE_CONTROLLER_INSTRUCTIONS = "outside_controller_instructions"  # TH-PRC-01
     AGE_UNKNOWN = "age_unknown"
     # A disclosure's recipient (policy.disclosure; TH-USE-01, TH-XB-01, TH-PRC-01).
     UNKNOWN_RECIPIENT = "unknown_recipient"
@@ -123,5 +124,9 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.PURPOSE_NOT_IN_AGREEMENT: (
         "สัญญาประมวลผลข้อมูลไม่ครอบคลุมวัตถุประสงค์นี้",
         "The processing agreement does not cover this purpose.",
+    ),
+    Reason.OUTSIDE_CONTROLLER_INSTRUCTIONS: (
+        "ผู้ประมวลผลข้อมูลใช้ข้อมูลได้เฉพาะตามคำสั่งของผู้ควบคุมข้อมูลที่ยังมีผลอยู่",
+        "As a processor we may use data only on the controller's current instructions.",
     ),
 }

@@ -25,7 +25,15 @@ from pydantic import BaseModel
 from rujai.errors import Invalid
 from rujai.policy import labels
 from rujai.policy.notice import how_to_exercise, recipients_of
-from rujai.policy.schemas import LANGS, Lang, LawfulBasis, Policy, Recipient, TransferMechanism
+from rujai.policy.schemas import (
+    LANGS,
+    Lang,
+    LawfulBasis,
+    Policy,
+    ProcessorRole,
+    Recipient,
+    TransferMechanism,
+)
 
 RopaFormat = Literal["csv", "json", "html"]
 FORMATS: tuple[RopaFormat, ...] = ("csv", "json", "html")
@@ -63,10 +71,27 @@ COLUMNS: dict[str, labels.Pair] = {
     "note": ("หมายเหตุ", "Note"),
 }
 
+# The processor's record (GDPR Art. 30(2), PDPA s.40(3); TH-PRC-01): who processes for whom,
+# under which agreement, until when; each row is a category of processing done for the controller.
+PROCESSOR_COLUMNS: dict[str, labels.Pair] = {
+    "processor": ("ผู้ประมวลผลข้อมูลส่วนบุคคล", "Processor"),
+    "processor_contact": ("ช่องทางติดต่อผู้ประมวลผล", "Processor contact"),
+    "agreement_ref": ("เลขที่ข้อตกลงการประมวลผล", "Processing agreement"),
+    "instructed_until": ("คำสั่งมีผลถึง", "Instructions valid until"),
+}
+_PROCESSOR_NOTE: labels.Pair = (
+    "บันทึกของผู้ประมวลผลข้อมูล: ประมวลผลเฉพาะตามคำสั่งของผู้ควบคุมข้อมูลข้างต้น (มาตรา 40)",
+    "Processor's record: processing only on the instructions of the controller above (s.40).",
+)
+
 _REFUSED_NOTE: labels.Pair = (
     "จำนวนคำขอที่ถูกปฏิเสธ (มาตรา 39(7)) เติมโดยระบบจัดการคำขอใช้สิทธิ",
     "Refused requests (s.39(7)) are filled in by the rights requests module.",
 )
+_TITLES: dict[bool, labels.Pair] = {
+    False: ("บันทึกรายการกิจกรรมการประมวลผล", "Record of processing"),
+    True: ("บันทึกรายการของผู้ประมวลผลข้อมูลส่วนบุคคล", "Record of processing (processor)"),
+}
 _YES_NO: dict[bool, labels.Pair] = {True: ("ใช่", "yes"), False: ("ไม่ใช่", "no")}
 
 
@@ -120,14 +145,34 @@ class DisclosureCount:
     without_consent: int
 
 
+class ProcessorRopaRow(RopaRow):
+    """One category of processing carried out on behalf of the controller (TH-PRC-01)."""
+
+    processor: str
+    processor_contact: str
+    agreement_ref: str
+    instructed_until: str
+
+
 def build_ropa(
     policy: Policy, lang: Lang, *, disclosures: Sequence[DisclosureCount] = ()
 ) -> list[RopaRow]:
     """Return one record-of-processing row per purpose of ``policy`` in ``lang`` (TH-ROPA-01).
 
     ``disclosures``: the live counts of the disclosure log (none: the policy alone).
+
+    In processor mode the record is the processor's (TH-PRC-01): one row per purpose the
+    controller instructed, with the processor, the agreement and its term.
     """
     _check_lang(lang)
+    if policy.processor is not None:
+        return list(_processor_rows(policy, policy.processor, lang, disclosures))
+    return _controller_rows(policy, lang, disclosures)
+
+
+def _controller_rows(
+    policy: Policy, lang: Lang, disclosures: Sequence[DisclosureCount] = ()
+) -> list[RopaRow]:
     c = policy.controller
     contact = "; ".join(x for x in (c.contact.email, c.contact.phone, c.address.get(lang)) if x)
     dpo_name = c.dpo.name.get(lang) if c.dpo.name else ""
@@ -170,29 +215,57 @@ def _disclosed(
     }
 
 
+def _processor_rows(
+    policy: Policy, role: ProcessorRole, lang: Lang, disclosures: Sequence[DisclosureCount] = ()
+) -> list[ProcessorRopaRow]:
+    found = role.instructions
+    contact = "; ".join(x for x in (role.contact.email, role.contact.phone) if x)
+    extra = {
+        "processor": role.name.get(lang),
+        "processor_contact": contact,
+        "agreement_ref": f"{found.agreement_ref} ({labels.format_date(found.signed_on, lang)})",
+        "instructed_until": labels.format_date(found.expires_on, lang) if found.expires_on else "",
+        "note": labels.pick(_PROCESSOR_NOTE, lang),
+    }
+    rows = _controller_rows(policy, lang, disclosures)
+    return [
+        ProcessorRopaRow.model_validate({**row.model_dump(), **extra})
+        for row in rows
+        if row.purpose_id in found.purposes
+    ]
+
+
 def render_ropa(
     rows: list[RopaRow], fmt: RopaFormat, lang: Lang, appendices: Sequence[RopaAppendix] = ()
 ) -> str:
     """Render ``rows`` (and any appendices after them) as CSV, JSON or a self-contained HTML page
     with headers in ``lang``."""
     _check_lang(lang)
-    headers = {key: labels.pick(pair, lang) for key, pair in COLUMNS.items()}
+    processor = bool(rows) and isinstance(rows[0], ProcessorRopaRow)
+    columns = {**COLUMNS, **PROCESSOR_COLUMNS} if processor else COLUMNS
+    headers = {key: labels.pick(pair, lang) for key, pair in columns.items()}
     if fmt == "csv":
         return _csv(rows, headers, lang) + "".join(_csv_appendix(a) for a in appendices)
     if fmt == "json":
-        body: dict[str, object] = {"lang": lang, "columns": headers}
-        body["rows"] = [r.model_dump() for r in rows]
-        for a in appendices:
-            body[a.key] = {"title": a.title, "columns": a.columns, "rows": a.rows}
-        return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+        return _json(rows, headers, lang, appendices)
     if fmt == "html":
         cells = [[_cell(v, lang) for v in r.model_dump().values()] for r in rows]
-        title = labels.pick(("บันทึกรายการกิจกรรมการประมวลผล", "Record of processing"), lang)
+        title = labels.pick(_TITLES[processor], lang)
         return _ENV.get_template("ropa.html").render(
             lang=lang, title=title, headers=list(headers.values()), rows=cells,
             appendices=appendices,
         )  # fmt: skip
     raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
+
+
+def _json(
+    rows: list[RopaRow], headers: dict[str, str], lang: Lang, appendices: Sequence[RopaAppendix]
+) -> str:
+    body: dict[str, object] = {"lang": lang, "columns": headers}
+    body["rows"] = [r.model_dump() for r in rows]
+    for a in appendices:
+        body[a.key] = {"title": a.title, "columns": a.columns, "rows": a.rows}
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
 
 
 def _csv_appendix(appendix: RopaAppendix) -> str:

@@ -12,7 +12,8 @@ from rujai.boundary import BoundaryRoute
 from rujai.deps import KeyringDep, PolicyDep, SessionDep
 from rujai.kit.time import utcnow
 from rujai.policy import notice as notice_service, service as policy_service
-from rujai.policy.schemas import CheckCreate, Lang, PurposeRead, VerdictRead
+from rujai.policy.api_schemas import CheckCreate, PurposeRead, VerdictRead
+from rujai.policy.schemas import Lang
 
 router = APIRouter(route_class=BoundaryRoute, tags=["policy"])
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
+
+from rujai.policy.schemas import Text
 
 FieldPath = tuple[str | int, ...]
 
@@ -14,3 +17,20 @@ class RuleProblem(NamedTuple):
     rule: str
     message: str
     ref: str | None
+
+
+def bilingual(path: FieldPath, text: Text, ref: str) -> Iterator[RuleProblem]:
+    if not (text.th or "").strip():
+        yield RuleProblem(
+            (*path, "th"),
+            "missing-thai",
+            "add the Thai text (th): notices and consent requests are shown in Thai by default",
+            ref,
+        )
+    if not (text.en or "").strip():
+        yield RuleProblem(
+            (*path, "en"),
+            "missing-english",
+            "add the English text (en): the notice must be available in English on request",
+            ref,
+        )

@@ -116,6 +116,8 @@ def evaluate(
     entry = index.purposes.get(request.purpose)
     if entry is None:
         return _deny(request, policy, subject, Reason.UNKNOWN_PURPOSE, None)
+    if index.instructed_purposes is not None and not _instructed(index, request.purpose, now):
+        return _deny(request, policy, subject, Reason.OUTSIDE_CONTROLLER_INSTRUCTIONS, entry.basis)
     refusal = _scope_refusal(request, index, entry) or _subject_refusal(request, entry, subject)
     if refusal is not None:
         return _deny(request, policy, subject, refusal, entry.basis)
@@ -128,6 +130,14 @@ def evaluate(
     if reason is not Reason.ALLOWED_CONSENT:
         return _deny(request, policy, subject, reason, entry.basis)
     return _verdict(request, policy, subject, reason, entry.basis, ids)
+
+
+def _instructed(index: PolicyIndex, purpose: str, now: datetime) -> bool:
+    """In processor mode: is the purpose instructed, and do the instructions still hold?"""
+    until = index.instructions_until
+    if until is not None and now >= until:
+        return False  # TH-PRC-01: expired instructions allow nothing
+    return purpose in (index.instructed_purposes or ())
 
 
 def _scope_refusal(request: CheckRequest, index: PolicyIndex, entry: PurposeIndex) -> Reason | None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -224,6 +223,27 @@ class Placement(Strict):
     title: Text | None = None
 
 
+class ControllerInstructions(Strict):
+    """The controller's documented instructions to its processor (PDPA s.40(1), GDPR Art. 28(3))."""
+
+    agreement_ref: str = Field(min_length=1, max_length=128)
+    signed_on: date
+    expires_on: date | None = Field(None, description="The last day the instructions hold.")
+    purposes: list[Id] = Field(min_length=1, description="The purposes the controller instructed.")
+
+
+class ProcessorRole(Strict):
+    """This deployment processes personal data on behalf of the policy's ``controller`` (TH-PRC-01).
+
+    ``name`` and ``contact`` are the processor's own; the controller is the policy's controller.
+    """
+
+    name: Text
+    contact: Contact
+    country: str = Field("TH", pattern=r"^[A-Z]{2}$")
+    instructions: ControllerInstructions
+
+
 class InsightSettings(Strict):
     """Thresholds for derived values (VIP tiers by total spend in baht)."""
 
@@ -249,6 +269,9 @@ class Policy(Strict):
     security_measures: list[Text] = Field(default_factory=list)
     placements: dict[Id, Placement] = Field(default_factory=dict)
     insights: InsightSettings = Field(default_factory=InsightSettings)
+    processor: ProcessorRole | None = Field(
+        None, description="Set when rujai runs as a processor for ``controller`` (TH-PRC-01)."
+    )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
         """Copy, dropping cached lookup tables so that they are rebuilt from the copy."""
@@ -292,6 +315,8 @@ class PolicyIndex:
     purposes: dict[str, PurposeIndex]
     known_categories: frozenset[str]
     sensitive_categories: frozenset[str]
+    instructed_purposes: frozenset[str] | None = None  # processor mode: the controller's list
+    instructions_until: datetime | None = None  # processor mode: when the instructions lapse
 
     @classmethod
     def build(cls, policy: Policy) -> PolicyIndex:
@@ -311,67 +336,28 @@ class PolicyIndex:
             },
             known_categories=frozenset(policy.categories),
             sensitive_categories=frozenset(c for c, v in policy.categories.items() if v.sensitive),
+            **_instructions(policy.processor),
         )
+
+
+def _instructions(processor: ProcessorRole | None) -> dict[str, Any]:
+    """The processor's instructed purposes, and the first moment they no longer hold.
+
+    The expiry date is the last day (Bangkok time) the instructions hold (TH-PRC-01).
+    """
+    if processor is None:
+        return {}
+    found = processor.instructions
+    until = None
+    if found.expires_on is not None:
+        until = datetime.combine(found.expires_on + timedelta(days=1), time.min, _BANGKOK)
+    return {"instructed_purposes": frozenset(found.purposes), "instructions_until": until}
+
+
+_BANGKOK = timezone(timedelta(hours=7))
 
 
 _DEFAULT_AGE_RULES: dict[str, AgeRule] = {
     "TH": AgeRule(majority_age=20, guardian_only_below=10),
     "EU": AgeRule(majority_age=16, guardian_only_below=16),
 }
-
-
-class PurposeRead(BaseModel):
-    """A purpose as the API shows it."""
-
-    id: str
-    title: Text
-    description: Text
-    basis: LawfulBasis
-    categories: list[str]
-    retention_days: int
-    direct_marketing: bool
-    profiling: bool
-    required: bool
-    notice_version: int
-    sensitive: bool
-
-
-class CheckCreate(BaseModel):
-    """A question to the chokepoint: may ``purpose`` use ``categories`` of this customer now?"""
-
-    model_config = ConfigDict(extra="forbid")
-
-    customer_id: str = Field(min_length=1, max_length=128, description="The brand's customer id.")
-    purpose: str = Field(min_length=1, max_length=63)
-    categories: list[str] = Field(min_length=1, max_length=32)
-    action: Literal["collect", "store", "use", "disclose"] = "use"
-    recipient: str | None = Field(
-        None, min_length=1, max_length=63, description="For disclose: the recipient's id."
-    )
-
-
-class VerdictRead(BaseModel):
-    """The chokepoint's answer, with its reason in Thai and English."""
-
-    allowed: bool
-    reason: str
-    reason_text: Text
-    purpose: str
-    categories: list[str]
-    lawful_basis: LawfulBasis | None
-    consent_record_ids: list[UUID]
-    policy_version: str
-
-    @classmethod
-    def of(cls, verdict: Any) -> VerdictRead:
-        """Build from a ``rules.Verdict``."""
-        return cls(
-            allowed=verdict.allowed,
-            reason=verdict.reason.value,
-            reason_text=Text(th=verdict.text("th"), en=verdict.text("en")),
-            purpose=verdict.purpose,
-            categories=list(verdict.categories),
-            lawful_basis=verdict.lawful_basis,
-            consent_record_ids=list(verdict.consent_record_ids),
-            policy_version=verdict.policy_version,
-        )

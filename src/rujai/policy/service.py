@@ -24,9 +24,10 @@ from rujai.db import keep_even_on_rollback
 from rujai.errors import PolicyDenied
 from rujai.kit.crypto import Keyring
 from rujai.policy import disclosure as disclosure_rules
+from rujai.policy.api_schemas import CheckCreate, VerdictRead
 from rujai.policy.permit import PERMIT_SEAL, DisclosurePermitSet, Permit, PermitSet
 from rujai.policy.rules import Action, Reason, SubjectFacts, Verdict, decide
-from rujai.policy.schemas import CheckCreate, Policy, VerdictRead
+from rujai.policy.schemas import Policy
 from rujai.profiles import service as profiles_service
 
 __all__ = [  # the proofs and the pure evaluation are re-exported: callers import the door only

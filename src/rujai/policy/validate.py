@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from rujai.policy.rule_problem import FieldPath, RuleProblem
+from rujai.policy.rule_problem import FieldPath, RuleProblem, bilingual as _bilingual
 from rujai.policy.schemas import (
     LawfulBasis,
     Policy,
     Purpose,
-    Text,
 )
+from rujai.policy.validate_processor import processor_expired, processor_rules
 from rujai.policy.validate_recipients import (
     _agreements,
     _expired,
@@ -31,12 +31,15 @@ def check_rules(policy: Policy, *, today: date | None = None) -> list[RuleProble
     """Return every legal problem in ``policy`` (empty when it is sound).
 
     ``today``: also report transfer mechanisms and processor agreements expired by then
-    (``rujai policy check`` passes the date; a server loading its policy does not, and the door
-    refuses each disclosure under a lapsed instrument at the time it is asked, TH-XB-01).
+    and processor-mode instructions expired by then (``rujai policy check`` passes the date; a
+    server loading its policy does not, and the door refuses each disclosure under a lapsed
+    instrument, or everything under lapsed instructions, at the time it is asked, TH-XB-01,
+    TH-PRC-01).
     """
     found = [problem for rule in RULES for problem in rule(policy)]
     if today is not None:
         found += list(_expired(policy, today))
+        found += list(processor_expired(policy, today))
     return found
 
 
@@ -86,23 +89,6 @@ def _texts(policy: Policy) -> Iterator[RuleProblem]:
         yield from _bilingual(("purposes", pid, "description"), purpose.description, ref)
         if purpose.consequence is not None:
             yield from _bilingual(("purposes", pid, "consequence"), purpose.consequence, ref)
-
-
-def _bilingual(path: FieldPath, text: Text, ref: str) -> Iterator[RuleProblem]:
-    if not (text.th or "").strip():
-        yield RuleProblem(
-            (*path, "th"),
-            "missing-thai",
-            "add the Thai text (th): notices and consent requests are shown in Thai by default",
-            ref,
-        )
-    if not (text.en or "").strip():
-        yield RuleProblem(
-            (*path, "en"),
-            "missing-english",
-            "add the English text (en): the notice must be available in English on request",
-            ref,
-        )
 
 
 def _bases(policy: Policy) -> Iterator[RuleProblem]:
@@ -277,4 +263,5 @@ RULES: tuple[Callable[[Policy], Iterator[RuleProblem]], ...] = (
     _collected,
     _placements,
     _age_learnable,
+    processor_rules,
 )

@@ -42,8 +42,15 @@ PAGES: dict[str, frozenset[Role]] = {
     "audit": frozenset({"dpo", "admin"}),
     "customers": frozenset({"dpo", "admin"}),
     "processors": frozenset({"dpo", "admin"}),  # the processor outbox, read-only (TH-PRC-01)
+    "incidents": frozenset({"dpo", "admin"}),
     "staff": frozenset({"admin"}),
 }
+# Pages some roles may read but not change: the DPO reads the breach register (TH-DPO-01);
+# declaring, assessing and notifying are for admin staff. A page not listed here is writable by
+# every role that may open it.
+WRITERS: dict[str, frozenset[Role]] = {"incidents": frozenset({"admin"})}
+# Who may see identities (customer ids): the roles that may open the customers page.
+IDENTITY_PAGE = "customers"
 
 DEMO_STAFF: tuple[tuple[str, Role, str, str], ...] = (
     ("marketer", "marketer", "Somchai Marketing (demo)", "marketer-demo-2569"),
@@ -111,6 +118,12 @@ class StaffRead(BaseModel):
     def may_open(self, page: str) -> bool:
         """Return True if this role may open ``page`` (see ``PAGES``)."""
         return self.role in PAGES.get(page, frozenset())
+
+
+def may_write(role: str, page: str) -> bool:
+    """Return True if ``role`` may change what ``page`` shows (see ``WRITERS``)."""
+    writers = WRITERS.get(page)
+    return role in PAGES.get(page, frozenset()) and (writers is None or role in writers)
 
 
 def may_open(role: str, page: str) -> bool:

@@ -20,6 +20,7 @@ from rujai.web.i18n import resolve_lang
 from rujai.web.routes import (
     console_customers,
     console_dashboard,
+    console_incidents,
     console_offers,
     console_preview,
     console_processors,
@@ -95,6 +96,7 @@ def dashboard(
     charts = console_dashboard.dashboard_context(
         data, policy=policy, lang=resolve_lang(request), now=now
     )
+    charts["incident_reminders"] = console_incidents.reminders_for(session, staff, now)
     return show(request, "dashboard.html", staff=staff, page="dashboard", context=charts)
 
 
@@ -111,3 +113,4 @@ router.include_router(console_customers.router)
 router.include_router(console_requests.router)
 router.include_router(console_processors.router)
 router.include_router(console_records.router)
+router.include_router(console_incidents.router)

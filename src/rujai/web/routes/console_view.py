@@ -33,6 +33,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("requests", "/console/requests", "console.nav.requests"),
     NavItem("customers", "/console/customers", "console.nav.customers"),
     NavItem("processors", "/console/processors", "console.nav.processors"),
+    NavItem("incidents", "/console/incidents", "console.nav.incidents"),
     NavItem("policy", "/console/policy", "console.nav.policy"),
     NavItem("audit", "/console/audit", "console.nav.audit"),
 )
