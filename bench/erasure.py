@@ -62,7 +62,7 @@ EVENT_COLUMNS = (
 SUBJECT_COLUMNS = (
     ("id", "uuid"), ("customer_ref", "varchar"), ("customer_id_sealed", "bytea"),
     ("data_key_wrapped", "bytea"), ("is_restricted", "bool"), ("objections", "json"),
-    ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
+    ("created_at", "timestamptz"), ("updated_at", "timestamptz"), ("age_band", "varchar"),
 )  # fmt: skip
 RECORD_COLUMNS = (
     ("id", "uuid"), ("subject_id", "uuid"), ("purpose", "varchar"), ("action", "varchar"),
@@ -120,7 +120,8 @@ def subject_row(keyring: Keyring, index: int) -> tuple[tuple[Any, ...], bytes]:
     key, customer = keyring.unwrap(wrapped), f"BENCH-{index:06d}"
     sealed = seal(key, customer.encode(), subject_aad("customer_id", sid))
     ref = keyring.blind("customer", customer)
-    return (sid, ref, sealed, wrapped, False, Json([]), NOW, NOW), key
+    # Of full age (TH-MIN-01): the product asks the age before a profiling grant, so must the load.
+    return (sid, ref, sealed, wrapped, False, Json([]), NOW, NOW, "adult"), key
 
 
 def event_rows(
