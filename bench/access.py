@@ -74,6 +74,7 @@ from rujai.consent import service as consent_service
 from rujai.consent.schemas import ConsentCreate
 from rujai.db import make_engine, make_session_factory, upgrade
 from rujai.events.store import BatchSealer
+from rujai.kit import heap
 from rujai.kit.crypto import Keyring
 from rujai.personalize import decide, insights, recommend
 from rujai.personalize.decision_schemas import DecideCreate
@@ -310,6 +311,7 @@ def main() -> None:
         heavy, light = uuid.UUID(meta["heavy"]), uuid.UUID(meta["light"])
         factory = make_session_factory(make_engine(url))
         size, _ = export_once(factory, keyring, policy, light)  # warm-up: statement caches
+        heap.settle()  # as the server does after start-up (kit/heap.py)
         times, cpu, server = [], [], []
         for _ in range(args.repeat):
             started = time.process_time()

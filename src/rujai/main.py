@@ -24,6 +24,7 @@ from rujai.consent import notices as consent_notices
 from rujai.db import WalCheckpointer, make_engine, make_session_factory, upgrade
 from rujai.disclosures.outbox_delivery import start_delivery
 from rujai.errors import PayloadTooLarge, document_problems, install_handlers, problem_response
+from rujai.kit import heap
 from rujai.kit.keyset import load_keyring
 from rujai.kit.time import utcnow
 from rujai.policy.loader import load_policy_file
@@ -49,11 +50,13 @@ def create_app(settings: Settings) -> FastAPI:
         scheduler = start_scheduler(app_.state, interval) if interval > 0 else None
         every, timeout = rights.processor_deliver_interval_s, rights.processor_timeout_s
         deliverer = start_delivery(app_.state, every, timeout) if every > 0 else None  # TH-PRC-01
+        heap.settle()  # start-up's objects out of the collector's walks (kit/heap.py)
         yield
         if deliverer is not None:
             deliverer.stop()
         if scheduler is not None:
             scheduler.stop()
+        heap.unsettle()
         storage.close()
 
     app = App(
