@@ -192,6 +192,30 @@ def test_objection_to_direct_marketing_tells_only_the_marketing_processors(
     ]
 
 
+def test_lifting_an_objection_tells_its_processors_they_may_resume(factory, keyring, policy):
+    """TH-DSR-03, TH-PRC-01: the processors told to stop are told when the objection is lifted,
+    only for the purposes it stopped; lifting an objection that is not there tells nobody."""
+    stopped = objected_purposes(policy, Objection.DIRECT_MARKETING)
+    with session_scope(factory) as s:
+        sid = make_subject(s, keyring, CUSTOMER, now=NOW).id
+        make_disclosure(
+            s, keyring, subject_id=sid, recipient="lumen_mail", purpose="personalized_offers"
+        )
+        make_disclosure(
+            s, keyring, subject_id=sid, recipient="swift_delivery", purpose="order_fulfilment"
+        )
+    for objected in (True, False, False):  # the second lift finds nothing to lift
+        with session_scope(factory) as s:
+            profiles_service.set_objection(
+                s, subject_id=sid, objection=Objection.DIRECT_MARKETING, objected=objected,
+                now=NOW, purposes=stopped,
+            )  # fmt: skip
+    assert sorted((n.recipient, n.kind, n.purpose) for n in _notices(factory)) == [
+        ("lumen_mail", "lift", "personalized_offers"),
+        ("lumen_mail", "object", "personalized_offers"),
+    ]
+
+
 def test_restriction_and_its_lifting_tell_every_processor(factory, keyring, policy):
     """TH-DSR-05: restrict (stop processing) and lift (may resume) reach all processors."""
     with session_scope(factory) as s:

@@ -82,8 +82,9 @@ def enqueue(
     )
     if purposes is not None:
         query = query.where(Disclosure.purpose.in_(sorted(purposes)))
+    per_purpose = kind in PER_PURPOSE or purposes is not None  # a lifted objection: its purposes
     targets = {
-        (recipient, ref, purpose if kind in PER_PURPOSE else None)
+        (recipient, ref, purpose if per_purpose else None)
         for recipient, ref, purpose in session.execute(query.distinct())
     }
     order = sorted(targets, key=lambda t: (t[0], t[1], t[2] or ""))
@@ -132,9 +133,12 @@ def _on_narrowed(session: Session, *, subject_id: uuid.UUID, reason: str, **cont
 
 @signals.on_subject_lifted
 def _on_lifted(session: Session, *, subject_id: uuid.UUID, reason: str, **context: Any) -> None:
-    """Queue ``lift`` notices when a restriction is lifted: processors may resume (TH-DSR-05)."""
+    """Queue ``lift`` notices when a restriction (TH-DSR-05) or an objection (TH-DSR-03) is
+    lifted: the processors told to stop may resume; an objection's only for its purposes."""
     now = context.get("now") or utcnow()
-    enqueue(session, subject_id=subject_id, kind="lift", now=now, reason=reason)
+    lifted = context.get("purposes")
+    purposes = None if lifted is None else tuple(lifted)
+    enqueue(session, subject_id=subject_id, kind="lift", now=now, purposes=purposes, reason=reason)
 
 
 def erase_subject(session: Session, *, subject_id: uuid.UUID) -> int:

@@ -180,11 +180,30 @@ def set_objection(
     row.objections = sorted(updated)
     action = "subject.objection.set" if objected else "subject.objection.lifted"
     result = _changed(session, row, now, action=action, detail={"objection": kind.value})
+    _signal_objection(session, subject_id, kind, objected, changed=updated != current,
+                      now=now, purposes=purposes)  # fmt: skip
+    return result
+
+
+def _signal_objection(
+    session: Session,
+    subject_id: uuid.UUID,
+    kind: Objection,
+    objected: bool,
+    *,
+    changed: bool,
+    now: datetime,
+    purposes: Collection[str] | None,
+) -> None:
+    """Narrowed on an objection; lifted when one is lifted: the processors told to stop may
+    resume (TH-PRC-01). Lifting an objection that was not there tells nobody."""
+    scope = {} if purposes is None else {"purposes": tuple(purposes)}
     if objected:
         reason = f"objected_{kind.value}"
-        scope = {} if purposes is None else {"purposes": tuple(purposes)}
         signals.subject_narrowed(session, subject_id=subject_id, reason=reason, now=now, **scope)
-    return result
+    elif changed:
+        reason = f"objection_lifted_{kind.value}"
+        signals.subject_lifted(session, subject_id=subject_id, reason=reason, now=now, **scope)
 
 
 def set_purpose_objection(
@@ -202,6 +221,11 @@ def set_purpose_objection(
         signals.subject_narrowed(
             session, subject_id=subject_id, reason="objected_legitimate_interest", now=now,
             purpose=purpose,
+        )  # fmt: skip
+    elif marker in current:
+        signals.subject_lifted(
+            session, subject_id=subject_id, reason="objection_lifted_legitimate_interest",
+            now=now, purposes=(purpose,),
         )  # fmt: skip
     return result
 
