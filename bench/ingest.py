@@ -36,6 +36,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import rujai.listeners
 import rujai.models_registry  # noqa: F401 - fills Base.metadata
 from rujai.consent import service as consent_service
 from rujai.consent.schemas import ConsentCreate
@@ -130,11 +131,13 @@ def grant_consents(
 
 
 def grant(session: Session, policy: Policy, keyring: Keyring, person: str, purpose: str) -> None:
-    """One grant on the web, in Thai, against the current notice."""
+    """One grant on the web, in Thai, against the current notice, by an adult (the age is asked
+    before a profiling grant, TH-MIN-01)."""
     version = policy.purposes[purpose].notice.version
     change = ConsentCreate(
-        purpose=purpose, action="grant", language="th", channel="web", notice_version=version
-    )
+        purpose=purpose, action="grant", language="th", channel="web", notice_version=version,
+        age_band="adult",
+    )  # fmt: skip
     consent_service.record(
         session, keyring=keyring, policy=policy, customer_id=person, change=change,
         now=utcnow(), evidence_ip=None, evidence_user_agent=None, by="bench",
